@@ -1,0 +1,56 @@
+/** Wording and number formats the pane shows; pure so they are tested without a browser. */
+import type { SyncResult, SyncStats } from '../../agent/src/protocol/index.js';
+
+const integer = new Intl.NumberFormat('en-US');
+
+export function formatCount(n: number): string {
+  return integer.format(n);
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} min ${Math.round(seconds % 60)} s`;
+}
+
+/** "just now", "2 min ago", "3 h ago", "4 days ago". */
+export function formatAgo(then: number, now: number): string {
+  const seconds = Math.max(0, Math.round((now - then) / 1000));
+  if (seconds < 45) return 'just now';
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 24) return `${hours} h ago`;
+  const days = Math.round(hours / 24);
+  return `${days} day${days === 1 ? '' : 's'} ago`;
+}
+
+const RESULT_WORD: Record<SyncResult, string> = {
+  ok: 'Done',
+  error: 'Finished with errors',
+  cancelled: 'Cancelled',
+};
+
+/** "Done · 200 downloaded · 3 folders · 4.1 MB in 2.3 s". */
+export function lastResultText(result: SyncResult, stats: SyncStats, durationMs: number): string {
+  const parts = [RESULT_WORD[result], `${formatCount(stats.downloaded)} downloaded`];
+  if (stats.uploaded > 0) parts.push(`${formatCount(stats.uploaded)} uploaded`);
+  parts.push(`${formatCount(stats.foldersSynced)} folder${stats.foldersSynced === 1 ? '' : 's'}`);
+  if (stats.foldersFailed > 0) parts.push(`${formatCount(stats.foldersFailed)} failed`);
+  parts.push(`${formatBytes(stats.bytes)} in ${formatDuration(durationMs)}`);
+  return parts.join(' · ');
+}

@@ -1,0 +1,150 @@
+/**
+ * The `storesync` command line. Exit codes: 0 success, 1 a sync or check failed,
+ * 2 bad usage or a bad config.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfigFile, type AgentConfig } from './config/load.js';
+import { AGENT_VERSION } from './package-info.js';
+import { FULL_SYNC, type SyncFlags } from './protocol/index.js';
+import { runAgentUntilStopped } from './commands/start-command.js';
+import { runSyncOnce } from './commands/sync-command.js';
+import { runDemo } from './commands/demo-command.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export function defaultConfigFile(): string {
+  const xdg = process.env.XDG_CONFIG_HOME;
+  return path.join(
+    xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.config'),
+    'storesync',
+    'config.json',
+  );
+}
+
+function readConfig(file: string | undefined): AgentConfig {
+  const chosen = file ?? defaultConfigFile();
+  if (!file && !existsSync(chosen)) {
+    throw new ConfigError(
+      `no config file at ${chosen}; pass --config FILE (or try \`storesync demo\`)`,
+    );
+  }
+  return loadConfigFile(chosen);
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command()
+    .name('storesync')
+    .description(
+      'Keeps an offline Maildir copy of IMAP accounts in sync and shows its progress in Outlook.',
+    )
+    .version(AGENT_VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('sync')
+    .description('Synchronise the configured accounts once, in the foreground')
+    .option('-c, --config <file>', 'config file', undefined)
+    .option('--once', 'run a single pass and exit')
+    .option('--account <id...>', 'only these accounts')
+    .option('--json', 'print one JSON summary line instead of progress')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  storesync sync --config ~/.config/storesync/config.json --once\n  storesync sync --once --json --account work',
+    )
+    .action(
+      async (opts: { config?: string; once?: boolean; account?: string[]; json?: boolean }) => {
+        if (!opts.once) {
+          throw new CommanderError(
+            EXIT_USAGE,
+            'storesync.usage',
+            'continuous sync runs in the agent (`storesync start`); pass --once for a single pass',
+          );
+        }
+        const config = readConfig(opts.config);
+        const flags: SyncFlags = { ...FULL_SYNC, onDemand: false };
+        setExit(
+          await runSyncOnce(config, {
+            accountIds: opts.account ?? [],
+            flags,
+            json: opts.json === true,
+          }),
+        );
+      },
+    );
+
+  program
+    .command('start')
+    .description(
+      'Run the agent: background sync, the task pane and its WebSocket on https://localhost',
+    )
+    .option('-c, --config <file>', 'config file')
+    .addHelpText('after', '\nExample:\n  storesync start --config ~/.config/storesync/config.json')
+    .action(async (opts: { config?: string }) => {
+      setExit(await runAgentUntilStopped(readConfig(opts.config)));
+    });
+
+  program
+    .command('demo')
+    .description('Start a private IMAP server with generated mail and run the agent against it')
+    .addOption(
+      new Option('--data-dir <dir>', 'where the demo keeps its server, Maildir and state').default(
+        path.join(os.homedir(), '.local', 'share', 'storesync-demo'),
+      ),
+    )
+    .option('--port <port>', 'HTTPS port of the agent', (v) => Number.parseInt(v, 10), 4643)
+    .option(
+      '--messages <n>',
+      'messages to generate on first start',
+      (v) => Number.parseInt(v, 10),
+      600,
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  storesync demo            # then open https://localhost:4643/',
+    )
+    .action(async (opts: { dataDir: string; port: number; messages: number }) => {
+      setExit(
+        await runDemo({
+          dataDir: path.resolve(opts.dataDir),
+          port: opts.port,
+          messages: opts.messages,
+        }),
+      );
+    });
+
+  return program;
+}
+
+/** Runs the CLI and resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return EXIT_OK;
+      if (err.code === 'storesync.usage') process.stderr.write(`storesync: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`storesync: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}

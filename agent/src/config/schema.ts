@@ -1,0 +1,70 @@
+/**
+ * The config file's shape. Strict objects: an unknown key is far more often a typo than an
+ * intent, and a typo silently ignored is a setting the user thinks is on.
+ */
+import { z } from 'zod';
+
+export const DEFAULT_PORT = 4643;
+
+const SecretSourceSchema = z.union([
+  z.strictObject({ env: z.string().min(1, 'must name an environment variable') }),
+  z.strictObject({ file: z.string().min(1, 'must be a file path') }),
+  z.strictObject({ command: z.string().min(1, 'must be a shell command') }),
+]);
+export type SecretSource = z.infer<typeof SecretSourceSchema>;
+
+const ImapSchema = z.strictObject({
+  host: z.string().min(1, 'must be a host name or address'),
+  port: z.number().int().min(1).max(65535).optional(),
+  tls: z.enum(['implicit', 'starttls', 'none']).default('implicit'),
+  user: z.string().min(1, 'must not be empty'),
+  password: SecretSourceSchema,
+  /** Accept a certificate no trusted CA signed (a private server). Off by default. */
+  allowSelfSigned: z.boolean().default(false),
+});
+
+const AccountSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+      'must be 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    ),
+  imap: ImapSchema,
+  maildir: z.string().min(1, 'must be a directory path'),
+  folders: z
+    .strictObject({
+      include: z.array(z.string().min(1)).default(['*']),
+      exclude: z.array(z.string().min(1)).default([]),
+    })
+    .default({ include: ['*'], exclude: [] }),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    dataDir: z.string().min(1).optional(),
+    server: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
+        allowRemote: z.boolean().default(false),
+      })
+      .default({ host: '127.0.0.1', port: DEFAULT_PORT, allowRemote: false }),
+    accounts: z.array(AccountSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.accounts.forEach((account, index) => {
+      if (seen.has(account.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accounts', index, 'id'],
+          message: `duplicate account id "${account.id}"`,
+        });
+      }
+      seen.add(account.id);
+    });
+  });
+
+export type RawConfig = z.infer<typeof ConfigSchema>;
+export type RawAccount = RawConfig['accounts'][number];

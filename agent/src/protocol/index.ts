@@ -1,0 +1,290 @@
+/**
+ * The StoreSync wire protocol: the one definition of every message exchanged between the
+ * agent and the task pane over the WebSocket. Both sides import these schemas; the agent
+ * validates every incoming command with them and the pane validates every incoming event.
+ *
+ * Events mirror MAPI's IMAPISyncProgressCallback: Progress(step, index, max) → `progress`,
+ * Error(code, text) → `error`, Done(result) → `done`. Commands mirror
+ * IMAPISync::SynchronizeInBackground, whose MAPISIB flags become booleans on `sync`.
+ *
+ * Keep this module free of Node and DOM APIs: it is bundled into the pane.
+ */
+import { z } from 'zod';
+
+/** Bumped on any incompatible change; the pane refuses an agent that speaks another one. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest frame either side accepts (bytes of UTF-8 JSON). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** The WebSocket endpoint, on the same origin as the pane. */
+export const WS_PATH = '/ws';
+
+const id = z.string().min(1).max(200);
+
+/** MAPISIB flags: which directions and which parts of the store to synchronise. */
+export const SyncFlagsSchema = z.strictObject({
+  /** MAPISIB_UPLOAD + MAPISIB_HIERARCHY: create/delete folders on the server. */
+  uploadHierarchy: z.boolean(),
+  /** MAPISIB_DOWNLOAD + MAPISIB_HIERARCHY: create/delete local folders. */
+  downloadHierarchy: z.boolean(),
+  /** MAPISIB_UPLOAD + MAPISIB_CONTENTS: push local messages, flags and deletions. */
+  uploadContents: z.boolean(),
+  /** MAPISIB_DOWNLOAD + MAPISIB_CONTENTS: pull messages, flags and expunges. */
+  downloadContents: z.boolean(),
+  /** SYNC_GLOBAL_HEADERS: store header blocks only; bodies come on demand. */
+  headersOnly: z.boolean(),
+  /** SYNC_ON_DEMAND: a user asked for it; pre-empts background work. */
+  onDemand: z.boolean(),
+});
+export type SyncFlags = z.infer<typeof SyncFlagsSchema>;
+
+/** A full two-way sync requested by a user. */
+export const FULL_SYNC: SyncFlags = Object.freeze({
+  uploadHierarchy: true,
+  downloadHierarchy: true,
+  uploadContents: true,
+  downloadContents: true,
+  headersOnly: false,
+  onDemand: true,
+});
+
+/** What a sync counted; every field is a number of items, `bytes` excepted. */
+export const SyncStatsSchema = z.strictObject({
+  downloaded: z.number().int().nonnegative(),
+  uploaded: z.number().int().nonnegative(),
+  flagsPulled: z.number().int().nonnegative(),
+  flagsPushed: z.number().int().nonnegative(),
+  expungedLocal: z.number().int().nonnegative(),
+  expungedRemote: z.number().int().nonnegative(),
+  foldersCreated: z.number().int().nonnegative(),
+  foldersDeleted: z.number().int().nonnegative(),
+  foldersSynced: z.number().int().nonnegative(),
+  foldersFailed: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+});
+export type SyncStats = z.infer<typeof SyncStatsSchema>;
+
+export function emptyStats(): SyncStats {
+  return {
+    downloaded: 0,
+    uploaded: 0,
+    flagsPulled: 0,
+    flagsPushed: 0,
+    expungedLocal: 0,
+    expungedRemote: 0,
+    foldersCreated: 0,
+    foldersDeleted: 0,
+    foldersSynced: 0,
+    foldersFailed: 0,
+    bytes: 0,
+  };
+}
+
+/** Machine-readable phase of a sync; `text` carries the human wording. */
+export const SyncStepSchema = z.enum([
+  'connecting',
+  'listing-folders',
+  'checking-folder',
+  'downloading',
+  'finishing',
+]);
+export type SyncStep = z.infer<typeof SyncStepSchema>;
+
+/** Stable error codes. Their wording and hints live in the agent's error table. */
+export const ErrorCodeSchema = z.enum([
+  'AUTH_FAILED',
+  'TLS_ERROR',
+  'CONNECTION_FAILED',
+  'CONNECTION_LOST',
+  'SERVER_NO',
+  'SERVER_BAD',
+  'FOLDER_GONE',
+  'FOLDER_NAME_INVALID',
+  'UIDVALIDITY_CHANGED',
+  'DISK_FULL',
+  'LOCAL_IO',
+  'SECRET_UNAVAILABLE',
+  'CANCELLED',
+  'INTERNAL',
+]);
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
+
+export const SyncResultSchema = z.enum(['ok', 'error', 'cancelled']);
+export type SyncResult = z.infer<typeof SyncResultSchema>;
+
+export const SyncTriggerSchema = z.enum(['user', 'schedule', 'cli']);
+export type SyncTrigger = z.infer<typeof SyncTriggerSchema>;
+
+// ---------------------------------------------------------------- events (agent → pane)
+
+/** A sync run was accepted and is starting. */
+export const SyncStartedEventSchema = z.strictObject({
+  type: z.literal('syncStarted'),
+  syncId: id,
+  accountIds: z.array(id),
+  flags: SyncFlagsSchema,
+  trigger: SyncTriggerSchema,
+  at: z.number(),
+});
+
+/** IMAPISyncProgressCallback::Progress(step, index, max), per account and folder. */
+export const ProgressEventSchema = z.strictObject({
+  type: z.literal('progress'),
+  syncId: id,
+  accountId: id,
+  /** Folder path with "/" as the hierarchy separator; null for account-level steps. */
+  folder: z.string().nullable(),
+  step: SyncStepSchema,
+  /** Human wording of the step, ready to show ("Downloading messages 12 of 200 in Archive"). */
+  text: z.string(),
+  index: z.number().int().nonnegative(),
+  indexMax: z.number().int().nonnegative(),
+  /** Message bytes transferred so far in this sync for this account. */
+  bytes: z.number().int().nonnegative(),
+  at: z.number(),
+});
+
+/** IMAPISyncProgressCallback::Error(code, text), with what the user can do about it. */
+export const ErrorEventSchema = z.strictObject({
+  type: z.literal('error'),
+  syncId: id,
+  accountId: id.nullable(),
+  code: ErrorCodeSchema,
+  message: z.string(),
+  hint: z.string(),
+  folder: z.string().nullable(),
+  retryable: z.boolean(),
+  at: z.number(),
+});
+
+/** IMAPISyncProgressCallback::Done(result). */
+export const DoneEventSchema = z.strictObject({
+  type: z.literal('done'),
+  syncId: id,
+  result: SyncResultSchema,
+  stats: SyncStatsSchema,
+  startedAt: z.number(),
+  finishedAt: z.number(),
+});
+
+/** Events the sync engine emits; the agent forwards them unchanged. */
+export const SyncEventSchema = z.discriminatedUnion('type', [
+  SyncStartedEventSchema,
+  ProgressEventSchema,
+  ErrorEventSchema,
+  DoneEventSchema,
+]);
+export type SyncStartedEvent = z.infer<typeof SyncStartedEventSchema>;
+export type ProgressEvent = z.infer<typeof ProgressEventSchema>;
+export type ErrorEvent = z.infer<typeof ErrorEventSchema>;
+export type DoneEvent = z.infer<typeof DoneEventSchema>;
+export type SyncEvent = z.infer<typeof SyncEventSchema>;
+
+export const AccountSummarySchema = z.strictObject({
+  id,
+  /** Server host shown to the user; never a credential. */
+  host: z.string(),
+  folderCount: z.number().int().nonnegative(),
+  messageCount: z.number().int().nonnegative(),
+  lastSyncAt: z.number().nullable(),
+  lastResult: SyncResultSchema.nullable(),
+});
+export type AccountSummary = z.infer<typeof AccountSummarySchema>;
+
+/** First message on every connection. */
+export const HelloMessageSchema = z.strictObject({
+  type: z.literal('hello'),
+  protocolVersion: z.number().int(),
+  agentVersion: z.string(),
+});
+
+/** The state a freshly connected pane needs before events make sense. */
+export const SnapshotMessageSchema = z.strictObject({
+  type: z.literal('snapshot'),
+  accounts: z.array(AccountSummarySchema),
+  /** Syncs running right now, with their latest progress per account. */
+  running: z.array(
+    z.strictObject({
+      syncId: id,
+      accountIds: z.array(id),
+      startedAt: z.number(),
+      progress: z.array(ProgressEventSchema),
+    }),
+  ),
+});
+
+/** Answer to one command, matched by requestId. */
+export const ReplyMessageSchema = z.strictObject({
+  type: z.literal('reply'),
+  requestId: id,
+  ok: z.boolean(),
+  /** For `sync`: the id of the run that was started. */
+  syncId: id.optional(),
+  error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+});
+
+/** A frame that could not be understood at all (no requestId to answer to). */
+export const ProtocolErrorMessageSchema = z.strictObject({
+  type: z.literal('protocolError'),
+  code: z.enum(['BAD_FRAME', 'FRAME_TOO_LARGE']),
+  message: z.string(),
+});
+
+export const ServerMessageSchema = z.discriminatedUnion('type', [
+  HelloMessageSchema,
+  SnapshotMessageSchema,
+  ReplyMessageSchema,
+  ProtocolErrorMessageSchema,
+  SyncStartedEventSchema,
+  ProgressEventSchema,
+  ErrorEventSchema,
+  DoneEventSchema,
+]);
+export type HelloMessage = z.infer<typeof HelloMessageSchema>;
+export type SnapshotMessage = z.infer<typeof SnapshotMessageSchema>;
+export type ReplyMessage = z.infer<typeof ReplyMessageSchema>;
+export type ProtocolErrorMessage = z.infer<typeof ProtocolErrorMessageSchema>;
+export type ServerMessage = z.infer<typeof ServerMessageSchema>;
+
+// ---------------------------------------------------------------- commands (pane → agent)
+
+/** IMAPISync::SynchronizeInBackground. No accountId: every account. */
+export const SyncCommandSchema = z.strictObject({
+  type: z.literal('sync'),
+  requestId: id,
+  accountId: id.optional(),
+  flags: SyncFlagsSchema,
+});
+
+export const CancelCommandSchema = z.strictObject({
+  type: z.literal('cancel'),
+  requestId: id,
+  syncId: id,
+});
+
+export const ClientMessageSchema = z.discriminatedUnion('type', [
+  SyncCommandSchema,
+  CancelCommandSchema,
+]);
+export type SyncCommand = z.infer<typeof SyncCommandSchema>;
+export type CancelCommand = z.infer<typeof CancelCommandSchema>;
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+
+/** Parses one frame of JSON into a validated message, or says in one line why it is not one. */
+export function parseFrame<T>(
+  schema: z.ZodType<T>,
+  text: string,
+): { ok: true; value: T } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'frame is not valid JSON' };
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? issue.path.join('.') + ': ' : '';
+  return { ok: false, error: where + (issue?.message ?? 'invalid message') };
+}

@@ -1,0 +1,272 @@
+/**
+ * The sync engine: IMAPISync::SynchronizeInBackground for a set of accounts. It takes
+ * commands (start a run with MAPISIB flags, cancel a run) and emits typed events
+ * (syncStarted, progress, error, done). It knows nothing of HTTP, WebSockets or terminals;
+ * the CLI and the agent's hub subscribe to its events.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AccountConfig } from '../config/load.js';
+import {
+  type AccountSummary,
+  type DoneEvent,
+  emptyStats,
+  type ProgressEvent,
+  type SyncEvent,
+  type SyncFlags,
+  type SyncResult,
+  type SyncStats,
+  type SyncTrigger,
+} from '../protocol/index.js';
+import { classifyError, type SyncFailure } from './errors.js';
+import { silentLogger, type SyncLogger } from './logger.js';
+import type { StateDb } from './state-db.js';
+import { syncAccount } from './sync-account.js';
+
+export interface SyncRequest {
+  /** Accounts to sync; all configured accounts when absent. */
+  accountIds?: readonly string[];
+  flags: SyncFlags;
+  trigger: SyncTrigger;
+}
+
+export interface RunningSync {
+  syncId: string;
+  accountIds: string[];
+  startedAt: number;
+  /** Latest progress per account. */
+  progress: Map<string, ProgressEvent>;
+  controller: AbortController;
+  done: Promise<DoneEvent>;
+}
+
+export class UnknownAccountError extends Error {
+  override readonly name = 'UnknownAccountError';
+}
+
+export class SyncEngine {
+  private readonly listeners = new Set<(event: SyncEvent) => void>();
+  private readonly runs = new Map<string, RunningSync>();
+  private readonly log: SyncLogger;
+
+  constructor(
+    private accounts: readonly AccountConfig[],
+    private readonly state: StateDb,
+    log: SyncLogger = silentLogger,
+  ) {
+    this.log = log;
+  }
+
+  onEvent(listener: (event: SyncEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Starts a run, or joins the one already running for the same accounts (a second "Sync
+   * now" while one runs should not start a competing pass over the same Maildir).
+   */
+  start(request: SyncRequest): RunningSync {
+    const accounts = this.pickAccounts(request.accountIds);
+    const ids = accounts.map((a) => a.id);
+    for (const run of this.runs.values()) {
+      if (ids.some((id) => run.accountIds.includes(id))) return run;
+    }
+    const syncId = randomUUID();
+    const startedAt = Date.now();
+    const controller = new AbortController();
+    const run: RunningSync = {
+      syncId,
+      accountIds: ids,
+      startedAt,
+      progress: new Map(),
+      controller,
+      done: Promise.resolve(null as unknown as DoneEvent),
+    };
+    this.runs.set(syncId, run);
+    this.state.startRun(syncId, request.trigger, request.flags, startedAt);
+    this.emit({
+      type: 'syncStarted',
+      syncId,
+      accountIds: ids,
+      flags: request.flags,
+      trigger: request.trigger,
+      at: startedAt,
+    });
+    run.done = this.execute(run, accounts, request.flags);
+    return run;
+  }
+
+  cancel(syncId: string): boolean {
+    const run = this.runs.get(syncId);
+    if (!run) return false;
+    run.controller.abort();
+    return true;
+  }
+
+  running(): RunningSync[] {
+    return [...this.runs.values()];
+  }
+
+  /** Cancels every run and waits for them to leave the state consistent. */
+  async stop(): Promise<void> {
+    const runs = this.running();
+    for (const run of runs) run.controller.abort();
+    await Promise.allSettled(runs.map((run) => run.done));
+  }
+
+  /** Replaces the account list (config reload); running syncs keep the config they started with. */
+  setAccounts(accounts: readonly AccountConfig[]): void {
+    this.accounts = accounts;
+  }
+
+  accountSummaries(): AccountSummary[] {
+    return this.accounts.map((account) => {
+      const counts = this.state.accountCounts(account.id);
+      const last = this.state.lastAccountRun(account.id);
+      return {
+        id: account.id,
+        host: account.imap.host,
+        folderCount: counts.folders,
+        messageCount: counts.messages,
+        lastSyncAt: last?.finishedAt ?? null,
+        lastResult: last?.result ?? null,
+      };
+    });
+  }
+
+  private pickAccounts(ids: readonly string[] | undefined): AccountConfig[] {
+    if (!ids || ids.length === 0) return [...this.accounts];
+    return ids.map((id) => {
+      const account = this.accounts.find((a) => a.id === id);
+      if (!account) throw new UnknownAccountError(`no account "${id}" in the config`);
+      return account;
+    });
+  }
+
+  private async execute(
+    run: RunningSync,
+    accounts: AccountConfig[],
+    flags: SyncFlags,
+  ): Promise<DoneEvent> {
+    const stats = emptyStats();
+    const log = this.log.child({ syncId: run.syncId });
+    log.info({ accounts: run.accountIds, flags }, 'sync started');
+    const results = await Promise.all(
+      accounts.map((account) =>
+        this.executeAccount(run, account, flags, stats, log.child({ accountId: account.id })),
+      ),
+    );
+    const result: SyncResult = run.controller.signal.aborted
+      ? 'cancelled'
+      : results.every((r) => r === 'ok')
+        ? 'ok'
+        : 'error';
+    const finishedAt = Date.now();
+    this.state.finishRun(run.syncId, result, stats, finishedAt);
+    // Gone from running() before anyone hears it is done, so a snapshot taken then is current.
+    this.runs.delete(run.syncId);
+    const done: DoneEvent = {
+      type: 'done',
+      syncId: run.syncId,
+      result,
+      stats,
+      startedAt: run.startedAt,
+      finishedAt,
+    };
+    log.info({ result, stats, ms: finishedAt - run.startedAt }, 'sync finished');
+    this.emit(done);
+    return done;
+  }
+
+  private async executeAccount(
+    run: RunningSync,
+    account: AccountConfig,
+    flags: SyncFlags,
+    stats: SyncStats,
+    log: SyncLogger,
+  ): Promise<SyncResult> {
+    let bytes = 0;
+    const report = {
+      progress: (
+        step: ProgressEvent['step'],
+        folder: string | null,
+        text: string,
+        index: number,
+        indexMax: number,
+      ) => {
+        const event: ProgressEvent = {
+          type: 'progress',
+          syncId: run.syncId,
+          accountId: account.id,
+          folder,
+          step,
+          text,
+          index,
+          indexMax,
+          bytes,
+          at: Date.now(),
+        };
+        run.progress.set(account.id, event);
+        this.emit(event);
+      },
+      failure: (failure: SyncFailure) => this.emitFailure(run.syncId, account.id, failure, log),
+      addBytes: (n: number) => {
+        bytes += n;
+      },
+    };
+    let result: SyncResult;
+    try {
+      const allOk = await syncAccount({
+        account,
+        flags,
+        state: this.state,
+        stats,
+        signal: run.controller.signal,
+        log,
+        report,
+      });
+      result = allOk ? 'ok' : 'error';
+    } catch (err) {
+      const failure = classifyError(err);
+      if (failure.code === 'CANCELLED') {
+        result = 'cancelled';
+      } else {
+        result = 'error';
+        this.emitFailure(run.syncId, account.id, failure, log);
+      }
+    }
+    this.state.finishAccountRun(run.syncId, account.id, result, Date.now());
+    return result;
+  }
+
+  private emitFailure(
+    syncId: string,
+    accountId: string,
+    failure: SyncFailure,
+    log: SyncLogger,
+  ): void {
+    log.warn({ code: failure.code, folder: failure.folder, err: failure.message }, 'sync error');
+    this.emit({
+      type: 'error',
+      syncId,
+      accountId,
+      code: failure.code,
+      message: failure.message,
+      hint: failure.hint,
+      folder: failure.folder,
+      retryable: failure.retryable,
+      at: Date.now(),
+    });
+  }
+
+  /** A listener that throws (a pane gone bad) must not break the sync or the other listeners. */
+  private emit(event: SyncEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message, event: event.type }, 'event listener failed');
+      }
+    }
+  }
+}

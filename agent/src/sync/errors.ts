@@ -1,0 +1,148 @@
+/**
+ * Every failure the engine reports carries a stable code, a one-line message and a hint the
+ * user can act on. This table is the one place their wording lives.
+ */
+import type { ErrorCode } from '../protocol/index.js';
+
+interface ErrorEntry {
+  hint: string;
+  retryable: boolean;
+}
+
+export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
+  AUTH_FAILED: {
+    hint: 'Check the user name and password in the config (the password source it names), then sync again.',
+    retryable: false,
+  },
+  TLS_ERROR: {
+    hint: 'Check the "tls" mode and port (implicit is usually 993, starttls 143); for a private server with its own certificate set "allowSelfSigned": true.',
+    retryable: false,
+  },
+  CONNECTION_FAILED: {
+    hint: 'Check the server host and port, and that this machine can reach it (network, VPN, firewall).',
+    retryable: true,
+  },
+  CONNECTION_LOST: {
+    hint: 'The connection dropped; sync again. What was already saved is kept.',
+    retryable: true,
+  },
+  SERVER_NO: {
+    hint: 'The server refused the request; its own words are in the message.',
+    retryable: true,
+  },
+  SERVER_BAD: {
+    hint: 'The server did not understand a command; please report this with the sync id.',
+    retryable: false,
+  },
+  FOLDER_GONE: {
+    hint: 'The folder was deleted or renamed on the server while syncing; the next sync picks up the change.',
+    retryable: true,
+  },
+  FOLDER_NAME_INVALID: {
+    hint: 'This folder name cannot be stored as a directory; rename it on the server or exclude it in the config.',
+    retryable: false,
+  },
+  UIDVALIDITY_CHANGED: {
+    hint: 'The server renumbered this folder; its messages are being matched again. Nothing is lost.',
+    retryable: false,
+  },
+  DISK_FULL: {
+    hint: 'Free some disk space where the Maildir lives, then sync again; nothing was corrupted.',
+    retryable: true,
+  },
+  LOCAL_IO: {
+    hint: 'Check that the Maildir and data directories exist and are writable by this user.',
+    retryable: true,
+  },
+  SECRET_UNAVAILABLE: {
+    hint: 'The password could not be read from where the config says it lives; fix that source.',
+    retryable: false,
+  },
+  CANCELLED: {
+    hint: 'The sync was cancelled; what was already saved is kept.',
+    retryable: true,
+  },
+  INTERNAL: {
+    hint: 'An unexpected error; please report it with the sync id and the agent log.',
+    retryable: true,
+  },
+};
+
+/** A failure with its code; whatever throws it decides the wording of the message. */
+export class SyncFailure extends Error {
+  override readonly name = 'SyncFailure';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly folder: string | null = null,
+  ) {
+    super(message);
+  }
+  get hint(): string {
+    return ERROR_TABLE[this.code].hint;
+  }
+  get retryable(): boolean {
+    return ERROR_TABLE[this.code].retryable;
+  }
+}
+
+interface ImapFlowErrorFields {
+  code?: string;
+  authenticationFailed?: boolean;
+  responseStatus?: string;
+  responseText?: string;
+  serverResponseCode?: string;
+}
+
+/** Maps whatever was thrown (imapflow, Node, ours) to a SyncFailure with a useful message. */
+export function classifyError(err: unknown, folder: string | null = null): SyncFailure {
+  if (err instanceof SyncFailure) return err;
+  const e = (err ?? {}) as ImapFlowErrorFields & Error;
+  const text = e.responseText || e.message || String(err);
+  if (e.authenticationFailed || e.serverResponseCode === 'AUTHENTICATIONFAILED') {
+    return new SyncFailure('AUTH_FAILED', `Login refused by the server: ${text}`, folder);
+  }
+  switch (e.code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new SyncFailure('DISK_FULL', 'The disk holding the Maildir is full', folder);
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new SyncFailure('LOCAL_IO', `Cannot write the Maildir: ${e.message}`, folder);
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EAI_AGAIN':
+      return new SyncFailure('CONNECTION_FAILED', `Cannot reach the server (${e.code})`, folder);
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ETIMEDOUT':
+    case 'NoConnection':
+    case 'ClosedAfterConnectText':
+    case 'ClosedAfterConnectTLS':
+      return new SyncFailure(
+        'CONNECTION_LOST',
+        `Connection to the server lost (${e.code})`,
+        folder,
+      );
+  }
+  if (
+    /certificate|self[- ]signed|SSL|TLS/i.test(e.code ?? '') ||
+    /certificate|ssl routines|tls/i.test(text)
+  ) {
+    return new SyncFailure('TLS_ERROR', `TLS handshake failed: ${text}`, folder);
+  }
+  if (
+    e.serverResponseCode === 'NONEXISTENT' ||
+    /nonexistent|doesn't exist|does not exist/i.test(text)
+  ) {
+    return new SyncFailure('FOLDER_GONE', `The server no longer has this folder: ${text}`, folder);
+  }
+  if (e.responseStatus === 'NO')
+    return new SyncFailure('SERVER_NO', `Server said NO: ${text}`, folder);
+  if (e.responseStatus === 'BAD')
+    return new SyncFailure('SERVER_BAD', `Server said BAD: ${text}`, folder);
+  return new SyncFailure('INTERNAL', text, folder);
+}

@@ -1,0 +1,45 @@
+/**
+ * Step: list the server's folders that this account syncs, in a stable order (INBOX first),
+ * with the directory each one maps to.
+ */
+import type { ImapFlow } from 'imapflow';
+import type { AccountConfig } from '../config/load.js';
+import { folderSelected } from './folder-filter.js';
+import { displayName } from './maildir/folder-path.js';
+
+export interface RemoteFolder {
+  /** The folder's path as the server names it (pass this to SELECT). */
+  serverPath: string;
+  /** "/"-separated path used on disk, in the state and in events. */
+  path: string;
+  delimiter: string | null;
+  specialUse: string | null;
+}
+
+export async function listRemoteFolders(
+  client: ImapFlow,
+  account: AccountConfig,
+): Promise<RemoteFolder[]> {
+  const listed = await client.list();
+  const folders: RemoteFolder[] = [];
+  for (const entry of listed) {
+    const flags = entry.flags ?? new Set<string>();
+    // \Noselect / \NonExistent entries are hierarchy placeholders with no messages of their own.
+    if (hasFlag(flags, '\\Noselect') || hasFlag(flags, '\\NonExistent')) continue;
+    const delimiter = entry.delimiter || null;
+    const path =
+      entry.path.toUpperCase() === 'INBOX' ? 'INBOX' : displayName(entry.path, delimiter);
+    if (!folderSelected(path, account.folders)) continue;
+    folders.push({ serverPath: entry.path, path, delimiter, specialUse: entry.specialUse || null });
+  }
+  return folders.sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path));
+}
+
+function hasFlag(flags: Set<string>, flag: string): boolean {
+  for (const f of flags) if (f.toLowerCase() === flag.toLowerCase()) return true;
+  return false;
+}
+
+function rank(folder: RemoteFolder): number {
+  return folder.path === 'INBOX' ? 0 : 1;
+}

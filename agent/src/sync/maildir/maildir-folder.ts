@@ -1,0 +1,171 @@
+/**
+ * One Maildir folder on disk ({cur,new,tmp}) and durable delivery into it.
+ *
+ * Delivery is batched for speed without giving up durability: every file of a batch is
+ * written to tmp/ and fsynced concurrently (libuv's thread pool does the waiting), the caller
+ * commits the batch's state rows, then the files are renamed into cur/ and cur/ is fsynced
+ * once. A crash before the commit leaves only tmp/ files (re-fetched next time, the leftovers
+ * swept); a crash after it leaves files the state knows, which `recoverFromTmp` finishes.
+ */
+import { constants as fsConstants } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { maildirName, splitMaildirName } from './flags.js';
+
+/** Files written and fsynced at once; bounded so a batch never exhausts file descriptors. */
+const WRITE_CONCURRENCY = 16;
+
+export interface PendingFile {
+  base: string;
+  letters: string;
+  data: Uint8Array;
+}
+
+export interface LocalFile {
+  subdir: 'cur' | 'new';
+  name: string;
+  letters: string;
+}
+
+let sequence = 0;
+const hostPart = os.hostname().replace(/\//g, '\\057').replace(/:/g, '\\072') || 'localhost';
+
+/** A unique file name per the Maildir convention: time, microseconds, pid and a counter, host. */
+export function uniqueBaseName(size: number, now = Date.now()): string {
+  const seconds = Math.floor(now / 1000);
+  const micros = (now % 1000) * 1000 + (sequence % 1000);
+  sequence += 1;
+  return `${seconds}.M${micros}P${process.pid}Q${sequence}.${hostPart},S=${size}`;
+}
+
+export class MaildirFolder {
+  constructor(readonly dir: string) {}
+
+  async ensure(): Promise<void> {
+    for (const sub of ['cur', 'new', 'tmp']) {
+      await fs.mkdir(path.join(this.dir, sub), { recursive: true, mode: 0o700 });
+    }
+  }
+
+  /** Every message file in cur/ and new/, by unique base name. */
+  async scan(): Promise<Map<string, LocalFile>> {
+    const files = new Map<string, LocalFile>();
+    for (const subdir of ['new', 'cur'] as const) {
+      let names: string[];
+      try {
+        names = await fs.readdir(path.join(this.dir, subdir));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      for (const name of names) {
+        if (name.startsWith('.')) continue; // not a message by the Maildir convention
+        const { base, letters } = splitMaildirName(name);
+        files.set(base, { subdir, name, letters });
+      }
+    }
+    return files;
+  }
+
+  /** Writes and fsyncs every file of a batch into tmp/. */
+  async writeToTmp(batch: readonly PendingFile[]): Promise<void> {
+    await forEachLimited(batch, WRITE_CONCURRENCY, async (file) => {
+      const handle = await fs.open(
+        path.join(this.dir, 'tmp', file.base),
+        fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC,
+        0o600,
+      );
+      try {
+        await handle.writeFile(file.data);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  /** Moves a written batch from tmp/ into cur/ and makes the renames durable. */
+  async publish(batch: readonly PendingFile[]): Promise<void> {
+    for (const file of batch) {
+      await fs.rename(
+        path.join(this.dir, 'tmp', file.base),
+        path.join(this.dir, 'cur', maildirName(file.base, file.letters)),
+      );
+    }
+    if (batch.length > 0) await fsyncDirectory(path.join(this.dir, 'cur'));
+  }
+
+  /** Finishes a delivery that a crash interrupted after the state was committed. */
+  async recoverFromTmp(base: string, letters: string): Promise<boolean> {
+    try {
+      await fs.rename(
+        path.join(this.dir, 'tmp', base),
+        path.join(this.dir, 'cur', maildirName(base, letters)),
+      );
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    await fsyncDirectory(path.join(this.dir, 'cur'));
+    return true;
+  }
+
+  /**
+   * Removes tmp/ files the state does not know that were left by an earlier run of ours (a
+   * batch a crash cut short). Other programs deliver through tmp/ too: their files are left
+   * alone unless older than the 36 hours the Maildir convention allows.
+   */
+  async sweepTmp(isKnown: (base: string) => boolean): Promise<number> {
+    const tmp = path.join(this.dir, 'tmp');
+    let removed = 0;
+    for (const name of await fs.readdir(tmp).catch(() => [] as string[])) {
+      if (isKnown(name)) continue;
+      const ours = OUR_NAME.exec(name);
+      const stale = ours
+        ? Number(ours[1]) !== process.pid
+        : await olderThan(path.join(tmp, name), STALE_TMP_MS);
+      if (!stale) continue;
+      await fs.rm(path.join(tmp, name), { force: true });
+      removed += 1;
+    }
+    return removed;
+  }
+}
+
+/** Names uniqueBaseName makes on this host; group 1 is the writer's pid. */
+const OUR_NAME = new RegExp(`^\\d+\\.M\\d+P(\\d+)Q\\d+\\.${escapeRegExp(hostPart)},S=\\d+$`);
+const STALE_TMP_MS = 36 * 3600 * 1000;
+
+async function olderThan(file: string, ms: number): Promise<boolean> {
+  const stat = await fs.stat(file).catch(() => null);
+  return stat !== null && Date.now() - stat.mtimeMs > ms;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await work(item);
+    }
+  });
+  await Promise.all(lanes);
+}

@@ -1,0 +1,267 @@
+/**
+ * The sync state: for every folder its UIDVALIDITY and progress markers, for every message
+ * the UID ↔ Maildir file link and the flags last seen in sync (the common base of the
+ * three-way merge), and a history of sync runs. SQLite in WAL mode; every batch of
+ * deliveries commits in one transaction, fsynced (synchronous=FULL) because a file that
+ * exists without its row would be downloaded twice.
+ */
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SyncFlags, SyncResult, SyncStats, SyncTrigger } from '../protocol/index.js';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS folders (
+  id INTEGER PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  path TEXT NOT NULL,              -- display path, "/" between levels
+  server_path TEXT NOT NULL,       -- as the server names it
+  delimiter TEXT,
+  uidvalidity INTEGER,
+  uidnext INTEGER,
+  highestmodseq TEXT,              -- 63-bit: kept as text, compared as BigInt
+  last_sync_at INTEGER,
+  UNIQUE (account_id, path)
+);
+CREATE TABLE IF NOT EXISTS messages (
+  folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+  uid INTEGER NOT NULL,
+  base TEXT NOT NULL,              -- Maildir unique name, without the ":2,…" info
+  flags TEXT NOT NULL,             -- IMAP flags last in sync, space separated
+  size INTEGER NOT NULL,           -- bytes on disk (LF line endings)
+  internal_date INTEGER,
+  PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_by_base ON messages (folder_id, base);
+CREATE TABLE IF NOT EXISTS sync_runs (
+  sync_id TEXT PRIMARY KEY,
+  trigger TEXT NOT NULL,
+  flags TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  result TEXT,
+  stats TEXT
+);
+CREATE TABLE IF NOT EXISTS account_runs (
+  sync_id TEXT NOT NULL REFERENCES sync_runs(sync_id) ON DELETE CASCADE,
+  account_id TEXT NOT NULL,
+  finished_at INTEGER NOT NULL,
+  result TEXT NOT NULL,
+  PRIMARY KEY (sync_id, account_id)
+);
+`;
+
+export interface FolderState {
+  id: number;
+  accountId: string;
+  path: string;
+  serverPath: string;
+  delimiter: string | null;
+  uidValidity: number | null;
+  uidNext: number | null;
+  highestModseq: bigint | null;
+  lastSyncAt: number | null;
+}
+
+export interface MessageRow {
+  uid: number;
+  base: string;
+  flags: string[];
+  size: number;
+  internalDate: number | null;
+}
+
+interface FolderRecord {
+  id: number;
+  account_id: string;
+  path: string;
+  server_path: string;
+  delimiter: string | null;
+  uidvalidity: number | null;
+  uidnext: number | null;
+  highestmodseq: string | null;
+  last_sync_at: number | null;
+}
+
+export class StateDb {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(readonly file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.statements = {
+      folder: this.db.prepare<[string, string], FolderRecord>(
+        'SELECT * FROM folders WHERE account_id = ? AND path = ?',
+      ),
+      insertFolder: this.db.prepare(
+        'INSERT INTO folders (account_id, path, server_path, delimiter) VALUES (?, ?, ?, ?)',
+      ),
+      updateFolderName: this.db.prepare(
+        'UPDATE folders SET server_path = ?, delimiter = ? WHERE id = ?',
+      ),
+      foldersOf: this.db.prepare<[string], FolderRecord>(
+        'SELECT * FROM folders WHERE account_id = ? ORDER BY path',
+      ),
+      messages: this.db.prepare<
+        [number],
+        { uid: number; base: string; flags: string; size: number; internal_date: number | null }
+      >(
+        'SELECT uid, base, flags, size, internal_date FROM messages WHERE folder_id = ? ORDER BY uid',
+      ),
+      maxUid: this.db.prepare<[number], { max: number | null }>(
+        'SELECT MAX(uid) AS max FROM messages WHERE folder_id = ?',
+      ),
+      insertMessage: this.db.prepare(
+        'INSERT OR REPLACE INTO messages (folder_id, uid, base, flags, size, internal_date) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      markSynced: this.db.prepare(
+        'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ? WHERE id = ?',
+      ),
+      counts: this.db.prepare<{ account: string }, { folders: number; messages: number }>(
+        `SELECT (SELECT COUNT(*) FROM folders WHERE account_id = @account) AS folders,
+                (SELECT COUNT(*) FROM messages m JOIN folders f ON f.id = m.folder_id
+                  WHERE f.account_id = @account) AS messages`,
+      ),
+      lastAccountRun: this.db.prepare<[string], { finished_at: number; result: string }>(
+        'SELECT finished_at, result FROM account_runs WHERE account_id = ? ORDER BY finished_at DESC LIMIT 1',
+      ),
+      insertRun: this.db.prepare(
+        'INSERT INTO sync_runs (sync_id, trigger, flags, started_at) VALUES (?, ?, ?, ?)',
+      ),
+      finishRun: this.db.prepare(
+        'UPDATE sync_runs SET finished_at = ?, result = ?, stats = ? WHERE sync_id = ?',
+      ),
+      insertAccountRun: this.db.prepare(
+        'INSERT OR REPLACE INTO account_runs (sync_id, account_id, finished_at, result) VALUES (?, ?, ?, ?)',
+      ),
+    };
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(
+        `${this.file} was written by a newer StoreSync (schema ${version}); upgrade StoreSync to use it`,
+      );
+    }
+    this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** The folder's row, created on first sight. */
+  folder(
+    accountId: string,
+    displayPath: string,
+    serverPath: string,
+    delimiter: string | null,
+  ): FolderState {
+    let record = this.statements.folder.get(accountId, displayPath);
+    if (!record) {
+      this.statements.insertFolder.run(accountId, displayPath, serverPath, delimiter);
+      record = this.statements.folder.get(accountId, displayPath)!;
+    } else if (record.server_path !== serverPath || record.delimiter !== delimiter) {
+      this.statements.updateFolderName.run(serverPath, delimiter, record.id);
+      record = { ...record, server_path: serverPath, delimiter };
+    }
+    return toFolderState(record);
+  }
+
+  folders(accountId: string): FolderState[] {
+    return this.statements.foldersOf.all(accountId).map(toFolderState);
+  }
+
+  messages(folderId: number): MessageRow[] {
+    return this.statements.messages.all(folderId).map((row) => ({
+      uid: row.uid,
+      base: row.base,
+      flags: row.flags === '' ? [] : row.flags.split(' '),
+      size: row.size,
+      internalDate: row.internal_date,
+    }));
+  }
+
+  maxUid(folderId: number): number {
+    return this.statements.maxUid.get(folderId)?.max ?? 0;
+  }
+
+  /** Records a batch of delivered messages in one durable transaction. */
+  readonly recordMessages = (folderId: number, rows: readonly MessageRow[]): void => {
+    this.db.transaction(() => {
+      for (const row of rows) {
+        this.statements.insertMessage.run(
+          folderId,
+          row.uid,
+          row.base,
+          row.flags.join(' '),
+          row.size,
+          row.internalDate,
+        );
+      }
+    })();
+  };
+
+  markFolderSynced(
+    folderId: number,
+    marks: { uidValidity: number; uidNext: number | null; highestModseq: bigint | null },
+  ): void {
+    this.statements.markSynced.run(
+      marks.uidValidity,
+      marks.uidNext,
+      marks.highestModseq === null ? null : marks.highestModseq.toString(),
+      Date.now(),
+      folderId,
+    );
+  }
+
+  accountCounts(accountId: string): { folders: number; messages: number } {
+    return this.statements.counts.get({ account: accountId }) ?? { folders: 0, messages: 0 };
+  }
+
+  lastAccountRun(accountId: string): { finishedAt: number; result: SyncResult } | null {
+    const row = this.statements.lastAccountRun.get(accountId);
+    return row ? { finishedAt: row.finished_at, result: row.result as SyncResult } : null;
+  }
+
+  startRun(syncId: string, trigger: SyncTrigger, flags: SyncFlags, startedAt: number): void {
+    this.statements.insertRun.run(syncId, trigger, JSON.stringify(flags), startedAt);
+  }
+
+  finishRun(syncId: string, result: SyncResult, stats: SyncStats, finishedAt: number): void {
+    this.statements.finishRun.run(finishedAt, result, JSON.stringify(stats), syncId);
+  }
+
+  finishAccountRun(
+    syncId: string,
+    accountId: string,
+    result: SyncResult,
+    finishedAt: number,
+  ): void {
+    this.statements.insertAccountRun.run(syncId, accountId, finishedAt, result);
+  }
+}
+
+function toFolderState(record: FolderRecord): FolderState {
+  return {
+    id: record.id,
+    accountId: record.account_id,
+    path: record.path,
+    serverPath: record.server_path,
+    delimiter: record.delimiter,
+    uidValidity: record.uidvalidity,
+    uidNext: record.uidnext,
+    highestModseq: record.highestmodseq === null ? null : BigInt(record.highestmodseq),
+    lastSyncAt: record.last_sync_at,
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * One account's part of a sync run: connect, list folders, sync each folder. A folder that
+ * fails is reported and the others still sync; a failure of the account itself (login,
+ * connection) ends the account's part.
+ */
+import type { ImapFlow } from 'imapflow';
+import type { AccountConfig } from '../config/load.js';
+import type { SyncFlags, SyncStats, SyncStep } from '../protocol/index.js';
+import { classifyError, SyncFailure } from './errors.js';
+import { openImapSession } from './imap-session.js';
+import { listRemoteFolders } from './list-folders.js';
+import type { SyncLogger } from './logger.js';
+import type { StateDb } from './state-db.js';
+import { syncFolder } from './sync-folder.js';
+
+export interface AccountSyncReporter {
+  progress(
+    step: SyncStep,
+    folder: string | null,
+    text: string,
+    index: number,
+    indexMax: number,
+  ): void;
+  failure(failure: SyncFailure): void;
+  addBytes(bytes: number): void;
+}
+
+export interface AccountSyncInput {
+  account: AccountConfig;
+  flags: SyncFlags;
+  state: StateDb;
+  stats: SyncStats;
+  signal: AbortSignal;
+  log: SyncLogger;
+  report: AccountSyncReporter;
+}
+
+/** Returns true when every folder synced. */
+export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
+  const { account, flags, stats, report, signal } = input;
+  report.progress('connecting', null, `Connecting to ${account.imap.host}`, 0, 1);
+  let client: ImapFlow | null = null;
+  // A cancel is noticed between messages; a transfer that does not come back within a
+  // second (one huge message, a stalled server) is cut by closing the connection.
+  let cutTimer: NodeJS.Timeout | undefined;
+  const abortConnection = () => {
+    cutTimer = setTimeout(() => client?.close(), CANCEL_GRACE_MS);
+  };
+  signal.addEventListener('abort', abortConnection);
+  try {
+    client = await openImapSession(account);
+    if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
+    report.progress('listing-folders', null, 'Listing folders', 0, 1);
+    const folders = await listRemoteFolders(client, account);
+    let allOk = true;
+    for (const [i, remote] of folders.entries()) {
+      if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
+      report.progress('checking-folder', remote.path, `Checking ${remote.path}`, i, folders.length);
+      try {
+        const result = await syncFolder({
+          client,
+          state: input.state,
+          accountId: account.id,
+          maildirRoot: account.maildir,
+          remote,
+          downloadContents: flags.downloadContents,
+          signal,
+          log: input.log.child({ folder: remote.path }),
+          onMessage: (index, total, bytes) => {
+            stats.downloaded += 1;
+            stats.bytes += bytes;
+            report.addBytes(bytes);
+            report.progress(
+              'downloading',
+              remote.path,
+              `Downloading messages ${fmt(index)} of ${fmt(total)} in ${remote.path}`,
+              index,
+              total,
+            );
+          },
+        });
+        stats.foldersSynced += 1;
+        if (result.created) stats.foldersCreated += 1;
+      } catch (err) {
+        if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled', remote.path);
+        const failure = classifyError(err, remote.path);
+        if (failure.code === 'CANCELLED' || isConnectionFatal(failure)) throw failure;
+        stats.foldersFailed += 1;
+        allOk = false;
+        report.failure(failure);
+      }
+    }
+    report.progress(
+      'finishing',
+      null,
+      `Synced ${fmt(folders.length)} folders`,
+      folders.length,
+      folders.length,
+    );
+    return allOk;
+  } finally {
+    signal.removeEventListener('abort', abortConnection);
+    clearTimeout(cutTimer);
+    if (client) await logoutQuietly(client);
+  }
+}
+
+const CANCEL_GRACE_MS = 1000;
+
+function isConnectionFatal(failure: SyncFailure): boolean {
+  return (
+    failure.code === 'CONNECTION_LOST' ||
+    failure.code === 'CONNECTION_FAILED' ||
+    failure.code === 'AUTH_FAILED'
+  );
+}
+
+async function logoutQuietly(client: ImapFlow): Promise<void> {
+  try {
+    if (client.usable) await client.logout();
+    else client.close();
+  } catch {
+    client.close();
+  }
+}
+
+const numberFormat = new Intl.NumberFormat('en-US');
+function fmt(n: number): string {
+  return numberFormat.format(n);
+}

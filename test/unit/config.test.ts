@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfigFile, parseConfig } from '../../agent/src/config/load.js';
+import { resolveSecret, SecretError } from '../../agent/src/config/secrets.js';
+
+const valid = () => ({
+  dataDir: 'data',
+  server: { host: '127.0.0.1', port: 4643 },
+  accounts: [
+    {
+      id: 'work',
+      imap: {
+        host: 'imap.example.com',
+        port: 993,
+        tls: 'implicit',
+        user: 'me',
+        password: { env: 'WORK_PW' },
+      },
+      maildir: 'mail/work',
+      folders: { include: ['*'], exclude: ['Junk'] },
+    },
+  ],
+});
+
+function errorOf(json: unknown): string {
+  try {
+    parseConfig(json, '/etc/storesync.json');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
+    return err.message;
+  }
+  assert.fail('config was accepted');
+}
+
+describe('config', () => {
+  it('accepts the documented shape and resolves paths relative to the file', () => {
+    const config = parseConfig(valid(), '/etc/storesync/config.json');
+    assert.equal(config.dataDir, '/etc/storesync/data');
+    assert.equal(config.accounts[0]!.maildir, '/etc/storesync/mail/work');
+    assert.deepEqual(config.accounts[0]!.folders.exclude, ['Junk']);
+  });
+
+  it('fills defaults: IMAP port from the TLS mode, folders, server', () => {
+    const json = valid() as Record<string, unknown>;
+    delete json.server;
+    const account = (json.accounts as Array<Record<string, Record<string, unknown>>>)[0]!;
+    delete account.imap!.port;
+    account.imap!.tls = 'starttls';
+    delete account.folders;
+    const config = parseConfig(json, null);
+    assert.equal(config.accounts[0]!.imap.port, 143);
+    assert.deepEqual(config.accounts[0]!.folders, { include: ['*'], exclude: [] });
+    assert.deepEqual(config.server, { host: '127.0.0.1', port: 4643, allowRemote: false });
+  });
+
+  it('names the field of a wrong type', () => {
+    const json = valid();
+    (json.accounts[0]!.imap as Record<string, unknown>).port = '993';
+    assert.match(errorOf(json), /accounts\[0\]\.imap\.port/);
+  });
+
+  it('names an unknown key (a typo) instead of ignoring it', () => {
+    const json = valid();
+    (json.accounts[0]!.imap as Record<string, unknown>).pasword = 'x';
+    assert.match(errorOf(json), /accounts\[0\]\.imap.*pasword/);
+  });
+
+  it('names a bad tls mode and a bad password source', () => {
+    const json = valid();
+    (json.accounts[0]!.imap as Record<string, unknown>).tls = 'ssl';
+    (json.accounts[0]!.imap as Record<string, unknown>).password = 'hunter2';
+    const message = errorOf(json);
+    assert.match(message, /accounts\[0\]\.imap\.tls/);
+    assert.match(message, /accounts\[0\]\.imap\.password/);
+  });
+
+  it('refuses duplicate account ids, naming the second one', () => {
+    const json = valid();
+    json.accounts.push(structuredClone(json.accounts[0]!));
+    assert.match(errorOf(json), /accounts\[1\]\.id: duplicate account id "work"/);
+  });
+
+  it('refuses a non-loopback listen address unless allowRemote', () => {
+    const json = valid();
+    json.server.host = '0.0.0.0';
+    assert.match(errorOf(json), /server\.host.*loopback/);
+    const allowed = parseConfig({ ...json, server: { ...json.server, allowRemote: true } }, null);
+    assert.equal(allowed.server.host, '0.0.0.0');
+  });
+
+  it('reports unreadable files and invalid JSON with the file name', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storesync-config-'));
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, '{ "accounts": [ }');
+    assert.throws(
+      () => loadConfigFile(file),
+      (err: Error) =>
+        err instanceof ConfigError &&
+        err.message.includes(file) &&
+        /not valid JSON/.test(err.message),
+    );
+    assert.throws(
+      () => loadConfigFile(path.join(dir, 'missing.json')),
+      /cannot read config file \(ENOENT\)/,
+    );
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('password sources', () => {
+  it('reads env, file (without its final newline) and command', async () => {
+    process.env.STORESYNC_TEST_PW = 's3cret';
+    assert.equal(await resolveSecret({ env: 'STORESYNC_TEST_PW' }, 'f'), 's3cret');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storesync-secret-'));
+    fs.writeFileSync(path.join(dir, 'pw'), 'from file\n');
+    assert.equal(await resolveSecret({ file: path.join(dir, 'pw') }, 'f'), 'from file');
+    assert.equal(await resolveSecret({ command: 'printf "from command\\n"' }, 'f'), 'from command');
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('fails with the field named and without the secret in the message', async () => {
+    delete process.env.STORESYNC_TEST_MISSING;
+    await assert.rejects(
+      resolveSecret({ env: 'STORESYNC_TEST_MISSING' }, 'accounts.work.imap.password'),
+      (err: Error) =>
+        err instanceof SecretError &&
+        /accounts\.work\.imap\.password: environment variable STORESYNC_TEST_MISSING is not set/.test(
+          err.message,
+        ),
+    );
+    await assert.rejects(
+      resolveSecret({ command: 'echo topsecret; exit 3' }, 'pw'),
+      (err: Error) => /exited with code 3/.test(err.message) && !err.message.includes('topsecret'),
+    );
+  });
+});

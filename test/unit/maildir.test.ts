@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CrlfToLfConverter, crlfToLf, lfToCrlf } from '../../agent/src/sync/maildir/crlf.js';
+import {
+  imapFlagsOfLetters,
+  keywordsWithoutLetter,
+  maildirLetters,
+  splitMaildirName,
+} from '../../agent/src/sync/maildir/flags.js';
+import { folderDirectory } from '../../agent/src/sync/maildir/folder-path.js';
+import { MaildirFolder, uniqueBaseName } from '../../agent/src/sync/maildir/maildir-folder.js';
+import { folderSelected } from '../../agent/src/sync/folder-filter.js';
+
+describe('CRLF → LF', () => {
+  it('turns CRLF pairs into LF and leaves lone CR, lone LF and NUL alone', () => {
+    const input = Buffer.from('a\r\nb\rc\nd\0e\r\r\nf\r');
+    assert.deepEqual(crlfToLf(input), Buffer.from('a\nb\rc\nd\0e\r\nf\r'));
+  });
+
+  it('returns the same bytes when there is nothing to convert', () => {
+    const input = Buffer.from('no line ends, \x80\xff binary');
+    assert.equal(crlfToLf(input), input);
+  });
+
+  it('gives the same result streamed in chunks split anywhere, including between CR and LF', () => {
+    const input = Buffer.from('Subject: x\r\n\r\nline\r\r\nend\r\n\r');
+    const whole = crlfToLf(input);
+    for (let split = 0; split <= input.length; split++) {
+      const converter = new CrlfToLfConverter();
+      const out = Buffer.concat([
+        converter.push(input.subarray(0, split)),
+        converter.push(input.subarray(split)),
+        converter.end(),
+      ]);
+      assert.deepEqual(out, whole, `split at ${split}`);
+    }
+  });
+
+  it('restores CRLF for APPEND so a CRLF-only message round-trips exactly', () => {
+    const original = Buffer.from('From: a\r\nTo: b\r\n\r\nbody\r\n');
+    assert.deepEqual(lfToCrlf(crlfToLf(original)), original);
+  });
+});
+
+describe('Maildir flags', () => {
+  it('maps IMAP system flags to sorted letters and back', () => {
+    assert.equal(
+      maildirLetters(['\\Seen', '\\Flagged', '\\Answered', '\\Draft', '$Forwarded', '\\Deleted']),
+      'DFPRST',
+    );
+    assert.equal(maildirLetters(['\\SEEN', '\\seen', '$Label1']), 'S');
+    assert.deepEqual(imapFlagsOfLetters('FS').sort(), ['\\Flagged', '\\Seen']);
+    assert.deepEqual(keywordsWithoutLetter(['\\Seen', '\\Recent', '$Label1', 'Work']), [
+      '$Label1',
+      'Work',
+    ]);
+  });
+
+  it('splits a file name into its base and letters', () => {
+    assert.deepEqual(splitMaildirName('123.M1P2Q3.host,S=10:2,FS'), {
+      base: '123.M1P2Q3.host,S=10',
+      letters: 'FS',
+    });
+    assert.deepEqual(splitMaildirName('no-info'), { base: 'no-info', letters: '' });
+  });
+});
+
+describe('folder paths', () => {
+  it('nests hierarchy levels as directories', () => {
+    assert.equal(folderDirectory('/m', ['Archive', '2024']), path.join('/m', 'Archive', '2024'));
+  });
+
+  it('refuses names that would escape or collide with Maildir subdirectories', () => {
+    for (const segments of [
+      ['..'],
+      ['a', '..', 'b'],
+      ['.'],
+      [''],
+      ['INBOX', 'cur'],
+      ['a\\b'],
+      ['x\0y'],
+    ]) {
+      assert.throws(() => folderDirectory('/m', segments), /cannot be stored/, segments.join('|'));
+    }
+  });
+
+  it('selects folders with IMAP wildcards', () => {
+    const sel = { include: ['INBOX', 'Archive/%'], exclude: ['Archive/Old'] };
+    assert.equal(folderSelected('INBOX', sel), true);
+    assert.equal(folderSelected('inbox', sel), true);
+    assert.equal(folderSelected('Archive/2024', sel), true);
+    assert.equal(folderSelected('Archive/2024/Q1', sel), false);
+    assert.equal(folderSelected('Archive/Old', sel), false);
+    assert.equal(folderSelected('Sent', { include: ['*'], exclude: [] }), true);
+  });
+});
+
+describe('MaildirFolder', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-maildir-'));
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('delivers a batch through tmp/ into cur/ with the info suffix, nothing left in tmp/', async () => {
+    const folder = new MaildirFolder(path.join(dir, 'INBOX'));
+    await folder.ensure();
+    const batch = [
+      { base: uniqueBaseName(3), letters: 'S', data: Buffer.from('one') },
+      { base: uniqueBaseName(3), letters: '', data: Buffer.from('two') },
+    ];
+    assert.notEqual(batch[0]!.base, batch[1]!.base);
+    await folder.writeToTmp(batch);
+    assert.equal((await fs.readdir(path.join(folder.dir, 'tmp'))).length, 2);
+    await folder.publish(batch);
+    assert.deepEqual(await fs.readdir(path.join(folder.dir, 'tmp')), []);
+    const cur = (await fs.readdir(path.join(folder.dir, 'cur'))).sort();
+    assert.deepEqual(cur, [`${batch[0]!.base}:2,S`, `${batch[1]!.base}:2,`].sort());
+    assert.equal(
+      await fs.readFile(path.join(folder.dir, 'cur', `${batch[0]!.base}:2,S`), 'utf8'),
+      'one',
+    );
+    const scanned = await folder.scan();
+    assert.equal(scanned.get(batch[0]!.base)?.letters, 'S');
+  });
+
+  it('finishes a delivery interrupted after commit and sweeps only stale files of ours', async () => {
+    const folder = new MaildirFolder(path.join(dir, 'F'));
+    await folder.ensure();
+    const committed = { base: uniqueBaseName(1), letters: 'F', data: Buffer.from('x') };
+    await folder.writeToTmp([committed]);
+    assert.equal(await folder.recoverFromTmp(committed.base, 'F'), true);
+    assert.ok((await folder.scan()).has(committed.base));
+    // a file another program is delivering right now must survive the sweep
+    await fs.writeFile(path.join(folder.dir, 'tmp', 'mutt-delivery-123'), 'in progress');
+    // a file of ours from a dead process (another pid) is swept
+    const stale = uniqueBaseName(1).replace(`P${process.pid}Q`, 'P999999999Q');
+    await fs.writeFile(path.join(folder.dir, 'tmp', stale), 'partial');
+    assert.equal(await folder.sweepTmp(() => false), 1);
+    assert.deepEqual(await fs.readdir(path.join(folder.dir, 'tmp')), ['mutt-delivery-123']);
+  });
+});

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import {
+  ClientMessageSchema,
+  emptyStats,
+  FULL_SYNC,
+  parseFrame,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  ServerMessageSchema,
+} from '../../agent/src/protocol/index.js';
+
+const samples: ServerMessage[] = [
+  { type: 'hello', protocolVersion: PROTOCOL_VERSION, agentVersion: '0.1.0' },
+  {
+    type: 'snapshot',
+    accounts: [
+      {
+        id: 'work',
+        host: 'imap.example.com',
+        folderCount: 3,
+        messageCount: 200,
+        lastSyncAt: null,
+        lastResult: null,
+      },
+    ],
+    running: [],
+  },
+  {
+    type: 'syncStarted',
+    syncId: 's1',
+    accountIds: ['work'],
+    flags: FULL_SYNC,
+    trigger: 'user',
+    at: 1,
+  },
+  {
+    type: 'progress',
+    syncId: 's1',
+    accountId: 'work',
+    folder: 'Archive/2024',
+    step: 'downloading',
+    text: 'Downloading messages 1 of 2 in Archive/2024',
+    index: 1,
+    indexMax: 2,
+    bytes: 1234,
+    at: 2,
+  },
+  {
+    type: 'error',
+    syncId: 's1',
+    accountId: 'work',
+    code: 'AUTH_FAILED',
+    message: 'Login refused',
+    hint: 'Check the password',
+    folder: null,
+    retryable: false,
+    at: 3,
+  },
+  {
+    type: 'done',
+    syncId: 's1',
+    result: 'ok',
+    stats: { ...emptyStats(), downloaded: 2 },
+    startedAt: 1,
+    finishedAt: 4,
+  },
+  { type: 'reply', requestId: 'r1', ok: true, syncId: 's1' },
+  { type: 'protocolError', code: 'BAD_FRAME', message: 'frame is not valid JSON' },
+];
+
+describe('protocol', () => {
+  for (const message of samples) {
+    it(`round-trips a ${message.type} message through JSON`, () => {
+      const parsed = parseFrame(ServerMessageSchema, JSON.stringify(message));
+      assert.deepEqual(parsed, { ok: true, value: message });
+    });
+  }
+
+  it('round-trips the sync command with every MAPISIB flag', () => {
+    const command = {
+      type: 'sync',
+      requestId: 'r2',
+      flags: { ...FULL_SYNC, uploadContents: false, headersOnly: true },
+    };
+    assert.deepEqual(parseFrame(ClientMessageSchema, JSON.stringify(command)), {
+      ok: true,
+      value: command,
+    });
+  });
+
+  it('rejects a sync command missing a flag, naming it', () => {
+    const flags: Record<string, boolean> = { ...FULL_SYNC };
+    delete flags.headersOnly;
+    const result = parseFrame(
+      ClientMessageSchema,
+      JSON.stringify({ type: 'sync', requestId: 'r', flags }),
+    );
+    assert.equal(result.ok, false);
+    assert.match(!result.ok ? result.error : '', /flags\.headersOnly/);
+  });
+
+  it('rejects unknown types, extra fields and non-JSON with a one-line reason', () => {
+    for (const text of [
+      'nope',
+      '{"type":"format-disk","requestId":"r"}',
+      JSON.stringify({ type: 'cancel', requestId: 'r', syncId: 's', extra: 1 }),
+      '[]',
+      'null',
+    ]) {
+      const result = parseFrame(ClientMessageSchema, text);
+      assert.equal(result.ok, false, text);
+      assert.ok(!result.ok && result.error.length > 0 && !result.error.includes('\n'), text);
+    }
+  });
+
+  it('rejects an event with a wrong field type', () => {
+    const bad = { ...samples[3], index: -1 };
+    assert.equal(parseFrame(ServerMessageSchema, JSON.stringify(bad)).ok, false);
+  });
+});
