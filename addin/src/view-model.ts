@@ -32,9 +32,9 @@ export interface AccountView extends AccountSummary {
   syncId: string | null;
   startedAt: number | null;
   progress: ProgressEvent | null;
-  /** Position among the folders of this pass, from the latest "checking" step. */
-  folderIndex: number;
-  folderCount: number;
+  /** Position among the folders of the running pass, from its latest "checking" step. */
+  passFolderIndex: number;
+  passFolderCount: number;
   errors: ErrorItem[];
   lastDone: { result: SyncResult; stats: SyncStats; durationMs: number; finishedAt: number } | null;
 }
@@ -80,8 +80,8 @@ export function reduce(state: PaneState, message: ServerMessage): PaneState {
         syncId: message.syncId,
         startedAt: message.at,
         progress: null,
-        folderIndex: 0,
-        folderCount: 0,
+        passFolderIndex: 0,
+        passFolderCount: 0,
         // A new run starts with a clean slate; the old errors were about the old run.
         errors: [],
       }));
@@ -128,12 +128,12 @@ function applySnapshot(
       ? { ...previous, ...summary }
       : {
           ...summary,
-          activity: 'idle',
+          activity: activityOfResult(summary.lastResult),
           syncId: null,
           startedAt: null,
           progress: null,
-          folderIndex: 0,
-          folderCount: 0,
+          passFolderIndex: 0,
+          passFolderCount: 0,
           errors: [],
           lastDone: null,
         };
@@ -148,17 +148,24 @@ function applySnapshot(
       return progress ? applyProgress(synced, progress) : synced;
     }
     // A run we saw start may have ended while we were disconnected.
-    return base.activity === 'syncing' ? { ...base, activity: 'idle', syncId: null } : base;
+    return base.activity === 'syncing'
+      ? { ...base, activity: activityOfResult(summary.lastResult), syncId: null }
+      : base;
   });
   return { ...state, accounts };
+}
+
+/** What a pane that did not watch the last run shows: how that run ended. */
+function activityOfResult(result: SyncResult | null): AccountActivity {
+  return result === 'ok' ? 'done' : result === 'error' ? 'error' : 'idle';
 }
 
 function applyProgress(account: AccountView, progress: ProgressEvent): AccountView {
   if (account.syncId !== null && account.syncId !== progress.syncId) return account;
   const next: AccountView = { ...account, activity: 'syncing', syncId: progress.syncId, progress };
   if (progress.step === 'checking-folder') {
-    next.folderIndex = progress.index;
-    next.folderCount = progress.indexMax;
+    next.passFolderIndex = progress.index;
+    next.passFolderCount = progress.indexMax;
   }
   return next;
 }
@@ -197,10 +204,10 @@ function updateAccounts(
 export function overallFraction(account: AccountView): number {
   if (account.activity === 'done') return 1;
   const p = account.progress;
-  if (!p || account.folderCount === 0) return 0;
+  if (!p || account.passFolderCount === 0) return 0;
   const inFolder = p.step === 'downloading' && p.indexMax > 0 ? p.index / p.indexMax : 0;
   if (p.step === 'finishing') return 1;
-  return Math.min(1, (account.folderIndex + inFolder) / account.folderCount);
+  return Math.min(1, (account.passFolderIndex + inFolder) / account.passFolderCount);
 }
 
 /** Average download rate of the running pass, in bytes per second. */

@@ -4,8 +4,8 @@
  * a config for it, and runs the agent against it. Nothing here is simulated: the pane shows a
  * real sync of a real IMAP server.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
@@ -30,6 +30,25 @@ export interface DemoOptions {
   messages: number;
 }
 
+/**
+ * Where the demo server keeps its config and mail. As root, Dovecot's own users must be able
+ * to reach it, which a home directory (mode 0700) does not allow; then it lives under
+ * /var/tmp, named after the data dir so the same demo finds the same mail again.
+ */
+function demoDovecotDir(dataDir: string): string {
+  if (process.getuid?.() !== 0 || traversableByOthers(dataDir))
+    return path.join(dataDir, 'dovecot');
+  const tag = createHash('sha256').update(dataDir).digest('hex').slice(0, 10);
+  return path.join('/var/tmp', `storesync-demo-${tag}`, 'dovecot');
+}
+
+function traversableByOthers(dir: string): boolean {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (path.dirname(d) === d) return true;
+  }
+}
+
 export async function runDemo(options: DemoOptions): Promise<number> {
   const say = (line: string) => process.stdout.write(line + '\n');
   await ensureDovecotInstalled(say);
@@ -40,13 +59,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await fs.writeFile(passwordFile, randomBytes(12).toString('hex') + '\n', { mode: 0o600 });
   }
   const password = (await fs.readFile(passwordFile, 'utf8')).trim();
-  const dovecot = await startPrivateDovecot({
-    dir: path.join(options.dataDir, 'dovecot'),
-    user: 'demo',
-    password,
-  });
+  const dovecotDir = demoDovecotDir(options.dataDir);
+  const dovecot = await startPrivateDovecot({ dir: dovecotDir, user: 'demo', password });
   try {
-    const populated = path.join(options.dataDir, 'dovecot', '.populated');
+    const populated = path.join(dovecotDir, '.populated');
     if (!existsSync(populated)) {
       say(`Generating ${options.messages} messages on the demo IMAP server…`);
       const client = new ImapFlow({

@@ -9,13 +9,14 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  existsSync,
-  mkdirSync,
   chmodSync,
   chownSync,
+  existsSync,
+  mkdirSync,
   openSync,
-  writeFileSync,
   readFileSync,
+  statSync,
+  writeFileSync,
 } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -75,6 +76,7 @@ export async function startPrivateDovecot(options: PrivateDovecotOptions): Promi
   if (!/^[a-z][a-z0-9._-]*$/.test(user)) throw new Error(`bad Dovecot user name "${user}"`);
   if (/[:\n]/.test(password))
     throw new Error('the Dovecot password may not contain ":" or a newline');
+  if (process.getuid?.() === 0) assertTraversable(dir);
   const port = options.port ?? (await freePort());
   const conf = writeConfig(dir, port, user, password, options.capabilities ?? {});
   const logFile = path.join(dir, 'log', 'dovecot.log');
@@ -113,6 +115,19 @@ export async function startPrivateDovecot(options: PrivateDovecotOptions): Promi
       await start();
     },
   };
+}
+
+/** As root, Dovecot's auth and mail processes run as other users: they must reach `dir`. */
+function assertTraversable(dir: string): void {
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    if (existsSync(d) && (statSync(d).mode & 0o001) === 0) {
+      const mode = (statSync(d).mode & 0o777).toString(8);
+      throw new Error(
+        `Dovecot's users cannot enter ${d} (mode ${mode}); put the Dovecot directory elsewhere`,
+      );
+    }
+    if (path.dirname(d) === d) return;
+  }
 }
 
 function writeConfig(

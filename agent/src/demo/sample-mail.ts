@@ -105,25 +105,28 @@ function encodeWord(text: string): string {
     : `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
 }
 
+/** Quoted-printable with CRLF hard breaks (from "\n" in the text) and "=" soft breaks. */
 function quotedPrintable(text: string): string {
-  const bytes = Buffer.from(text, 'utf8');
-  let out = '';
-  let lineLength = 0;
-  for (const byte of bytes) {
-    const ch =
-      byte >= 33 && byte <= 126 && byte !== 61
-        ? String.fromCharCode(byte)
-        : byte === 32
-          ? ' '
+  return text
+    .split('\n')
+    .map((line) => {
+      let out = '';
+      let lineLength = 0;
+      for (const byte of Buffer.from(line, 'utf8')) {
+        const printable = (byte >= 33 && byte <= 126 && byte !== 61) || byte === 32;
+        const ch = printable
+          ? String.fromCharCode(byte)
           : `=${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-    if (lineLength + ch.length > 75) {
-      out += '=\r\n';
-      lineLength = 0;
-    }
-    out += ch;
-    lineLength += ch.length;
-  }
-  return out;
+        if (lineLength + ch.length > 75) {
+          out += '=\r\n';
+          lineLength = 0;
+        }
+        out += ch;
+        lineLength += ch.length;
+      }
+      return out;
+    })
+    .join('\r\n');
 }
 
 function base64Lines(data: Buffer): string {
@@ -175,7 +178,7 @@ export function generateMessage(seed: number, options: GenerateOptions = {}): Bu
       'Content-Type: text/plain; charset=utf-8',
       'Content-Transfer-Encoding: quoted-printable',
     );
-    body = quotedPrintable(plainLines.join('\n')).replace(/\n/g, '\r\n');
+    body = quotedPrintable(plainLines.join('\n'));
   } else {
     const boundary = `alt-${seed.toString(36)}`;
     headers.push(`Content-Type: multipart/alternative; boundary="${boundary}"`);
