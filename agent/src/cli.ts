@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfigFile, type AgentConfig } from './config/load.js';
 import { AGENT_VERSION } from './package-info.js';
-import { FULL_SYNC, type SyncFlags } from './protocol/index.js';
+import type { SyncFlags } from './protocol/index.js';
 import { runAgentUntilStopped } from './commands/start-command.js';
 import { runSyncOnce } from './commands/sync-command.js';
 import { runDemo } from './commands/demo-command.js';
@@ -36,6 +36,42 @@ function readConfig(file: string | undefined): AgentConfig {
   return loadConfigFile(chosen);
 }
 
+interface SyncCliOptions {
+  config?: string;
+  once?: boolean;
+  account?: string;
+  folder?: string[];
+  json?: boolean;
+  uploadHierarchy?: boolean;
+  downloadHierarchy?: boolean;
+  uploadContents?: boolean;
+  downloadContents?: boolean;
+  headersOnly?: boolean;
+}
+
+/** MAPISIB flags from the command line: no direction named means all four. */
+export function syncFlagsOf(opts: SyncCliOptions): SyncFlags {
+  const directions = {
+    uploadHierarchy: opts.uploadHierarchy === true,
+    downloadHierarchy: opts.downloadHierarchy === true,
+    uploadContents: opts.uploadContents === true,
+    downloadContents: opts.downloadContents === true,
+  };
+  const none = !Object.values(directions).some(Boolean);
+  return {
+    ...(none
+      ? {
+          uploadHierarchy: true,
+          downloadHierarchy: true,
+          uploadContents: true,
+          downloadContents: true,
+        }
+      : directions),
+    headersOnly: opts.headersOnly === true,
+    onDemand: false,
+  };
+}
+
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command()
     .name('storesync')
@@ -51,32 +87,38 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('Synchronise the configured accounts once, in the foreground')
     .option('-c, --config <file>', 'config file', undefined)
     .option('--once', 'run a single pass and exit')
-    .option('--account <id...>', 'only these accounts')
+    .option('--account <id>', 'only this account')
+    .option('--folder <name...>', 'only these folders ("Archive/2024"; repeatable)')
+    .option('--upload-hierarchy', 'create/delete folders on the server')
+    .option('--download-hierarchy', 'create/delete local folders')
+    .option('--upload-contents', 'push local messages, flags and deletions')
+    .option('--download-contents', 'pull messages, flags and expunges')
+    .option('--headers-only', 'store header blocks only; bodies on demand')
     .option('--json', 'print one JSON summary line instead of progress')
     .addHelpText(
       'after',
-      '\nExamples:\n  storesync sync --config ~/.config/storesync/config.json --once\n  storesync sync --once --json --account work',
+      '\nWith no direction flag, all four directions run.\n' +
+        '\nExamples:\n  storesync sync --config ~/.config/storesync/config.json --once\n' +
+        '  storesync sync --once --json --account work --folder INBOX --download-contents',
     )
-    .action(
-      async (opts: { config?: string; once?: boolean; account?: string[]; json?: boolean }) => {
-        if (!opts.once) {
-          throw new CommanderError(
-            EXIT_USAGE,
-            'storesync.usage',
-            'continuous sync runs in the agent (`storesync start`); pass --once for a single pass',
-          );
-        }
-        const config = readConfig(opts.config);
-        const flags: SyncFlags = { ...FULL_SYNC, onDemand: false };
-        setExit(
-          await runSyncOnce(config, {
-            accountIds: opts.account ?? [],
-            flags,
-            json: opts.json === true,
-          }),
+    .action(async (opts: SyncCliOptions) => {
+      if (!opts.once) {
+        throw new CommanderError(
+          EXIT_USAGE,
+          'storesync.usage',
+          'continuous sync runs in the agent (`storesync start`); pass --once for a single pass',
         );
-      },
-    );
+      }
+      const config = readConfig(opts.config);
+      setExit(
+        await runSyncOnce(config, {
+          accountIds: opts.account ? [opts.account] : [],
+          folders: opts.folder ?? [],
+          flags: syncFlagsOf(opts),
+          json: opts.json === true,
+        }),
+      );
+    });
 
   program
     .command('start')

@@ -91,6 +91,67 @@ describe('sync --once (Dovecot → Maildir)', function () {
     assert.ok(local.some((m) => m.data.equals(crlfToLf(extra!.raw))));
   });
 
+  it('syncs only the folders named with --folder, and says so when one does not exist', async () => {
+    const [inInbox, inArchive] = generateMailbox({ count: 2, folders: ['INBOX'], seed: 123 });
+    await dovecot.appendMessages([inInbox!, { ...inArchive!, folder: 'Archive' }]);
+    let result = await runCli(
+      ['sync', '--config', configFile, '--once', '--json', '--folder', 'Archive'],
+      env(),
+    );
+    assert.equal(JSON.parse(result.stdout.trim()).downloaded, 1);
+    result = await runCli(
+      ['sync', '--config', configFile, '--once', '--json', '--folder', 'Nope'],
+      env(),
+    );
+    assert.equal(result.code, 1);
+    assert.equal(JSON.parse(result.stdout.trim()).errors[0].code, 'FOLDER_GONE');
+    result = await runCli(['sync', '--config', configFile, '--once', '--json'], env());
+    assert.equal(
+      JSON.parse(result.stdout.trim()).downloaded,
+      1,
+      'the INBOX message was left for this run',
+    );
+  });
+
+  it('pushes a local flag change only when uploading contents', async () => {
+    const folderDir = path.join(dir, 'Maildir', 'Archive');
+    const file = (await readMaildirFolder(folderDir)).find((m) => !m.letters.includes('F'))!;
+    const base = file.name.slice(0, file.name.lastIndexOf(':2,'));
+    await fs.rename(
+      path.join(folderDir, file.subdir, file.name),
+      path.join(
+        folderDir,
+        'cur',
+        `${base}:2,F${file.letters}`.replace(
+          /:2,(.*)$/,
+          (_m, l: string) => ':2,' + [...l].sort().join(''),
+        ),
+      ),
+    );
+    let summary = JSON.parse(
+      (
+        await runCli(
+          ['sync', '--config', configFile, '--once', '--json', '--download-contents'],
+          env(),
+        )
+      ).stdout.trim(),
+    );
+    assert.equal(summary.flagsPushed, 0);
+    summary = JSON.parse(
+      (
+        await runCli(
+          ['sync', '--config', configFile, '--once', '--json', '--upload-contents'],
+          env(),
+        )
+      ).stdout.trim(),
+    );
+    assert.equal(summary.flagsPushed, 1);
+    const flagged = (await dovecot.listMessages('Archive')).filter((m) =>
+      m.flags.includes('\\Flagged'),
+    );
+    assert.ok(flagged.some((m) => crlfToLf(m.raw).equals(file.data)));
+  });
+
   it('exits 1 with AUTH_FAILED and a hint when the password is wrong', async () => {
     const result = await runCli(['sync', '--config', configFile, '--once', '--json'], {
       [PASSWORD_ENV]: 'wrong-password',

@@ -12,6 +12,8 @@ import { ProgressDisplay } from './progress-display.js';
 
 export interface SyncCommandOptions {
   accountIds: string[];
+  /** Folder paths ("Archive/2024"); empty for every folder the config selects. */
+  folders: string[];
   flags: SyncFlags;
   json: boolean;
 }
@@ -39,6 +41,7 @@ export async function runSyncOnce(
   try {
     const run = engine.start({
       accountIds: options.accountIds,
+      folders: options.folders,
       flags: options.flags,
       trigger: 'cli',
     });

@@ -34,19 +34,24 @@ export interface DownloadResult {
   skipped: number;
 }
 
-export async function downloadNewMessages(
-  ctx: DownloadContext,
+/** UIDs above the highest we hold, ascending; no command at all when UIDNEXT did not move. */
+export async function listNewUids(
+  client: ImapFlow,
   uidNext: number | null,
-): Promise<DownloadResult> {
-  const { client, state, folder, local, log } = ctx;
-  const highestKnown = state.maxUid(folder.id);
-  const result: DownloadResult = { downloaded: 0, bytes: 0, skipped: 0 };
-  // The server's UIDNEXT says whether anything arrived; no need to even SEARCH if not.
-  if (uidNext !== null && uidNext <= highestKnown + 1) return result;
-
+  highestKnown: number,
+): Promise<number[]> {
+  if (uidNext !== null && uidNext <= highestKnown + 1) return [];
   const found = await client.search({ uid: `${highestKnown + 1}:*` }, { uid: true });
   // "N:*" always matches the highest UID even when it is below N: filter it out.
-  const uids = (found || []).filter((uid) => uid > highestKnown).sort((a, b) => a - b);
+  return (found || []).filter((uid) => uid > highestKnown).sort((a, b) => a - b);
+}
+
+export async function downloadNewMessages(
+  ctx: DownloadContext,
+  uids: readonly number[],
+): Promise<DownloadResult> {
+  const { client, state, folder, local, log } = ctx;
+  const result: DownloadResult = { downloaded: 0, bytes: 0, skipped: 0 };
   if (uids.length === 0) return result;
 
   let batch: PendingFile[] = [];

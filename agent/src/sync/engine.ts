@@ -18,6 +18,7 @@ import {
   type SyncTrigger,
 } from '../protocol/index.js';
 import { classifyError, type SyncFailure } from './errors.js';
+import type { ImapProtocolLog } from './imap-session.js';
 import { silentLogger, type SyncLogger } from './logger.js';
 import type { StateDb } from './state-db.js';
 import { syncAccount } from './sync-account.js';
@@ -25,6 +26,8 @@ import { syncAccount } from './sync-account.js';
 export interface SyncRequest {
   /** Accounts to sync; all configured accounts when absent. */
   accountIds?: readonly string[];
+  /** Only these folders (display paths); every selected folder when absent or empty. */
+  folders?: readonly string[];
   flags: SyncFlags;
   trigger: SyncTrigger;
 }
@@ -37,6 +40,11 @@ export interface RunningSync {
   progress: Map<string, ProgressEvent>;
   controller: AbortController;
   done: Promise<DoneEvent>;
+}
+
+export interface EngineOptions {
+  /** Every IMAP command and response line, for diagnostics and tests. */
+  protocolLog?: ImapProtocolLog;
 }
 
 export class UnknownAccountError extends Error {
@@ -52,6 +60,7 @@ export class SyncEngine {
     private accounts: readonly AccountConfig[],
     private readonly state: StateDb,
     log: SyncLogger = silentLogger,
+    private readonly options: EngineOptions = {},
   ) {
     this.log = log;
   }
@@ -92,7 +101,7 @@ export class SyncEngine {
       trigger: request.trigger,
       at: startedAt,
     });
-    run.done = this.execute(run, accounts, request.flags);
+    run.done = this.execute(run, accounts, request.flags, request.folders ?? []);
     return run;
   }
 
@@ -147,13 +156,21 @@ export class SyncEngine {
     run: RunningSync,
     accounts: AccountConfig[],
     flags: SyncFlags,
+    folders: readonly string[],
   ): Promise<DoneEvent> {
     const stats = emptyStats();
     const log = this.log.child({ syncId: run.syncId });
     log.info({ accounts: run.accountIds, flags }, 'sync started');
     const results = await Promise.all(
       accounts.map((account) =>
-        this.executeAccount(run, account, flags, stats, log.child({ accountId: account.id })),
+        this.executeAccount(
+          run,
+          account,
+          flags,
+          folders,
+          stats,
+          log.child({ accountId: account.id }),
+        ),
       ),
     );
     const result: SyncResult = run.controller.signal.aborted
@@ -182,6 +199,7 @@ export class SyncEngine {
     run: RunningSync,
     account: AccountConfig,
     flags: SyncFlags,
+    folders: readonly string[],
     stats: SyncStats,
     log: SyncLogger,
   ): Promise<SyncResult> {
@@ -219,11 +237,13 @@ export class SyncEngine {
       const allOk = await syncAccount({
         account,
         flags,
+        folders,
         state: this.state,
         stats,
         signal: run.controller.signal,
         log,
         report,
+        protocolLog: this.options.protocolLog,
       });
       result = allOk ? 'ok' : 'error';
     } catch (err) {

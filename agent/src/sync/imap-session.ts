@@ -7,7 +7,13 @@ import type { AccountConfig } from '../config/load.js';
 import { resolveSecret, SecretError } from '../config/secrets.js';
 import { classifyError, SyncFailure } from './errors.js';
 
-export async function openImapSession(account: AccountConfig): Promise<ImapFlow> {
+/** Receives every IMAP line sent ('C') and received ('S'), secrets masked by imapflow. */
+export type ImapProtocolLog = (direction: 'C' | 'S', line: string) => void;
+
+export async function openImapSession(
+  account: AccountConfig,
+  protocolLog?: ImapProtocolLog,
+): Promise<ImapFlow> {
   let password: string;
   try {
     password = await resolveSecret(account.imap.password, `accounts.${account.id}.imap.password`);
@@ -25,7 +31,8 @@ export async function openImapSession(account: AccountConfig): Promise<ImapFlow>
     tls: { rejectUnauthorized: !imap.allowSelfSigned },
     // QRESYNC is enabled when offered; the engine reads what the server has in capabilities.
     qresync: true,
-    logger: false,
+    // Logging every line costs a compile of each response: only when someone reads it.
+    logger: protocolLog ? protocolLogger(protocolLog) : false,
     connectionTimeout: 30_000,
     greetingTimeout: 16_000,
     socketTimeout: 5 * 60_000,
@@ -39,4 +46,20 @@ export async function openImapSession(account: AccountConfig): Promise<ImapFlow>
     throw classifyError(err);
   }
   return client;
+}
+
+function protocolLogger(sink: ImapProtocolLog) {
+  const ignore = () => undefined;
+  return {
+    isLevelEnabled: (level: string) => level === 'debug',
+    debug: (entry: { src?: string; msg?: string }) => {
+      if ((entry.src === 'c' || entry.src === 's') && entry.msg)
+        sink(entry.src === 'c' ? 'C' : 'S', entry.msg);
+    },
+    trace: ignore,
+    info: ignore,
+    warn: ignore,
+    error: ignore,
+    fatal: ignore,
+  };
 }

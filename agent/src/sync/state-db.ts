@@ -122,6 +122,8 @@ export class StateDb {
       insertMessage: this.db.prepare(
         'INSERT OR REPLACE INTO messages (folder_id, uid, base, flags, size, internal_date) VALUES (?, ?, ?, ?, ?, ?)',
       ),
+      updateFlags: this.db.prepare('UPDATE messages SET flags = ? WHERE folder_id = ? AND uid = ?'),
+      deleteMessage: this.db.prepare('DELETE FROM messages WHERE folder_id = ? AND uid = ?'),
       markSynced: this.db.prepare(
         'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ? WHERE id = ?',
       ),
@@ -211,6 +213,20 @@ export class StateDb {
       }
     })();
   };
+
+  /** New base flags and forgotten (expunged) messages of one folder, in one transaction. */
+  applyFolderChanges(
+    folderId: number,
+    flags: ReadonlyArray<{ uid: number; flags: readonly string[] }>,
+    deletedUids: readonly number[],
+  ): void {
+    if (flags.length === 0 && deletedUids.length === 0) return;
+    this.db.transaction(() => {
+      for (const row of flags)
+        this.statements.updateFlags.run(row.flags.join(' '), folderId, row.uid);
+      for (const uid of deletedUids) this.statements.deleteMessage.run(folderId, uid);
+    })();
+  }
 
   markFolderSynced(
     folderId: number,

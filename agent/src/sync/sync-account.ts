@@ -7,7 +7,7 @@ import type { ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../config/load.js';
 import type { SyncFlags, SyncStats, SyncStep } from '../protocol/index.js';
 import { classifyError, SyncFailure } from './errors.js';
-import { openImapSession } from './imap-session.js';
+import { type ImapProtocolLog, openImapSession } from './imap-session.js';
 import { listRemoteFolders } from './list-folders.js';
 import type { SyncLogger } from './logger.js';
 import type { StateDb } from './state-db.js';
@@ -28,11 +28,14 @@ export interface AccountSyncReporter {
 export interface AccountSyncInput {
   account: AccountConfig;
   flags: SyncFlags;
+  /** Only these folders (display paths); all selected ones when empty. */
+  folders: readonly string[];
   state: StateDb;
   stats: SyncStats;
   signal: AbortSignal;
   log: SyncLogger;
   report: AccountSyncReporter;
+  protocolLog?: ImapProtocolLog;
 }
 
 /** Returns true when every folder synced. */
@@ -48,11 +51,25 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
   };
   signal.addEventListener('abort', abortConnection);
   try {
-    client = await openImapSession(account);
+    client = await openImapSession(account, input.protocolLog);
     if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
     report.progress('listing-folders', null, 'Listing folders', 0, 1);
-    const folders = await listRemoteFolders(client, account);
+    const listed = await listRemoteFolders(client, account);
+    const folders =
+      input.folders.length > 0 ? listed.filter((f) => input.folders.includes(f.path)) : listed;
     let allOk = true;
+    for (const name of input.folders) {
+      if (folders.some((f) => f.path === name)) continue;
+      allOk = false;
+      stats.foldersFailed += 1;
+      report.failure(
+        new SyncFailure(
+          'FOLDER_GONE',
+          `No folder "${name}" on the server (or the config excludes it)`,
+          name,
+        ),
+      );
+    }
     for (const [i, remote] of folders.entries()) {
       if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
       report.progress('checking-folder', remote.path, `Checking ${remote.path}`, i, folders.length);
@@ -64,6 +81,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
           maildirRoot: account.maildir,
           remote,
           downloadContents: flags.downloadContents,
+          uploadContents: flags.uploadContents,
           signal,
           log: input.log.child({ folder: remote.path }),
           onMessage: (index, total, bytes) => {
@@ -81,6 +99,9 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
         });
         stats.foldersSynced += 1;
         if (result.created) stats.foldersCreated += 1;
+        stats.flagsPulled += result.flagsPulled;
+        stats.flagsPushed += result.flagsPushed;
+        stats.expungedLocal += result.expungedLocal;
       } catch (err) {
         if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled', remote.path);
         const failure = classifyError(err, remote.path);

@@ -3,7 +3,10 @@
  * interrupted run left, then run the content steps the MAPISIB flags ask for.
  */
 import type { ImapFlow } from 'imapflow';
-import { downloadNewMessages } from './download-new-messages.js';
+import { downloadNewMessages, listNewUids } from './download-new-messages.js';
+import { openFolder } from './open-folder.js';
+import { reconcileFolder, type ReconcileResult } from './reconcile-folder.js';
+import { remoteChanges } from './remote-changes.js';
 import { SyncFailure } from './errors.js';
 import type { RemoteFolder } from './list-folders.js';
 import type { SyncLogger } from './logger.js';
@@ -19,12 +22,13 @@ export interface FolderSyncInput {
   maildirRoot: string;
   remote: RemoteFolder;
   downloadContents: boolean;
+  uploadContents: boolean;
   signal: AbortSignal;
   log: SyncLogger;
   onMessage(index: number, total: number, bytes: number): void;
 }
 
-export interface FolderSyncResult {
+export interface FolderSyncResult extends ReconcileResult {
   downloaded: number;
   bytes: number;
   created: boolean;
@@ -36,31 +40,67 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   const local = new MaildirFolder(dir);
   const folder = state.folder(input.accountId, remote.path, remote.serverPath, remote.delimiter);
   const created = folder.uidValidity === null;
+  const result: FolderSyncResult = {
+    downloaded: 0,
+    bytes: 0,
+    created,
+    flagsPulled: 0,
+    flagsPushed: 0,
+    expungedLocal: 0,
+  };
   await local.ensure();
-  if (!input.downloadContents) return { downloaded: 0, bytes: 0, created };
+  if (!input.downloadContents && !input.uploadContents) return result;
 
-  // EXAMINE: this pass only reads, so it must not clear \Recent for other clients.
-  const mailbox = await client.mailboxOpen(remote.serverPath, { readOnly: true });
-  const uidValidity = Number(mailbox.uidValidity);
-  if (folder.uidValidity !== null && folder.uidValidity !== uidValidity) {
+  // EXAMINE when only reading, so other clients keep their \Recent.
+  const opened = await openFolder(client, remote.serverPath, folder, !input.uploadContents);
+  if (folder.uidValidity !== null && folder.uidValidity !== opened.uidValidity) {
     throw new SyncFailure(
       'UIDVALIDITY_CHANGED',
-      `The server renumbered "${remote.path}" (UIDVALIDITY ${folder.uidValidity} → ${uidValidity}); it is left untouched until it can be matched again`,
+      `The server renumbered "${remote.path}" (UIDVALIDITY ${folder.uidValidity} → ${opened.uidValidity}); it is left untouched until it can be matched again`,
       remote.path,
     );
   }
   await repairInterruptedDeliveries(local, state, folder.id, log);
 
-  const result = await downloadNewMessages(
-    { client, state, folder, local, signal: input.signal, log, onMessage: input.onMessage },
-    mailbox.uidNext ?? null,
+  const rows = state.messages(folder.id); // what we held before this pass, ascending UIDs
+  const highestKnown = rows.length > 0 ? rows[rows.length - 1]!.uid : 0;
+  const newUids = await listNewUids(client, opened.uidNext, highestKnown);
+  if (input.downloadContents) {
+    const downloaded = await downloadNewMessages(
+      { client, state, folder, local, signal: input.signal, log, onMessage: input.onMessage },
+      newUids,
+    );
+    result.downloaded = downloaded.downloaded;
+    result.bytes = downloaded.bytes;
+  }
+  const changes = await remoteChanges(
+    client,
+    opened,
+    folder.highestModseq,
+    rows.map((r) => r.uid),
+    newUids.length,
+  );
+  Object.assign(
+    result,
+    await reconcileFolder({
+      client,
+      state,
+      folderId: folder.id,
+      local,
+      rows,
+      remote: changes,
+      downloadContents: input.downloadContents,
+      uploadContents: input.uploadContents,
+      log,
+    }),
   );
   state.markFolderSynced(folder.id, {
-    uidValidity,
-    uidNext: mailbox.uidNext ?? null,
-    highestModseq: mailbox.highestModseq ?? null,
+    uidValidity: opened.uidValidity,
+    uidNext: opened.uidNext,
+    // Server changes not applied here (download off) must be reported again next time.
+    highestModseq: input.downloadContents ? opened.highestModseq : folder.highestModseq,
   });
-  return { downloaded: result.downloaded, bytes: result.bytes, created };
+  return result;
 }
 
 /**

@@ -96,6 +96,33 @@ export class MaildirFolder {
     if (batch.length > 0) await fsyncDirectory(path.join(this.dir, 'cur'));
   }
 
+  /**
+   * Renames files whose flags changed (into cur/: a file with an info suffix belongs there) and
+   * removes files of messages the server expunged; then makes both durable.
+   */
+  async applyChanges(
+    renames: ReadonlyArray<{
+      from: { subdir: 'cur' | 'new'; name: string };
+      base: string;
+      letters: string;
+    }>,
+    removals: ReadonlyArray<{ subdir: 'cur' | 'new'; name: string }>,
+  ): Promise<void> {
+    const touched = new Set<string>();
+    for (const change of renames) {
+      await fs.rename(
+        path.join(this.dir, change.from.subdir, change.from.name),
+        path.join(this.dir, 'cur', maildirName(change.base, change.letters)),
+      );
+      touched.add(change.from.subdir).add('cur');
+    }
+    for (const file of removals) {
+      await fs.rm(path.join(this.dir, file.subdir, file.name), { force: true });
+      touched.add(file.subdir);
+    }
+    for (const subdir of touched) await fsyncDirectory(path.join(this.dir, subdir));
+  }
+
   /** Finishes a delivery that a crash interrupted after the state was committed. */
   async recoverFromTmp(base: string, letters: string): Promise<boolean> {
     try {
