@@ -22,6 +22,7 @@ export interface AccountConfig {
     allowSelfSigned: boolean;
   };
   maildir: string;
+  deletePolicy: 'expunge' | 'trash' | 'keep-remote';
   folders: { include: string[]; exclude: string[] };
 }
 
@@ -106,6 +107,7 @@ function resolveAccount(account: RawAccount, resolve: (p: string) => string): Ac
       allowSelfSigned: imap.allowSelfSigned,
     },
     maildir: resolve(account.maildir),
+    deletePolicy: account.deletePolicy,
     folders: account.folders,
   };
 }

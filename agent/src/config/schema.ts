@@ -38,6 +38,8 @@ const AccountSchema = z.strictObject({
       exclude: z.array(z.string().min(1)).default([]),
     })
     .default({ include: ['*'], exclude: [] }),
+  /** What a message deleted from the Maildir becomes on the server. */
+  deletePolicy: z.enum(['expunge', 'trash', 'keep-remote']).default('expunge'),
 });
 
 export const ConfigSchema = z

@@ -16,23 +16,33 @@ export interface RemoteFolder {
   specialUse: string | null;
 }
 
+export interface RemoteFolderList {
+  /** The folders this account syncs, INBOX first. */
+  folders: RemoteFolder[];
+  /** The server's \\Trash folder even when the config does not sync it (deletePolicy "trash"). */
+  trashPath: string | null;
+}
+
 export async function listRemoteFolders(
   client: ImapFlow,
   account: AccountConfig,
-): Promise<RemoteFolder[]> {
+): Promise<RemoteFolderList> {
   const listed = await client.list();
   const folders: RemoteFolder[] = [];
+  let trashPath: string | null = null;
   for (const entry of listed) {
     const flags = entry.flags ?? new Set<string>();
     // \Noselect / \NonExistent entries are hierarchy placeholders with no messages of their own.
     if (hasFlag(flags, '\\Noselect') || hasFlag(flags, '\\NonExistent')) continue;
+    if (entry.specialUse === '\\Trash') trashPath = entry.path;
     const delimiter = entry.delimiter || null;
     const path =
       entry.path.toUpperCase() === 'INBOX' ? 'INBOX' : displayName(entry.path, delimiter);
     if (!folderSelected(path, account.folders)) continue;
     folders.push({ serverPath: entry.path, path, delimiter, specialUse: entry.specialUse || null });
   }
-  return folders.sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path));
+  folders.sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path));
+  return { folders, trashPath };
 }
 
 function hasFlag(flags: Set<string>, flag: string): boolean {

@@ -20,6 +20,10 @@ export interface ReconcileInput {
   remote: RemoteChanges;
   downloadContents: boolean;
   uploadContents: boolean;
+  deletePolicy: 'expunge' | 'trash' | 'keep-remote';
+  /** The server's \\Trash folder, for deletePolicy "trash". */
+  trashPath: string | null;
+  serverPath: string;
   log: SyncLogger;
 }
 
@@ -27,11 +31,17 @@ export interface ReconcileResult {
   flagsPulled: number;
   flagsPushed: number;
   expungedLocal: number;
+  expungedRemote: number;
 }
 
 export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileResult> {
   const { local, rows, remote } = input;
-  const result: ReconcileResult = { flagsPulled: 0, flagsPushed: 0, expungedLocal: 0 };
+  const result: ReconcileResult = {
+    flagsPulled: 0,
+    flagsPushed: 0,
+    expungedLocal: 0,
+    expungedRemote: 0,
+  };
   if (rows.length === 0) return result;
   const files = await local.scan();
   const renames: Array<{
@@ -42,6 +52,7 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
   const removals: Array<{ subdir: 'cur' | 'new'; name: string }> = [];
   const updatedRows: Array<{ uid: number; flags: string[] }> = [];
   const deletedUids: number[] = [];
+  const locallyDeleted: number[] = [];
   const pushes = new Map<string, { add: string[]; remove: string[]; uids: number[] }>();
 
   for (const row of rows) {
@@ -53,7 +64,11 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
       result.expungedLocal += 1;
       continue;
     }
-    if (!file) continue; // deleted here: left to the local-deletion policy
+    if (!file) {
+      if (input.uploadContents && input.deletePolicy !== 'keep-remote')
+        locallyDeleted.push(row.uid);
+      continue; // with keep-remote the row stays: the server copy is neither deleted nor fetched again
+    }
     const merged = mergeFlags({
       base: row.flags,
       localLetters: file.letters,
@@ -88,10 +103,33 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
     if (group.remove.length > 0)
       await input.client.messageFlagsRemove(uids, group.remove, { uid: true });
   }
+  if (locallyDeleted.length > 0 && (await deleteOnServer(input, locallyDeleted))) {
+    deletedUids.push(...locallyDeleted);
+    result.expungedRemote += locallyDeleted.length;
+  }
   await local.applyChanges(renames, removals);
   input.state.applyFolderChanges(input.folderId, updatedRows, deletedUids);
-  if (result.flagsPulled + result.flagsPushed + result.expungedLocal > 0) {
+  if (result.flagsPulled + result.flagsPushed + result.expungedLocal + result.expungedRemote > 0) {
     input.log.info(result, 'folder changes reconciled');
   }
   return result;
+}
+
+/** Applies the account's deletePolicy to messages deleted from the Maildir. */
+async function deleteOnServer(input: ReconcileInput, uids: number[]): Promise<boolean> {
+  const range = uids.join(',');
+  if (input.deletePolicy === 'trash' && input.serverPath !== input.trashPath) {
+    if (!input.trashPath) {
+      input.log.warn(
+        { count: uids.length },
+        'deletePolicy is "trash" but the server has no \\Trash folder; deletions kept pending',
+      );
+      return false;
+    }
+    await input.client.messageMove(range, input.trashPath, { uid: true });
+    return true;
+  }
+  // STORE \Deleted then UID EXPUNGE of exactly these UIDs (imapflow uses UIDPLUS when offered).
+  await input.client.messageDelete(range, { uid: true });
+  return true;
 }

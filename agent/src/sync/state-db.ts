@@ -35,6 +35,16 @@ CREATE TABLE IF NOT EXISTS messages (
   PRIMARY KEY (folder_id, uid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_by_base ON messages (folder_id, base);
+-- Journal of APPENDs in flight: written before the APPEND, removed with the UID's row. After a
+-- crash a row says "this file may already be on the server": look for it there first.
+CREATE TABLE IF NOT EXISTS pending_appends (
+  folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+  base TEXT NOT NULL,
+  sha256 TEXT NOT NULL,            -- of the bytes sent (CRLF line endings)
+  size INTEGER NOT NULL,           -- of the bytes sent: the server's RFC822.SIZE
+  uidnext_before INTEGER NOT NULL, -- the folder's UIDNEXT before the APPEND
+  PRIMARY KEY (folder_id, base)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sync_runs (
   sync_id TEXT PRIMARY KEY,
   trigger TEXT NOT NULL,
@@ -63,6 +73,13 @@ export interface FolderState {
   uidNext: number | null;
   highestModseq: bigint | null;
   lastSyncAt: number | null;
+}
+
+export interface PendingAppend {
+  base: string;
+  sha256: string;
+  size: number;
+  uidNextBefore: number;
 }
 
 export interface MessageRow {
@@ -121,6 +138,16 @@ export class StateDb {
       ),
       insertMessage: this.db.prepare(
         'INSERT OR REPLACE INTO messages (folder_id, uid, base, flags, size, internal_date) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      pendingAppends: this.db.prepare<
+        [number],
+        { base: string; sha256: string; size: number; uidnext_before: number }
+      >('SELECT base, sha256, size, uidnext_before FROM pending_appends WHERE folder_id = ?'),
+      insertPendingAppend: this.db.prepare(
+        'INSERT OR REPLACE INTO pending_appends (folder_id, base, sha256, size, uidnext_before) VALUES (?, ?, ?, ?, ?)',
+      ),
+      deletePendingAppend: this.db.prepare(
+        'DELETE FROM pending_appends WHERE folder_id = ? AND base = ?',
       ),
       updateFlags: this.db.prepare('UPDATE messages SET flags = ? WHERE folder_id = ? AND uid = ?'),
       deleteMessage: this.db.prepare('DELETE FROM messages WHERE folder_id = ? AND uid = ?'),
@@ -213,6 +240,43 @@ export class StateDb {
       }
     })();
   };
+
+  pendingAppends(folderId: number): PendingAppend[] {
+    return this.statements.pendingAppends.all(folderId).map((r) => ({
+      base: r.base,
+      sha256: r.sha256,
+      size: r.size,
+      uidNextBefore: r.uidnext_before,
+    }));
+  }
+
+  /** Journals an APPEND about to be sent; durable before the bytes leave. */
+  journalAppend(folderId: number, append: PendingAppend): void {
+    this.statements.insertPendingAppend.run(
+      folderId,
+      append.base,
+      append.sha256,
+      append.size,
+      append.uidNextBefore,
+    );
+  }
+
+  /** The APPEND landed as `row.uid` (or never did, when row is null): one transaction. */
+  settleAppend(folderId: number, base: string, row: MessageRow | null): void {
+    this.db.transaction(() => {
+      if (row) {
+        this.statements.insertMessage.run(
+          folderId,
+          row.uid,
+          row.base,
+          row.flags.join(' '),
+          row.size,
+          row.internalDate,
+        );
+      }
+      this.statements.deletePendingAppend.run(folderId, base);
+    })();
+  }
 
   /** New base flags and forgotten (expunged) messages of one folder, in one transaction. */
   applyFolderChanges(

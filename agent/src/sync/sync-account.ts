@@ -54,7 +54,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
     client = await openImapSession(account, input.protocolLog);
     if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
     report.progress('listing-folders', null, 'Listing folders', 0, 1);
-    const listed = await listRemoteFolders(client, account);
+    const { folders: listed, trashPath } = await listRemoteFolders(client, account);
     const folders =
       input.folders.length > 0 ? listed.filter((f) => input.folders.includes(f.path)) : listed;
     let allOk = true;
@@ -82,6 +82,11 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
           remote,
           downloadContents: flags.downloadContents,
           uploadContents: flags.uploadContents,
+          deletePolicy: account.deletePolicy,
+          trashPath,
+          onUploaded: () => {
+            stats.uploaded += 1;
+          },
           signal,
           log: input.log.child({ folder: remote.path }),
           onMessage: (index, total, bytes) => {
@@ -102,6 +107,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
         stats.flagsPulled += result.flagsPulled;
         stats.flagsPushed += result.flagsPushed;
         stats.expungedLocal += result.expungedLocal;
+        stats.expungedRemote += result.expungedRemote;
       } catch (err) {
         if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled', remote.path);
         const failure = classifyError(err, remote.path);

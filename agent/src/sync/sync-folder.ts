@@ -3,10 +3,13 @@
  * interrupted run left, then run the content steps the MAPISIB flags ask for.
  */
 import type { ImapFlow } from 'imapflow';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { downloadNewMessages, listNewUids } from './download-new-messages.js';
 import { openFolder } from './open-folder.js';
 import { reconcileFolder, type ReconcileResult } from './reconcile-folder.js';
 import { remoteChanges } from './remote-changes.js';
+import { recoverPendingAppends, uploadNewMessages } from './upload-new-messages.js';
 import { SyncFailure } from './errors.js';
 import type { RemoteFolder } from './list-folders.js';
 import type { SyncLogger } from './logger.js';
@@ -23,13 +26,17 @@ export interface FolderSyncInput {
   remote: RemoteFolder;
   downloadContents: boolean;
   uploadContents: boolean;
+  deletePolicy: 'expunge' | 'trash' | 'keep-remote';
+  trashPath: string | null;
   signal: AbortSignal;
   log: SyncLogger;
   onMessage(index: number, total: number, bytes: number): void;
+  onUploaded(): void;
 }
 
 export interface FolderSyncResult extends ReconcileResult {
   downloaded: number;
+  uploaded: number;
   bytes: number;
   created: boolean;
 }
@@ -42,12 +49,23 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   const created = folder.uidValidity === null;
   const result: FolderSyncResult = {
     downloaded: 0,
+    uploaded: 0,
     bytes: 0,
     created,
     flagsPulled: 0,
     flagsPushed: 0,
     expungedLocal: 0,
+    expungedRemote: 0,
   };
+  // A synced folder whose directory vanished was deleted here on purpose or by accident:
+  // recreating it empty would read as "every message deleted" and empty the server folder.
+  if (!created && state.messages(folder.id).length > 0 && !existsSync(path.join(dir, 'cur'))) {
+    throw new SyncFailure(
+      'FOLDER_GONE',
+      `The local folder "${remote.path}" was removed; nothing is deleted on the server because of it`,
+      remote.path,
+    );
+  }
   await local.ensure();
   if (!input.downloadContents && !input.uploadContents) return result;
 
@@ -61,6 +79,18 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     );
   }
   await repairInterruptedDeliveries(local, state, folder.id, log);
+  const upload = {
+    client,
+    state,
+    folder,
+    local,
+    serverPath: remote.serverPath,
+    uidNextAtOpen: opened.uidNext,
+    log,
+    signal: input.signal,
+  };
+  // Before looking for new UIDs: an APPEND of ours that landed is not a new server message.
+  await recoverPendingAppends(upload);
 
   const rows = state.messages(folder.id); // what we held before this pass, ascending UIDs
   const highestKnown = rows.length > 0 ? rows[rows.length - 1]!.uid : 0;
@@ -91,9 +121,13 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
       remote: changes,
       downloadContents: input.downloadContents,
       uploadContents: input.uploadContents,
+      deletePolicy: input.deletePolicy,
+      trashPath: input.trashPath,
+      serverPath: remote.serverPath,
       log,
     }),
   );
+  if (input.uploadContents) result.uploaded = await uploadNewMessages(upload, input.onUploaded);
   state.markFolderSynced(folder.id, {
     uidValidity: opened.uidValidity,
     uidNext: opened.uidNext,

@@ -1,0 +1,154 @@
+/**
+ * Step: APPEND messages that appeared in the Maildir (another client saved a draft, a filter
+ * delivered, the user copied files in), exactly once, without altering them.
+ *
+ * Before each APPEND the intent is journalled (file, hash and size of the bytes sent, the
+ * folder's UIDNEXT). The UID comes back with APPENDUID (UIDPLUS) and is recorded in the same
+ * transaction that clears the journal. After a crash in between, a journalled file is looked
+ * for among the UIDs the server gave out since (same size, then same hash) before anything
+ * is sent again. No marker header is added: the bytes on the server are the file's bytes.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ImapFlow } from 'imapflow';
+import { classifyError } from './errors.js';
+import type { SyncLogger } from './logger.js';
+import { lfToCrlf } from './maildir/crlf.js';
+import { imapFlagsOfLetters } from './maildir/flags.js';
+import type { LocalFile, MaildirFolder } from './maildir/maildir-folder.js';
+import type { FolderState, PendingAppend, StateDb } from './state-db.js';
+
+export interface UploadContext {
+  client: ImapFlow;
+  state: StateDb;
+  folder: FolderState;
+  local: MaildirFolder;
+  serverPath: string;
+  /** UIDNEXT when the folder was selected: a lower bound for the UIDs of our APPENDs. */
+  uidNextAtOpen: number | null;
+  log: SyncLogger;
+  signal: AbortSignal;
+}
+
+/** Settles APPENDs a crash left unconfirmed; returns how many were found on the server. */
+export async function recoverPendingAppends(ctx: UploadContext): Promise<number> {
+  let found = 0;
+  const pendings = ctx.state.pendingAppends(ctx.folder.id);
+  const files = pendings.length > 0 ? await ctx.local.scan() : new Map<string, LocalFile>();
+  for (const pending of pendings) {
+    const uid = await findAppended(ctx, pending);
+    const file = files.get(pending.base);
+    const stat = file
+      ? await fs.stat(path.join(ctx.local.dir, file.subdir, file.name)).catch(() => null)
+      : null;
+    ctx.state.settleAppend(
+      ctx.folder.id,
+      pending.base,
+      uid === null
+        ? null
+        : {
+            uid,
+            base: pending.base,
+            flags: imapFlagsOfLetters(file?.letters ?? ''),
+            size: stat?.size ?? 0,
+            internalDate: stat?.mtimeMs ?? null,
+          },
+    );
+    if (uid !== null) found += 1;
+    ctx.log.info(
+      { base: pending.base, uid },
+      uid === null ? 'interrupted APPEND had not landed' : 'interrupted APPEND had landed',
+    );
+  }
+  return found;
+}
+
+/** APPENDs every message file the state does not know; returns how many were uploaded. */
+export async function uploadNewMessages(
+  ctx: UploadContext,
+  onUploaded: () => void,
+): Promise<number> {
+  const known = new Set(ctx.state.messages(ctx.folder.id).map((row) => row.base));
+  const files = await ctx.local.scan();
+  let uploaded = 0;
+  for (const [base, file] of files) {
+    if (ctx.signal.aborted) break;
+    if (known.has(base)) continue;
+    await appendOne(ctx, base, file);
+    uploaded += 1;
+    onUploaded();
+  }
+  return uploaded;
+}
+
+async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Promise<void> {
+  const filePath = path.join(ctx.local.dir, file.subdir, file.name);
+  const [data, stat] = await Promise.all([fs.readFile(filePath), fs.stat(filePath)]);
+  const wire = lfToCrlf(data);
+  const pending: PendingAppend = {
+    base,
+    sha256: sha256(wire),
+    size: wire.length,
+    uidNextBefore: ctx.uidNextAtOpen ?? 1,
+  };
+  const flags = imapFlagsOfLetters(file.letters);
+  ctx.state.journalAppend(ctx.folder.id, pending);
+  let uid: number | null;
+  try {
+    const response = await ctx.client.append(ctx.serverPath, wire, flags, stat.mtime);
+    uid = response && response.uid ? response.uid : await findAppended(ctx, pending);
+  } catch (err) {
+    const failure = classifyError(err, ctx.folder.path);
+    // A refusal means nothing was stored; a lost connection leaves it unknown: keep the journal.
+    if (failure.code === 'SERVER_NO' || failure.code === 'SERVER_BAD')
+      ctx.state.settleAppend(ctx.folder.id, base, null);
+    throw failure;
+  }
+  if (uid === null) {
+    ctx.log.warn(
+      { base },
+      'APPEND acknowledged but the message was not found; will look again next time',
+    );
+    return;
+  }
+  ctx.state.settleAppend(ctx.folder.id, base, {
+    uid,
+    base,
+    flags,
+    size: data.length,
+    internalDate: stat.mtime.getTime(),
+  });
+}
+
+/** The UID of a journalled message on the server, by size then content hash; null if absent. */
+async function findAppended(ctx: UploadContext, pending: PendingAppend): Promise<number | null> {
+  const known = new Set(ctx.state.messages(ctx.folder.id).map((row) => row.uid));
+  const candidates: number[] = [];
+  for await (const message of ctx.client.fetch(
+    `${pending.uidNextBefore}:*`,
+    { uid: true, size: true },
+    { uid: true },
+  )) {
+    if (
+      message.uid >= pending.uidNextBefore &&
+      message.size === pending.size &&
+      !known.has(message.uid)
+    ) {
+      candidates.push(message.uid);
+    }
+  }
+  for (const uid of candidates) {
+    const message = await ctx.client.fetchOne(
+      String(uid),
+      { uid: true, source: true },
+      { uid: true },
+    );
+    if (message && message.source && sha256(message.source) === pending.sha256) return uid;
+  }
+  return null;
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}

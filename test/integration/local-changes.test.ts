@@ -1,0 +1,213 @@
+/**
+ * Local → server: messages that appear in the Maildir are APPENDed exactly once (also across
+ * a crash), deleted files follow the account's deletePolicy, and a removed folder directory
+ * never empties the server folder.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type AccountConfig, parseConfig } from '../../agent/src/config/load.js';
+import { generateMessage, generateMailbox } from '../../agent/src/demo/sample-mail.js';
+import { FULL_SYNC, type DoneEvent, type ErrorEvent } from '../../agent/src/protocol/index.js';
+import { SyncEngine } from '../../agent/src/sync/engine.js';
+import { crlfToLf, lfToCrlf } from '../../agent/src/sync/maildir/crlf.js';
+import { StateDb } from '../../agent/src/sync/state-db.js';
+import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
+import { readMaildirFolder } from '../support/maildir-files.js';
+
+const PASSWORD_ENV = 'STORESYNC_LOCAL_PASSWORD';
+
+describe('local changes reach the server', function () {
+  let dovecot: TestDovecot;
+  let dir: string;
+  let state: StateDb;
+  let account: AccountConfig;
+  const folderDir = (name: string) => path.join(dir, 'Maildir', ...name.split('/'));
+
+  async function sync(
+    policy: AccountConfig['deletePolicy'] = 'expunge',
+  ): Promise<{ done: DoneEvent; errors: ErrorEvent[] }> {
+    const engine = new SyncEngine([{ ...account, deletePolicy: policy }], state);
+    const errors: ErrorEvent[] = [];
+    engine.onEvent((e) => e.type === 'error' && errors.push(e));
+    const done = await engine.start({ flags: FULL_SYNC, trigger: 'cli' }).done;
+    return { done, errors };
+  }
+
+  async function serverCount(folder: string): Promise<number> {
+    return (await dovecot.listMessages(folder)).length;
+  }
+
+  before(async () => {
+    dovecot = await startTestDovecot();
+    await dovecot.appendMessages(
+      generateMailbox({ count: 20, folders: ['INBOX', 'Archive'], seed: 31 }),
+    );
+    const client = await dovecot.client();
+    await client.mailboxCreate('Trash');
+    await client.logout();
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-local-'));
+    process.env[PASSWORD_ENV] = dovecot.password;
+    account = parseConfig(
+      {
+        dataDir: dir,
+        accounts: [
+          {
+            id: 'a',
+            imap: {
+              host: dovecot.host,
+              port: dovecot.port,
+              tls: 'none',
+              user: dovecot.user,
+              password: { env: PASSWORD_ENV },
+            },
+            maildir: path.join(dir, 'Maildir'),
+            // Not synced, yet deletePolicy "trash" must still find it.
+            folders: { include: ['*'], exclude: ['Trash'] },
+          },
+        ],
+      },
+      null,
+    ).accounts[0]!;
+    state = new StateDb(path.join(dir, 'state.db'));
+    assert.equal((await sync()).done.result, 'ok');
+  });
+
+  after(async () => {
+    state?.close();
+    await dovecot?.cleanup();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('APPENDs new local files once, byte-exact, with their flags', async () => {
+    const draft = crlfToLf(generateMessage(9001, { sizeClass: 'small' }));
+    const saved = crlfToLf(generateMessage(9002, { sizeClass: 'small' }));
+    await fs.writeFile(path.join(folderDir('INBOX'), 'new', '1700000000.draft.otherclient'), draft);
+    await fs.writeFile(
+      path.join(folderDir('INBOX'), 'cur', '1700000001.saved.otherclient:2,FS'),
+      saved,
+    );
+    const before = await serverCount('INBOX');
+
+    const { done } = await sync();
+    assert.equal(done.stats.uploaded, 2);
+    const server = await dovecot.listMessages('INBOX');
+    assert.equal(server.length, before + 2);
+    const byBytes = new Map(server.map((m) => [m.raw.toString('latin1'), m]));
+    assert.deepEqual(
+      byBytes.get(lfToCrlf(draft).toString('latin1'))?.flags.filter((f) => f !== '\\Recent'),
+      [],
+    );
+    assert.deepEqual(
+      byBytes
+        .get(lfToCrlf(saved).toString('latin1'))
+        ?.flags.filter((f) => f !== '\\Recent')
+        .sort(),
+      ['\\Flagged', '\\Seen'],
+    );
+
+    const again = await sync();
+    assert.deepEqual(
+      [again.done.stats.uploaded, again.done.stats.downloaded],
+      [0, 0],
+      'not uploaded twice, not downloaded back',
+    );
+    assert.equal(
+      (await readMaildirFolder(folderDir('INBOX'))).length,
+      before + 2,
+      'no duplicate file',
+    );
+  });
+
+  it('finds an APPEND that landed before a crash instead of sending it again', async () => {
+    const body = crlfToLf(generateMessage(9003, { sizeClass: 'small' }));
+    const base = '1700000002.crashed.otherclient';
+    await fs.writeFile(path.join(folderDir('INBOX'), 'cur', `${base}:2,S`), body);
+    // What a crash right after the APPEND leaves: the journal row, the message on the server.
+    const folderId = state.folders('a').find((f) => f.path === 'INBOX')!.id;
+    const wire = lfToCrlf(body);
+    const client = await dovecot.client();
+    const status = await client.status('INBOX', { uidNext: true });
+    assert.ok(status);
+    state.journalAppend(folderId, {
+      base,
+      sha256: createHash('sha256').update(wire).digest('hex'),
+      size: wire.length,
+      uidNextBefore: status.uidNext!,
+    });
+    await client.append('INBOX', wire, ['\\Seen']);
+    await client.logout();
+    const before = await serverCount('INBOX');
+
+    const { done } = await sync();
+    assert.equal(done.stats.uploaded, 0);
+    assert.equal(done.stats.downloaded, 0, 'the landed APPEND is ours, not a new server message');
+    assert.equal(await serverCount('INBOX'), before);
+    assert.deepEqual(state.pendingAppends(folderId), []);
+    assert.equal((await sync()).done.stats.uploaded, 0);
+  });
+
+  it('sends a journalled APPEND that had not landed, once', async () => {
+    const body = crlfToLf(generateMessage(9004, { sizeClass: 'small' }));
+    const base = '1700000003.lost.otherclient';
+    await fs.writeFile(path.join(folderDir('INBOX'), 'cur', `${base}:2,`), body);
+    const folderId = state.folders('a').find((f) => f.path === 'INBOX')!.id;
+    const wire = lfToCrlf(body);
+    state.journalAppend(folderId, {
+      base,
+      sha256: createHash('sha256').update(wire).digest('hex'),
+      size: wire.length,
+      uidNextBefore: 1,
+    });
+    const before = await serverCount('INBOX');
+    const { done } = await sync();
+    assert.equal(done.stats.uploaded, 1);
+    assert.equal(await serverCount('INBOX'), before + 1);
+  });
+
+  it('expunges a message deleted locally (deletePolicy "expunge")', async () => {
+    const [victim] = await readMaildirFolder(folderDir('Archive'));
+    await fs.rm(path.join(folderDir('Archive'), victim!.subdir, victim!.name));
+    const before = await serverCount('Archive');
+    const { done } = await sync('expunge');
+    assert.equal(done.stats.expungedRemote, 1);
+    const server = await dovecot.listMessages('Archive');
+    assert.equal(server.length, before - 1);
+    assert.ok(!server.some((m) => crlfToLf(m.raw).equals(victim!.data)));
+  });
+
+  it('moves it to the server\'s Trash with deletePolicy "trash"', async () => {
+    const [victim] = await readMaildirFolder(folderDir('Archive'));
+    await fs.rm(path.join(folderDir('Archive'), victim!.subdir, victim!.name));
+    const trashBefore = await serverCount('Trash');
+    const { done } = await sync('trash');
+    assert.equal(done.stats.expungedRemote, 1);
+    const trash = await dovecot.listMessages('Trash');
+    assert.equal(trash.length, trashBefore + 1);
+    assert.ok(trash.some((m) => crlfToLf(m.raw).equals(victim!.data)));
+  });
+
+  it('keeps the server copy, and does not fetch it back, with deletePolicy "keep-remote"', async () => {
+    const [victim] = await readMaildirFolder(folderDir('Archive'));
+    await fs.rm(path.join(folderDir('Archive'), victim!.subdir, victim!.name));
+    const before = await serverCount('Archive');
+    const { done } = await sync('keep-remote');
+    assert.deepEqual([done.stats.expungedRemote, done.stats.downloaded], [0, 0]);
+    assert.equal(await serverCount('Archive'), before);
+    assert.ok(
+      !(await readMaildirFolder(folderDir('Archive'))).some((m) => m.data.equals(victim!.data)),
+    );
+  });
+
+  it('does not empty a server folder whose local directory was removed', async () => {
+    const before = await serverCount('Archive');
+    await fs.rm(folderDir('Archive'), { recursive: true });
+    const { done, errors } = await sync();
+    assert.equal(done.result, 'error');
+    assert.equal(errors[0]?.code, 'FOLDER_GONE');
+    assert.equal(errors[0]?.folder, 'Archive');
+    assert.equal(await serverCount('Archive'), before);
+  });
+});
