@@ -278,6 +278,32 @@ export class StateDb {
     })();
   }
 
+  /**
+   * After the server renumbered a folder: its messages under their new UIDs, the new
+   * UIDVALIDITY, and no modseq or journal from the old numbering. One transaction.
+   */
+  replaceFolderMessages(folderId: number, rows: readonly MessageRow[], uidValidity: number): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM messages WHERE folder_id = ?').run(folderId);
+      this.db.prepare('DELETE FROM pending_appends WHERE folder_id = ?').run(folderId);
+      for (const row of rows) {
+        this.statements.insertMessage.run(
+          folderId,
+          row.uid,
+          row.base,
+          row.flags.join(' '),
+          row.size,
+          row.internalDate,
+        );
+      }
+      this.db
+        .prepare(
+          'UPDATE folders SET uidvalidity = ?, uidnext = NULL, highestmodseq = NULL WHERE id = ?',
+        )
+        .run(uidValidity, folderId);
+    })();
+  }
+
   /** New base flags and forgotten (expunged) messages of one folder, in one transaction. */
   applyFolderChanges(
     folderId: number,

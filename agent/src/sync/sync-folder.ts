@@ -8,6 +8,7 @@ import path from 'node:path';
 import { downloadNewMessages, listNewUids } from './download-new-messages.js';
 import { openFolder } from './open-folder.js';
 import { reconcileFolder, type ReconcileResult } from './reconcile-folder.js';
+import { rematchFolder, type RematchResult } from './rematch-folder.js';
 import { remoteChanges } from './remote-changes.js';
 import { recoverPendingAppends, uploadNewMessages } from './upload-new-messages.js';
 import { SyncFailure } from './errors.js';
@@ -39,6 +40,8 @@ export interface FolderSyncResult extends ReconcileResult {
   uploaded: number;
   bytes: number;
   created: boolean;
+  /** Messages matched again after the server renumbered the folder. */
+  rematched: number;
 }
 
 export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResult> {
@@ -56,6 +59,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     flagsPushed: 0,
     expungedLocal: 0,
     expungedRemote: 0,
+    rematched: 0,
   };
   // A synced folder whose directory vanished was deleted here on purpose or by accident:
   // recreating it empty would read as "every message deleted" and empty the server folder.
@@ -71,14 +75,20 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
 
   // EXAMINE when only reading, so other clients keep their \Recent.
   const opened = await openFolder(client, remote.serverPath, folder, !input.uploadContents);
-  if (folder.uidValidity !== null && folder.uidValidity !== opened.uidValidity) {
-    throw new SyncFailure(
-      'UIDVALIDITY_CHANGED',
-      `The server renumbered "${remote.path}" (UIDVALIDITY ${folder.uidValidity} → ${opened.uidValidity}); it is left untouched until it can be matched again`,
-      remote.path,
-    );
-  }
   await repairInterruptedDeliveries(local, state, folder.id, log);
+  let rematched: RematchResult | null = null;
+  if (folder.uidValidity !== null && folder.uidValidity !== opened.uidValidity) {
+    rematched = await rematchFolder({
+      client,
+      state,
+      folderId: folder.id,
+      local,
+      uidValidity: opened.uidValidity,
+      exists: opened.exists,
+      log,
+    });
+    result.rematched = rematched.matched;
+  }
   const upload = {
     client,
     state,
@@ -94,7 +104,9 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
 
   const rows = state.messages(folder.id); // what we held before this pass, ascending UIDs
   const highestKnown = rows.length > 0 ? rows[rows.length - 1]!.uid : 0;
-  const newUids = await listNewUids(client, opened.uidNext, highestKnown);
+  const newUids = rematched
+    ? rematched.unmatchedServerUids
+    : await listNewUids(client, opened.uidNext, highestKnown);
   if (input.downloadContents) {
     const downloaded = await downloadNewMessages(
       { client, state, folder, local, signal: input.signal, log, onMessage: input.onMessage },
@@ -103,13 +115,15 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     result.downloaded = downloaded.downloaded;
     result.bytes = downloaded.bytes;
   }
-  const changes = await remoteChanges(
-    client,
-    opened,
-    folder.highestModseq,
-    rows.map((r) => r.uid),
-    newUids.length,
-  );
+  const changes = rematched
+    ? { flags: rematched.serverFlags, vanished: new Set<number>() }
+    : await remoteChanges(
+        client,
+        opened,
+        folder.highestModseq,
+        rows.map((r) => r.uid),
+        newUids.length,
+      );
   Object.assign(
     result,
     await reconcileFolder({
@@ -132,7 +146,8 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     uidValidity: opened.uidValidity,
     uidNext: opened.uidNext,
     // Server changes not applied here (download off) must be reported again next time.
-    highestModseq: input.downloadContents ? opened.highestModseq : folder.highestModseq,
+    highestModseq:
+      input.downloadContents || rematched ? opened.highestModseq : folder.highestModseq,
   });
   return result;
 }

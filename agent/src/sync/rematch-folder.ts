@@ -1,0 +1,122 @@
+/**
+ * Step: the server renumbered a folder (new UIDVALIDITY: restored from backup, migrated,
+ * recreated). Our UIDs mean nothing now, but our files are still the same messages: match
+ * them to the server's by Message-ID and size, and by content hash where that is ambiguous,
+ * so nothing is downloaded again and no local change is lost.
+ *
+ * Files that match nothing stay as local messages (the upload step APPENDs them); server
+ * messages that match nothing are returned for download; the old base flags carry over, so
+ * flag changes made here before the renumbering still reach the server.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ImapFlow } from 'imapflow';
+import type { SyncLogger } from './logger.js';
+import { lfToCrlf } from './maildir/crlf.js';
+import type { MaildirFolder } from './maildir/maildir-folder.js';
+import type { MessageRow, StateDb } from './state-db.js';
+
+export interface RematchResult {
+  /** Server UIDs no local file matched: to download. */
+  unmatchedServerUids: number[];
+  /** Current server flags of every message (our base is from another numbering). */
+  serverFlags: Map<number, string[]>;
+  matched: number;
+}
+
+interface ServerMessage {
+  uid: number;
+  size: number;
+  messageId: string | null;
+  flags: string[];
+}
+
+export async function rematchFolder(input: {
+  client: ImapFlow;
+  state: StateDb;
+  folderId: number;
+  local: MaildirFolder;
+  uidValidity: number;
+  exists: number;
+  log: SyncLogger;
+}): Promise<RematchResult> {
+  const { client, local } = input;
+  const server: ServerMessage[] = [];
+  if (input.exists > 0) {
+    for await (const m of client.fetch(
+      '1:*',
+      { uid: true, flags: true, size: true, headers: ['message-id'] },
+      { uid: true },
+    )) {
+      server.push({
+        uid: m.uid,
+        size: m.size ?? -1,
+        messageId: messageIdOf(m.headers),
+        flags: [...(m.flags ?? [])],
+      });
+    }
+  }
+  const byKey = new Map<string, ServerMessage[]>();
+  for (const m of server) {
+    const key = `${m.messageId}\u0000${m.size}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), m]);
+  }
+
+  const files = await local.scan();
+  const taken = new Set<number>();
+  const rows: MessageRow[] = [];
+  for (const old of input.state.messages(input.folderId)) {
+    const file = files.get(old.base);
+    if (!file) continue; // deleted here before the renumbering: the server copy comes back
+    const data = await fs.readFile(path.join(local.dir, file.subdir, file.name));
+    const wire = lfToCrlf(data);
+    const candidates = (byKey.get(`${messageIdOf(data)}\u0000${wire.length}`) ?? []).filter(
+      (m) => !taken.has(m.uid),
+    );
+    let match = candidates.length === 1 ? candidates[0] : undefined;
+    if (candidates.length > 1) match = await byContent(client, candidates, wire);
+    if (!match) continue; // stays a local message: uploaded if it is not on the server
+    taken.add(match.uid);
+    rows.push({ ...old, uid: match.uid });
+  }
+  input.state.replaceFolderMessages(input.folderId, rows, input.uidValidity);
+  const unmatchedServerUids = server.filter((m) => !taken.has(m.uid)).map((m) => m.uid);
+  input.log.info(
+    { matched: rows.length, toDownload: unmatchedServerUids.length },
+    'folder renumbered by the server; messages matched again',
+  );
+  return {
+    unmatchedServerUids,
+    serverFlags: new Map(server.map((m) => [m.uid, m.flags])),
+    matched: rows.length,
+  };
+}
+
+/** Message-IDs alike and sizes alike (resent copies): the bytes decide. */
+async function byContent(
+  client: ImapFlow,
+  candidates: ServerMessage[],
+  wire: Buffer,
+): Promise<ServerMessage | undefined> {
+  const want = createHash('sha256').update(wire).digest('hex');
+  for (const candidate of candidates) {
+    const m = await client.fetchOne(
+      String(candidate.uid),
+      { uid: true, source: true },
+      { uid: true },
+    );
+    if (m && m.source && createHash('sha256').update(m.source).digest('hex') === want)
+      return candidate;
+  }
+  return undefined;
+}
+
+/** The Message-ID header's value (unfolded, trimmed), from a header block or a whole message. */
+export function messageIdOf(data: Buffer | undefined): string | null {
+  if (!data) return null;
+  const end = data.indexOf('\n\n') >= 0 ? data.indexOf('\n\n') : data.indexOf('\r\n\r\n');
+  const head = data.subarray(0, end >= 0 ? end : Math.min(data.length, 65536)).toString('latin1');
+  const match = /^message-id:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)/im.exec(head);
+  return match ? match[1]!.replace(/\r?\n[ \t]+/g, ' ').trim() : null;
+}

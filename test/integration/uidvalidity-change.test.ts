@@ -1,0 +1,126 @@
+/**
+ * The server renumbers a folder (new UIDVALIDITY, new UIDs): our files are matched to its
+ * messages again, nothing is downloaded twice, and a flag change made here before the
+ * renumbering still reaches the server.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../agent/src/config/load.js';
+import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
+import { FULL_SYNC, type DoneEvent } from '../../agent/src/protocol/index.js';
+import { SyncEngine } from '../../agent/src/sync/engine.js';
+import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
+import { maildirName } from '../../agent/src/sync/maildir/flags.js';
+import { StateDb } from '../../agent/src/sync/state-db.js';
+import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
+import { readMaildirFolder } from '../support/maildir-files.js';
+
+const PASSWORD_ENV = 'STORESYNC_UIDVALIDITY_PASSWORD';
+
+describe('server renumbers a folder (UIDVALIDITY change)', function () {
+  let dovecot: TestDovecot;
+  let dir: string;
+  let state: StateDb;
+  let engine: SyncEngine;
+  const inbox = () => path.join(dir, 'Maildir', 'INBOX');
+
+  async function sync(): Promise<DoneEvent> {
+    const done = await engine.start({ flags: FULL_SYNC, trigger: 'cli' }).done;
+    assert.equal(done.result, 'ok', JSON.stringify(done));
+    return done;
+  }
+
+  async function uidValidity(): Promise<bigint> {
+    const client = await dovecot.client();
+    const mailbox = await client.mailboxOpen('INBOX', { readOnly: true });
+    await client.logout();
+    return mailbox.uidValidity;
+  }
+
+  before(async () => {
+    dovecot = await startTestDovecot();
+    await dovecot.appendMessages(
+      generateMailbox({ count: 30, folders: ['INBOX'], seed: 41 }).map((m) => ({
+        ...m,
+        flags: ['\\Seen'],
+      })),
+    );
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-uidv-'));
+    process.env[PASSWORD_ENV] = dovecot.password;
+    const config = parseConfig(
+      {
+        dataDir: dir,
+        accounts: [
+          {
+            id: 'a',
+            imap: {
+              host: dovecot.host,
+              port: dovecot.port,
+              tls: 'none',
+              user: dovecot.user,
+              password: { env: PASSWORD_ENV },
+            },
+            maildir: path.join(dir, 'Maildir'),
+          },
+        ],
+      },
+      null,
+    );
+    state = new StateDb(path.join(dir, 'state.db'));
+    engine = new SyncEngine(config.accounts, state);
+    assert.equal((await sync()).stats.downloaded, 30);
+  });
+
+  after(async () => {
+    state?.close();
+    await dovecot?.cleanup();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('matches the files again, downloads only what is really new, keeps local changes', async () => {
+    // A change here, not yet synced.
+    const [flagged] = await readMaildirFolder(inbox());
+    const base = flagged!.name.slice(0, flagged!.name.lastIndexOf(':2,'));
+    await fs.rename(
+      path.join(inbox(), flagged!.subdir, flagged!.name),
+      path.join(inbox(), 'cur', maildirName(base, 'FS')),
+    );
+
+    // The server loses its UID list and index: it numbers every message afresh.
+    const before = await uidValidity();
+    await dovecot.stop();
+    for (const name of await fs.readdir(dovecot.maildirRoot)) {
+      if (name === 'dovecot-uidlist' || name.startsWith('dovecot.index'))
+        await fs.rm(path.join(dovecot.maildirRoot, name));
+    }
+    await new Promise((r) => setTimeout(r, 1100)); // UIDVALIDITY is a timestamp
+    await dovecot.restart();
+    assert.notEqual(await uidValidity(), before, 'the server did renumber');
+    const [fresh] = generateMailbox({ count: 1, folders: ['INBOX'], seed: 4242 });
+    await dovecot.appendMessages([fresh!]);
+
+    const done = await sync();
+    assert.equal(done.stats.downloaded, 1, 'only the new message');
+    assert.equal(done.stats.uploaded, 0, 'nothing sent back');
+    assert.equal(done.stats.flagsPushed, 1, 'the local change survived the renumbering');
+
+    const server = await dovecot.listMessages('INBOX');
+    const local = await readMaildirFolder(inbox());
+    assert.equal(local.length, server.length);
+    const localBytes = new Set(local.map((m) => m.data.toString('latin1')));
+    for (const m of server)
+      assert.ok(localBytes.has(crlfToLf(m.raw).toString('latin1')), `UID ${m.uid} has its file`);
+    const serverFlagged = server.find((m) => crlfToLf(m.raw).equals(flagged!.data));
+    assert.ok(serverFlagged?.flags.includes('\\Flagged'));
+  });
+
+  it('then syncs incrementally under the new numbering', async () => {
+    const done = await sync();
+    assert.deepEqual(
+      [done.stats.downloaded, done.stats.uploaded, done.stats.flagsPushed, done.stats.flagsPulled],
+      [0, 0, 0, 0],
+    );
+  });
+});
