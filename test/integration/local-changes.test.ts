@@ -10,7 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { type AccountConfig, parseConfig } from '../../agent/src/config/load.js';
 import { generateMessage, generateMailbox } from '../../agent/src/demo/sample-mail.js';
-import { FULL_SYNC, type DoneEvent, type ErrorEvent } from '../../agent/src/protocol/index.js';
+import {
+  FULL_SYNC,
+  type DoneEvent,
+  type ErrorEvent,
+  type SyncFlags,
+} from '../../agent/src/protocol/index.js';
 import { SyncEngine } from '../../agent/src/sync/engine.js';
 import { crlfToLf, lfToCrlf } from '../../agent/src/sync/maildir/crlf.js';
 import { StateDb } from '../../agent/src/sync/state-db.js';
@@ -28,11 +33,12 @@ describe('local changes reach the server', function () {
 
   async function sync(
     policy: AccountConfig['deletePolicy'] = 'expunge',
+    flags: SyncFlags = FULL_SYNC,
   ): Promise<{ done: DoneEvent; errors: ErrorEvent[] }> {
     const engine = new SyncEngine([{ ...account, deletePolicy: policy }], state);
     const errors: ErrorEvent[] = [];
     engine.onEvent((e) => e.type === 'error' && errors.push(e));
-    const done = await engine.start({ flags: FULL_SYNC, trigger: 'cli' }).done;
+    const done = await engine.start({ flags, trigger: 'cli' }).done;
     return { done, errors };
   }
 
@@ -201,10 +207,10 @@ describe('local changes reach the server', function () {
     );
   });
 
-  it('does not empty a server folder whose local directory was removed', async () => {
+  it('does not empty a server folder whose local directory was removed, when folders are not uploaded', async () => {
     const before = await serverCount('Archive');
     await fs.rm(folderDir('Archive'), { recursive: true });
-    const { done, errors } = await sync();
+    const { done, errors } = await sync('expunge', { ...FULL_SYNC, uploadHierarchy: false });
     assert.equal(done.result, 'error');
     assert.equal(errors[0]?.code, 'FOLDER_GONE');
     assert.equal(errors[0]?.folder, 'Archive');

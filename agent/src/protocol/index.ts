@@ -101,6 +101,7 @@ export const ErrorCodeSchema = z.enum([
   'SERVER_BAD',
   'FOLDER_GONE',
   'FOLDER_NAME_INVALID',
+  'FOLDER_KEPT',
   'UIDVALIDITY_CHANGED',
   'DISK_FULL',
   'LOCAL_IO',

@@ -42,6 +42,10 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
     hint: 'This folder name cannot be stored as a directory; rename it on the server or exclude it in the config.',
     retryable: false,
   },
+  FOLDER_KEPT: {
+    hint: 'The folder was deleted on one side, but the other side has messages this sync has not seen yet, so it was kept. Check them, then delete the folder again.',
+    retryable: false,
+  },
   UIDVALIDITY_CHANGED: {
     hint: 'The server renumbered this folder; its messages are being matched again. Nothing is lost.',
     retryable: false,

@@ -1,8 +1,11 @@
 /**
- * Step: the server renumbered a folder (new UIDVALIDITY: restored from backup, migrated,
- * recreated). Our UIDs mean nothing now, but our files are still the same messages: match
- * them to the server's by Message-ID and size, and by content hash where that is ambiguous,
- * so nothing is downloaded again and no local change is lost.
+ * Step: link files to server messages without trusting UIDs. Two cases need it:
+ *  - the server renumbered a folder (new UIDVALIDITY: restored from backup, migrated,
+ *    recreated): our UIDs mean nothing now, but our files are still the same messages;
+ *  - a folder seen for the first time already has files (a Maildir another tool filled, or a
+ *    lost state database): they must not all be uploaded again as duplicates.
+ * Files are matched by Message-ID and size, and by content hash where that is ambiguous, so
+ * nothing is downloaded again and no local change is lost.
  *
  * Files that match nothing stay as local messages (the upload step APPENDs them); server
  * messages that match nothing are returned for download; the old base flags carry over, so
@@ -14,6 +17,7 @@ import path from 'node:path';
 import type { ImapFlow } from 'imapflow';
 import type { SyncLogger } from './logger.js';
 import { lfToCrlf } from './maildir/crlf.js';
+import { imapFlagsOfLetters } from './maildir/flags.js';
 import type { MaildirFolder } from './maildir/maildir-folder.js';
 import type { MessageRow, StateDb } from './state-db.js';
 
@@ -66,7 +70,19 @@ export async function rematchFolder(input: {
   const files = await local.scan();
   const taken = new Set<number>();
   const rows: MessageRow[] = [];
-  for (const old of input.state.messages(input.folderId)) {
+  // Renumbered: the rows we had, with their base flags. First sight: every file, its own base.
+  const known = input.state.messages(input.folderId);
+  const candidates: MessageRow[] =
+    known.length > 0
+      ? known
+      : [...files].map(([base, file]) => ({
+          uid: 0,
+          base,
+          flags: imapFlagsOfLetters(file.letters),
+          size: -1,
+          internalDate: null,
+        }));
+  for (const old of candidates) {
     const file = files.get(old.base);
     if (!file) continue; // deleted here before the renumbering: the server copy comes back
     const data = await fs.readFile(path.join(local.dir, file.subdir, file.name));
@@ -78,7 +94,7 @@ export async function rematchFolder(input: {
     if (candidates.length > 1) match = await byContent(client, candidates, wire);
     if (!match) continue; // stays a local message: uploaded if it is not on the server
     taken.add(match.uid);
-    rows.push({ ...old, uid: match.uid });
+    rows.push({ ...old, uid: match.uid, size: data.length });
   }
   input.state.replaceFolderMessages(input.folderId, rows, input.uidValidity);
   const unmatchedServerUids = server.filter((m) => !taken.has(m.uid)).map((m) => m.uid);

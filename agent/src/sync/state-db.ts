@@ -304,6 +304,11 @@ export class StateDb {
     })();
   }
 
+  /** Forgets a folder with its messages and journal (the folder is gone from both sides). */
+  deleteFolder(folderId: number): void {
+    this.db.prepare('DELETE FROM folders WHERE id = ?').run(folderId);
+  }
+
   /** New base flags and forgotten (expunged) messages of one folder, in one transaction. */
   applyFolderChanges(
     folderId: number,

@@ -8,7 +8,11 @@ import type { AccountConfig } from '../config/load.js';
 import type { SyncFlags, SyncStats, SyncStep } from '../protocol/index.js';
 import { classifyError, SyncFailure } from './errors.js';
 import { type ImapProtocolLog, openImapSession } from './imap-session.js';
-import { listRemoteFolders } from './list-folders.js';
+import { listRemoteFolders, type RemoteFolder } from './list-folders.js';
+import { applyHierarchy } from './apply-hierarchy.js';
+import { folderSelected } from './folder-filter.js';
+import { listLocalFolders } from './maildir/local-folders.js';
+import { planHierarchy } from './plan-hierarchy.js';
 import type { SyncLogger } from './logger.js';
 import type { StateDb } from './state-db.js';
 import { syncFolder } from './sync-folder.js';
@@ -55,9 +59,15 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
     if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
     report.progress('listing-folders', null, 'Listing folders', 0, 1);
     const { folders: listed, trashPath } = await listRemoteFolders(client, account);
-    const folders =
-      input.folders.length > 0 ? listed.filter((f) => input.folders.includes(f.path)) : listed;
     let allOk = true;
+    // A run limited to some folders cannot judge which others were created or deleted.
+    const folders =
+      input.folders.length > 0
+        ? listed.filter((f) => input.folders.includes(f.path))
+        : await syncHierarchy(client, input, listed, (failure) => {
+            allOk = false;
+            report.failure(failure);
+          });
     for (const name of input.folders) {
       if (folders.some((f) => f.path === name)) continue;
       allOk = false;
@@ -133,6 +143,40 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
 }
 
 const CANCEL_GRACE_MS = 1000;
+
+/** Creates and deletes folders per the hierarchy directions; returns the folders to sync. */
+async function syncHierarchy(
+  client: ImapFlow,
+  input: AccountSyncInput,
+  listed: RemoteFolder[],
+  fail: (failure: SyncFailure) => void,
+): Promise<RemoteFolder[]> {
+  const { account, state, flags, stats } = input;
+  const selected = (path: string) => folderSelected(path, account.folders);
+  const local = (await listLocalFolders(account.maildir)).filter(selected);
+  const known = state.folders(account.id).filter((f) => selected(f.path));
+  const plan = planHierarchy({ remote: listed, local, known });
+  const outcome = await applyHierarchy({
+    client,
+    state,
+    maildirRoot: account.maildir,
+    plan,
+    flags,
+    delimiter: listed.find((f) => f.delimiter)?.delimiter ?? '/',
+    log: input.log,
+    report: fail,
+  });
+  stats.foldersCreated += outcome.foldersCreated;
+  stats.foldersDeleted += outcome.foldersDeleted;
+  const existing = new Set([...local, ...known.map((f) => f.path)]);
+  return [
+    // A folder new on the server is created here only when downloading the hierarchy.
+    ...listed.filter(
+      (f) => !outcome.removed.has(f.path) && (flags.downloadHierarchy || existing.has(f.path)),
+    ),
+    ...outcome.created,
+  ];
+}
 
 function isConnectionFatal(failure: SyncFailure): boolean {
   return (

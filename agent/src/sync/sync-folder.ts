@@ -49,7 +49,8 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   const dir = folderDirectory(input.maildirRoot, folderSegments(remote.path, '/'));
   const local = new MaildirFolder(dir);
   const folder = state.folder(input.accountId, remote.path, remote.serverPath, remote.delimiter);
-  const created = folder.uidValidity === null;
+  // Created here in this pass: counted once (a folder pushed to the server already exists).
+  const created = !existsSync(path.join(dir, 'cur'));
   const result: FolderSyncResult = {
     downloaded: 0,
     uploaded: 0,
@@ -63,7 +64,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   };
   // A synced folder whose directory vanished was deleted here on purpose or by accident:
   // recreating it empty would read as "every message deleted" and empty the server folder.
-  if (!created && state.messages(folder.id).length > 0 && !existsSync(path.join(dir, 'cur'))) {
+  if (created && folder.uidValidity !== null && state.messages(folder.id).length > 0) {
     throw new SyncFailure(
       'FOLDER_GONE',
       `The local folder "${remote.path}" was removed; nothing is deleted on the server because of it`,
@@ -77,7 +78,9 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   const opened = await openFolder(client, remote.serverPath, folder, !input.uploadContents);
   await repairInterruptedDeliveries(local, state, folder.id, log);
   let rematched: RematchResult | null = null;
-  if (folder.uidValidity !== null && folder.uidValidity !== opened.uidValidity) {
+  const renumbered = folder.uidValidity !== null && folder.uidValidity !== opened.uidValidity;
+  const firstSightWithFiles = folder.uidValidity === null && (await local.scan()).size > 0;
+  if (renumbered || firstSightWithFiles) {
     rematched = await rematchFolder({
       client,
       state,

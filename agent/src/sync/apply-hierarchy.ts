@@ -1,0 +1,120 @@
+/**
+ * Step: carry out a hierarchy plan in the directions the sync allows, never deleting a folder
+ * that holds a message the state does not know (it arrived, or was written, after the last
+ * sync: deleting it would lose mail nobody has seen).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ImapFlow } from 'imapflow';
+import type { SyncFlags } from '../protocol/index.js';
+import { classifyError, SyncFailure } from './errors.js';
+import type { RemoteFolder } from './list-folders.js';
+import type { SyncLogger } from './logger.js';
+import { folderDirectory, folderSegments } from './maildir/folder-path.js';
+import { MaildirFolder } from './maildir/maildir-folder.js';
+import type { HierarchyPlan } from './plan-hierarchy.js';
+import type { FolderState, StateDb } from './state-db.js';
+
+export interface HierarchyOutcome {
+  created: RemoteFolder[];
+  /** Folders deleted on either side: not to be synced in this pass. */
+  removed: Set<string>;
+  foldersCreated: number;
+  foldersDeleted: number;
+}
+
+export async function applyHierarchy(input: {
+  client: ImapFlow;
+  state: StateDb;
+  maildirRoot: string;
+  plan: HierarchyPlan;
+  flags: SyncFlags;
+  delimiter: string;
+  log: SyncLogger;
+  report(failure: SyncFailure): void;
+}): Promise<HierarchyOutcome> {
+  const { client, state, plan, flags, log } = input;
+  const outcome: HierarchyOutcome = {
+    created: [],
+    removed: new Set(),
+    foldersCreated: 0,
+    foldersDeleted: 0,
+  };
+  const attempt = async (folder: string, work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch (err) {
+      input.report(classifyError(err, folder));
+    }
+  };
+
+  for (const folder of plan.forget) state.deleteFolder(folder.id);
+
+  if (flags.uploadHierarchy) {
+    for (const displayPath of plan.createRemote) {
+      await attempt(displayPath, async () => {
+        const serverPath = folderSegments(displayPath, '/').join(input.delimiter);
+        await client.mailboxCreate(serverPath);
+        outcome.created.push({
+          serverPath,
+          path: displayPath,
+          delimiter: input.delimiter,
+          specialUse: null,
+        });
+        outcome.foldersCreated += 1;
+        log.info({ folder: displayPath }, 'folder created on the server');
+      });
+    }
+    for (const folder of plan.deleteRemote) {
+      outcome.removed.add(folder.path);
+      await attempt(folder.path, async () => {
+        const known = new Set(state.messages(folder.id).map((m) => m.uid));
+        await client.mailboxOpen(folder.serverPath, { readOnly: true });
+        const uids = (await client.search({ all: true }, { uid: true })) || [];
+        await client.mailboxClose();
+        if (uids.some((uid) => !known.has(uid))) {
+          throw new SyncFailure(
+            'FOLDER_KEPT',
+            `"${folder.path}" was deleted here but has new messages on the server; kept`,
+            folder.path,
+          );
+        }
+        await client.mailboxDelete(folder.serverPath);
+        state.deleteFolder(folder.id);
+        outcome.foldersDeleted += 1;
+        log.info({ folder: folder.path }, 'folder deleted on the server');
+      });
+    }
+  }
+
+  if (flags.downloadHierarchy) {
+    for (const folder of plan.deleteLocal) {
+      outcome.removed.add(folder.path);
+      await attempt(folder.path, async () => {
+        await deleteLocalFolder(input.maildirRoot, folder, state);
+        state.deleteFolder(folder.id);
+        outcome.foldersDeleted += 1;
+        log.info({ folder: folder.path }, 'folder deleted locally');
+      });
+    }
+  }
+  return outcome;
+}
+
+async function deleteLocalFolder(root: string, folder: FolderState, state: StateDb): Promise<void> {
+  const dir = folderDirectory(root, folderSegments(folder.path, '/'));
+  const local = new MaildirFolder(dir);
+  const known = new Set(state.messages(folder.id).map((m) => m.base));
+  const files = await local.scan();
+  if ([...files.keys()].some((base) => !known.has(base))) {
+    throw new SyncFailure(
+      'FOLDER_KEPT',
+      `"${folder.path}" was deleted on the server but has new messages here; kept`,
+      folder.path,
+    );
+  }
+  for (const sub of ['cur', 'new', 'tmp'])
+    await fs.rm(path.join(dir, sub), { recursive: true, force: true });
+  // Subfolders that still exist keep the directory; that is their business.
+  await fs.rmdir(dir).catch(() => undefined);
+}

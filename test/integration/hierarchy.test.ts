@@ -1,0 +1,163 @@
+/**
+ * Folders created or deleted on either side follow on the other, in the directions the sync
+ * allows, and a folder holding a message the last sync did not see is never deleted.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig, type AccountConfig } from '../../agent/src/config/load.js';
+import { generateMailbox, generateMessage } from '../../agent/src/demo/sample-mail.js';
+import {
+  FULL_SYNC,
+  type DoneEvent,
+  type ErrorEvent,
+  type SyncFlags,
+} from '../../agent/src/protocol/index.js';
+import { SyncEngine } from '../../agent/src/sync/engine.js';
+import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
+import { StateDb } from '../../agent/src/sync/state-db.js';
+import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
+import { readMaildirFolder } from '../support/maildir-files.js';
+
+const PASSWORD_ENV = 'STORESYNC_HIERARCHY_PASSWORD';
+
+describe('folder hierarchy, both ways', function () {
+  let dovecot: TestDovecot;
+  let dir: string;
+  let state: StateDb;
+  let account: AccountConfig;
+  const folderDir = (name: string) => path.join(dir, 'Maildir', ...name.split('/'));
+  const exists = (p: string) =>
+    fs.stat(p).then(
+      () => true,
+      () => false,
+    );
+
+  async function sync(
+    flags: SyncFlags = FULL_SYNC,
+  ): Promise<{ done: DoneEvent; errors: ErrorEvent[] }> {
+    const engine = new SyncEngine([account], state);
+    const errors: ErrorEvent[] = [];
+    engine.onEvent((e) => e.type === 'error' && errors.push(e));
+    return { done: await engine.start({ flags, trigger: 'cli' }).done, errors };
+  }
+
+  async function serverFolders(): Promise<string[]> {
+    const client = await dovecot.client();
+    const list = (await client.list()).map((f) => f.path).sort();
+    await client.logout();
+    return list;
+  }
+
+  async function makeLocalFolder(name: string, messages: number): Promise<void> {
+    for (const sub of ['cur', 'new', 'tmp'])
+      await fs.mkdir(path.join(folderDir(name), sub), { recursive: true });
+    for (let i = 0; i < messages; i++) {
+      await fs.writeFile(
+        path.join(folderDir(name), 'cur', `17000000${i}.local${i}.host:2,S`),
+        crlfToLf(generateMessage(7000 + i)),
+      );
+    }
+  }
+
+  before(async () => {
+    dovecot = await startTestDovecot();
+    await dovecot.appendMessages(
+      generateMailbox({ count: 12, folders: ['INBOX', 'Old', 'Old/Deeper', 'Busy'], seed: 51 }),
+    );
+    const setup = await dovecot.client();
+    for (const folder of ['Old', 'Old/Deeper', 'Busy']) {
+      if (!(await setup.list()).some((f) => f.path === folder)) await setup.mailboxCreate(folder);
+    }
+    await setup.logout();
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-hier-'));
+    process.env[PASSWORD_ENV] = dovecot.password;
+    account = parseConfig(
+      {
+        dataDir: dir,
+        accounts: [
+          {
+            id: 'a',
+            imap: {
+              host: dovecot.host,
+              port: dovecot.port,
+              tls: 'none',
+              user: dovecot.user,
+              password: { env: PASSWORD_ENV },
+            },
+            maildir: path.join(dir, 'Maildir'),
+          },
+        ],
+      },
+      null,
+    ).accounts[0]!;
+    state = new StateDb(path.join(dir, 'state.db'));
+    assert.equal((await sync()).done.result, 'ok');
+  });
+
+  after(async () => {
+    state?.close();
+    await dovecot?.cleanup();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates on the server a folder made here, with its messages', async () => {
+    await makeLocalFolder('Projects/New', 2);
+    const { done } = await sync();
+    assert.equal(done.result, 'ok');
+    assert.ok((await serverFolders()).includes('Projects/New'));
+    assert.equal((await dovecot.listMessages('Projects/New')).length, 2);
+    assert.equal(done.stats.uploaded, 2);
+  });
+
+  it('creates here a folder made on the server only when downloading the hierarchy', async () => {
+    const client = await dovecot.client();
+    await client.mailboxCreate('FromServer');
+    await client.logout();
+    await dovecot.appendMessages(generateMailbox({ count: 1, folders: ['FromServer'], seed: 52 }));
+    await sync({ ...FULL_SYNC, downloadHierarchy: false });
+    assert.equal(await exists(folderDir('FromServer')), false);
+    await sync();
+    assert.equal((await readMaildirFolder(folderDir('FromServer'))).length, 1);
+  });
+
+  it('deletes here, children first, a folder deleted on the server', async () => {
+    const client = await dovecot.client();
+    await client.mailboxDelete('Old/Deeper');
+    await client.mailboxDelete('Old');
+    await client.logout();
+    const { done } = await sync();
+    assert.equal(done.result, 'ok');
+    assert.equal(await exists(folderDir('Old')), false);
+    assert.ok(done.stats.foldersDeleted >= 2);
+  });
+
+  it('deletes on the server a folder deleted here', async () => {
+    await fs.rm(folderDir('FromServer'), { recursive: true });
+    const { done } = await sync();
+    assert.equal(done.result, 'ok');
+    assert.ok(!(await serverFolders()).includes('FromServer'));
+  });
+
+  it('keeps a folder deleted here when the server has mail the last sync did not see', async () => {
+    await dovecot.appendMessages(generateMailbox({ count: 1, folders: ['Busy'], seed: 53 }));
+    const before = (await dovecot.listMessages('Busy')).length;
+    await fs.rm(folderDir('Busy'), { recursive: true });
+    const { errors } = await sync();
+    assert.equal(errors.find((e) => e.folder === 'Busy')?.code, 'FOLDER_KEPT');
+    assert.equal((await dovecot.listMessages('Busy')).length, before);
+  });
+
+  it('never uploads files again that are already on the server (first sight of a filled Maildir)', async () => {
+    // A lost state database: every folder is seen for the first time, every file exists.
+    state.close();
+    await fs.rm(path.join(dir, 'state.db'));
+    state = new StateDb(path.join(dir, 'state.db'));
+    const serverBefore = (await dovecot.listMessages('INBOX')).length;
+    const { done } = await sync({ ...FULL_SYNC, uploadHierarchy: false, downloadHierarchy: false });
+    assert.equal(done.stats.uploaded, 0);
+    assert.equal(done.stats.downloaded, 0);
+    assert.equal((await dovecot.listMessages('INBOX')).length, serverBefore);
+  });
+});
