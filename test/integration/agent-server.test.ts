@@ -71,6 +71,8 @@ describe('agent server', () => {
         password: { env: 'STORESYNC_UNUSED' },
       },
       maildir: path.join(dir, 'Maildir'),
+      syncIntervalSeconds: 0,
+      idleFolders: [],
     };
     const config = parseConfig(
       { dataDir: dir, server: { host: '127.0.0.1', port: 0 }, accounts: [account] },

@@ -80,7 +80,7 @@ export async function startAgentProcess(
 export async function writeTestConfig(
   dir: string,
   dovecot: { host: string; port: number; user: string },
-  options: { passwordEnv: string; serverPort?: number; accountId?: string },
+  options: { passwordEnv: string; serverPort?: number; accountId?: string; background?: boolean },
 ): Promise<string> {
   const file = path.join(dir, 'config.json');
   const config = {
@@ -97,6 +97,9 @@ export async function writeTestConfig(
           password: { env: options.passwordEnv },
         },
         maildir: path.join(dir, 'Maildir'),
+        // Tests drive syncs themselves unless they ask for the agent's background work.
+        syncIntervalSeconds: options.background ? 300 : 0,
+        idleFolders: options.background ? ['INBOX'] : [],
       },
     ],
   };

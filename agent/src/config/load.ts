@@ -23,6 +23,8 @@ export interface AccountConfig {
   };
   maildir: string;
   deletePolicy: 'expunge' | 'trash' | 'keep-remote';
+  syncIntervalSeconds: number;
+  idleFolders: string[];
   folders: { include: string[]; exclude: string[] };
 }
 
@@ -108,6 +110,8 @@ function resolveAccount(account: RawAccount, resolve: (p: string) => string): Ac
     },
     maildir: resolve(account.maildir),
     deletePolicy: account.deletePolicy,
+    syncIntervalSeconds: account.syncIntervalSeconds,
+    idleFolders: account.idleFolders,
     folders: account.folders,
   };
 }

@@ -38,6 +38,14 @@ const AccountSchema = z.strictObject({
       exclude: z.array(z.string().min(1)).default([]),
     })
     .default({ include: ['*'], exclude: [] }),
+  /** Background sync at start and every this many seconds (the agent only); 0: only on demand. */
+  syncIntervalSeconds: z
+    .number()
+    .int()
+    .refine((n) => n === 0 || (n >= 30 && n <= 86400), 'must be 0 (off) or 30–86400 seconds')
+    .default(300),
+  /** Folders watched with IDLE so new mail lands within a second (the agent only). */
+  idleFolders: z.array(z.string().min(1)).default(['INBOX']),
   /** What a message deleted from the Maildir becomes on the server. */
   deletePolicy: z.enum(['expunge', 'trash', 'keep-remote']).default('expunge'),
 });

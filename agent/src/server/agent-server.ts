@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { AgentConfig } from '../config/load.js';
 import { SyncEngine } from '../sync/engine.js';
 import type { SyncLogger } from '../sync/logger.js';
+import { SyncScheduler } from '../sync/scheduler.js';
 import { StateDb } from '../sync/state-db.js';
 import { ensureTlsIdentity } from './certificate.js';
 import { createHttpApp } from './http-app.js';
@@ -43,6 +44,8 @@ export async function startAgent(config: AgentConfig, log: SyncLogger): Promise<
   const policy = new LoopbackPolicy(port);
   server.on('request', createHttpApp(policy));
   const hub = new WsHub(engine, policy, log);
+  const scheduler = new SyncScheduler(engine, config.accounts, log);
+  scheduler.start();
   server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
   server.on('clientError', (_err, socket) => socket.destroy());
 
@@ -56,6 +59,7 @@ export async function startAgent(config: AgentConfig, log: SyncLogger): Promise<
     caFile: identity.caFile,
     close: () =>
       (closing ??= (async () => {
+        await scheduler.stop();
         await engine.stop();
         await hub.close();
         await new Promise<void>((resolve) => {

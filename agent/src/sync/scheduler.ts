@@ -1,0 +1,169 @@
+/**
+ * The agent's background work: per account a periodic full sync, and an IDLE watch on the
+ * folders the config names (INBOX by default) so that new mail is synced as soon as the
+ * server announces it. A change announced while a run is busy is not lost: another run of
+ * that folder follows the busy one.
+ */
+import type { ImapFlow } from 'imapflow';
+import type { AccountConfig } from '../config/load.js';
+import type { SyncFlags } from '../protocol/index.js';
+import type { SyncEngine } from './engine.js';
+import { openImapSession } from './imap-session.js';
+import type { SyncLogger } from './logger.js';
+
+/** Background runs do everything a full sync does; they are simply not on demand. */
+const BACKGROUND_SYNC: SyncFlags = {
+  uploadHierarchy: true,
+  downloadHierarchy: true,
+  uploadContents: true,
+  downloadContents: true,
+  headersOnly: false,
+  onDemand: false,
+};
+/** Announcements within this window are synced together. */
+const DEBOUNCE_MS = 150;
+const RECONNECT_MIN_MS = 1000;
+const RECONNECT_MAX_MS = 5 * 60_000;
+
+export class SyncScheduler {
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly watchers: FolderWatcher[] = [];
+
+  constructor(
+    private readonly engine: SyncEngine,
+    private readonly accounts: readonly AccountConfig[],
+    private readonly log: SyncLogger,
+  ) {}
+
+  start(): void {
+    for (const account of this.accounts) {
+      if (account.syncIntervalSeconds > 0) {
+        const runAll = () => this.request(account, []);
+        runAll();
+        const timer = setInterval(runAll, account.syncIntervalSeconds * 1000);
+        timer.unref();
+        this.timers.push(timer);
+      }
+      for (const folder of account.idleFolders) {
+        const watcher = new FolderWatcher(
+          account,
+          folder,
+          () => this.request(account, [folder]),
+          this.log,
+        );
+        this.watchers.push(watcher);
+        watcher.start();
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    await Promise.all(this.watchers.map((w) => w.stop()));
+  }
+
+  private readonly followUps = new Map<string, Set<string> | 'all'>();
+
+  /** Starts a run, or queues one right after the run already busy with this account. */
+  private request(account: AccountConfig, folders: string[]): void {
+    const busy = this.engine.running().find((run) => run.accountIds.includes(account.id));
+    if (!busy) {
+      this.engine.start({
+        accountIds: [account.id],
+        folders,
+        flags: BACKGROUND_SYNC,
+        trigger: 'schedule',
+      });
+      return;
+    }
+    const queued = this.followUps.get(account.id);
+    const merged =
+      queued === 'all' || folders.length === 0 ? 'all' : new Set([...(queued ?? []), ...folders]);
+    this.followUps.set(account.id, merged);
+    if (queued !== undefined) return; // a follow-up is already waiting for this run
+    void busy.done.finally(() => {
+      const next = this.followUps.get(account.id);
+      this.followUps.delete(account.id);
+      if (next !== undefined) this.request(account, next === 'all' ? [] : [...next]);
+    });
+  }
+}
+
+/** One IDLE connection on one folder; calls `onChange` when the server reports a change. */
+class FolderWatcher {
+  private client: ImapFlow | null = null;
+  private stopped = false;
+  private debounce: NodeJS.Timeout | null = null;
+  private retryMs = RECONNECT_MIN_MS;
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly account: AccountConfig,
+    private readonly folder: string,
+    private readonly onChange: () => void,
+    private readonly log: SyncLogger,
+  ) {}
+
+  start(): void {
+    void this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.debounce) clearTimeout(this.debounce);
+    const client = this.client;
+    this.client = null;
+    if (client) await client.logout().catch(() => client.close());
+  }
+
+  private async connect(): Promise<void> {
+    try {
+      const client = await openImapSession(this.account);
+      if (this.stopped) {
+        await client.logout().catch(() => client.close());
+        return;
+      }
+      this.client = client;
+      const changed = () => this.changed();
+      client.on('exists', changed);
+      client.on('expunge', changed);
+      client.on('flags', changed);
+      client.on('close', () => this.reconnectLater('connection closed'));
+      await client.mailboxOpen(this.folder, { readOnly: true });
+      this.retryMs = RECONNECT_MIN_MS;
+      this.log.info(
+        { accountId: this.account.id, folder: this.folder },
+        'watching folder with IDLE',
+      );
+      // IDLE now, not after imapflow's inactivity delay; re-enter it whenever it ends (servers
+      // and imapflow end it periodically to keep the connection alive).
+      while (!this.stopped && this.client === client && client.usable) await client.idle();
+    } catch (err) {
+      this.reconnectLater((err as Error).message);
+    }
+  }
+
+  private changed(): void {
+    if (this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = null;
+      this.onChange();
+    }, DEBOUNCE_MS);
+  }
+
+  private reconnectLater(reason: string): void {
+    if (this.stopped || this.retryTimer) return;
+    this.client = null;
+    this.log.warn(
+      { accountId: this.account.id, folder: this.folder, reason, retryMs: this.retryMs },
+      'IDLE watch lost; reconnecting',
+    );
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.connect();
+    }, this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(RECONNECT_MAX_MS, this.retryMs * 2);
+  }
+}

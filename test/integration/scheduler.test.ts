@@ -1,0 +1,109 @@
+/**
+ * The agent's background work: a sync when it starts, and new mail announced by IDLE synced
+ * without anyone asking, including mail that arrives while a run is busy.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../agent/src/config/load.js';
+import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
+import type { DoneEvent } from '../../agent/src/protocol/index.js';
+import { SyncEngine } from '../../agent/src/sync/engine.js';
+import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
+import { SyncScheduler } from '../../agent/src/sync/scheduler.js';
+import { StateDb } from '../../agent/src/sync/state-db.js';
+import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
+import { readMaildirFolder } from '../support/maildir-files.js';
+
+const PASSWORD_ENV = 'STORESYNC_SCHEDULER_PASSWORD';
+
+/** Resolves when `check` holds, polling; rejects with `what` after a generous limit. */
+async function eventually(
+  what: string,
+  check: () => Promise<boolean>,
+  limitMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('background sync and IDLE push', function () {
+  let dovecot: TestDovecot;
+  let dir: string;
+  let state: StateDb;
+  let engine: SyncEngine;
+  let scheduler: SyncScheduler;
+  const dones: DoneEvent[] = [];
+  const inboxHas = async (raw: Buffer) =>
+    (await readMaildirFolder(path.join(dir, 'Maildir', 'INBOX'))).some((m) =>
+      m.data.equals(crlfToLf(raw)),
+    );
+
+  before(async () => {
+    dovecot = await startTestDovecot();
+    await dovecot.appendMessages(
+      generateMailbox({ count: 10, folders: ['INBOX', 'Archive'], seed: 61 }),
+    );
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-sched-'));
+    process.env[PASSWORD_ENV] = dovecot.password;
+    const config = parseConfig(
+      {
+        dataDir: dir,
+        accounts: [
+          {
+            id: 'a',
+            imap: {
+              host: dovecot.host,
+              port: dovecot.port,
+              tls: 'none',
+              user: dovecot.user,
+              password: { env: PASSWORD_ENV },
+            },
+            maildir: path.join(dir, 'Maildir'),
+            syncIntervalSeconds: 3600,
+          },
+        ],
+      },
+      null,
+    );
+    state = new StateDb(path.join(dir, 'state.db'));
+    engine = new SyncEngine(config.accounts, state);
+    engine.onEvent((e) => e.type === 'done' && dones.push(e));
+    scheduler = new SyncScheduler(engine, config.accounts, engine['log']);
+    scheduler.start();
+  });
+
+  after(async () => {
+    await scheduler?.stop();
+    await engine?.stop();
+    state?.close();
+    await dovecot?.cleanup();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('syncs everything when it starts', async () => {
+    await eventually('the first background run', async () => dones.length > 0);
+    assert.equal(dones[0]!.result, 'ok');
+    assert.equal(dones[0]!.stats.downloaded, 10);
+  });
+
+  it('brings new INBOX mail in when the server announces it, without being asked', async () => {
+    const [message] = generateMailbox({ count: 1, folders: ['INBOX'], seed: 62 });
+    await dovecot.appendMessages([message!]);
+    await eventually('the new message file in INBOX', () => inboxHas(message!.raw));
+  });
+
+  it('does not lose an announcement that arrives while a run is busy', async () => {
+    // A burst: the first message starts a run, the rest arrive while it is running.
+    const burst = generateMailbox({ count: 5, folders: ['INBOX'], seed: 63 });
+    for (const message of burst) await dovecot.appendMessages([message]);
+    await eventually('every message of the burst in INBOX', async () => {
+      for (const message of burst) if (!(await inboxHas(message.raw))) return false;
+      return true;
+    });
+  });
+});
