@@ -10,7 +10,7 @@ import { ConfigError, loadConfigFile, type AgentConfig } from './config/load.js'
 import { AGENT_VERSION } from './package-info.js';
 import type { SyncFlags } from './protocol/index.js';
 import { runAgentUntilStopped } from './commands/start-command.js';
-import { runSyncOnce } from './commands/sync-command.js';
+import { runFetch, runSyncOnce } from './commands/sync-command.js';
 import { runDemo } from './commands/demo-command.js';
 
 export const EXIT_OK = 0;
@@ -119,6 +119,36 @@ export function buildProgram(setExit: (code: number) => void): Command {
         }),
       );
     });
+
+  program
+    .command('fetch')
+    .description(
+      'Make sure one message is stored in full (bodies of headers-only syncs come on demand)',
+    )
+    .option('-c, --config <file>', 'config file')
+    .requiredOption('--account <id>', 'account id')
+    .requiredOption('--folder <name>', 'folder ("Archive/2024")')
+    .requiredOption('--uid <n>', 'the message UID', (v) => Number.parseInt(v, 10))
+    .option('--json', 'print {"path":…,"fetched":…} instead of the path')
+    .addHelpText('after', '\nExample:\n  storesync fetch --account work --folder INBOX --uid 4711')
+    .action(
+      async (opts: {
+        config?: string;
+        account: string;
+        folder: string;
+        uid: number;
+        json?: boolean;
+      }) => {
+        if (!Number.isInteger(opts.uid) || opts.uid < 1) {
+          throw new CommanderError(
+            EXIT_USAGE,
+            'storesync.usage',
+            '--uid must be a positive integer',
+          );
+        }
+        setExit(await runFetch(readConfig(opts.config), opts));
+      },
+    );
 
   program
     .command('start')

@@ -31,9 +31,11 @@ export function createFileLogger(
 ): AgentLogger {
   const dir = path.join(dataDir, 'logs');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Synchronous writes: a few lines per folder, and a short command must not end before its
+  // log file is even open (an asynchronous destination cannot be flushed until it is).
   const destination = pino.destination({
     dest: path.join(dir, 'agent.log'),
-    sync: false,
+    sync: true,
     mkdir: true,
   });
   const logger = pino(

@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { AgentConfig } from '../config/load.js';
 import { createFileLogger } from '../logging.js';
 import type { ErrorEvent, SyncFlags } from '../protocol/index.js';
-import { SyncEngine } from '../sync/engine.js';
+import { NotInStateError, SyncEngine, UnknownAccountError } from '../sync/engine.js';
+import { classifyError } from '../sync/errors.js';
 import { StateDb } from '../sync/state-db.js';
 import { ProgressDisplay } from './progress-display.js';
 
@@ -79,4 +80,30 @@ export async function runSyncOnce(
 
 export function stateFile(config: AgentConfig): string {
   return path.join(config.dataDir, 'state.db');
+}
+
+/** `storesync fetch`: prints the path of the message's file, fetching its body if needed. */
+export async function runFetch(
+  config: AgentConfig,
+  opts: { account: string; folder: string; uid: number; json?: boolean },
+): Promise<number> {
+  const log = createFileLogger(config.dataDir);
+  const state = new StateDb(stateFile(config));
+  try {
+    const engine = new SyncEngine(config.accounts, state, log);
+    const result = await engine.fetchMessage(opts.account, opts.folder, opts.uid);
+    process.stdout.write((opts.json ? JSON.stringify(result) : result.path) + '\n');
+    return 0;
+  } catch (err) {
+    if (err instanceof NotInStateError || err instanceof UnknownAccountError) {
+      process.stderr.write(`storesync: ${err.message}\n`);
+      return 1;
+    }
+    const failure = classifyError(err, opts.folder);
+    process.stderr.write(`storesync: ${failure.code}: ${failure.message}\n  ${failure.hint}\n`);
+    return 1;
+  } finally {
+    state.close();
+    log.flush();
+  }
 }

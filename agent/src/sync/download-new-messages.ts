@@ -6,7 +6,13 @@
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import { crlfToLf } from './maildir/crlf.js';
 import { maildirLetters } from './maildir/flags.js';
-import { type MaildirFolder, type PendingFile, uniqueBaseName } from './maildir/maildir-folder.js';
+import path from 'node:path';
+import {
+  fsyncDirectory,
+  type MaildirFolder,
+  type PendingFile,
+  uniqueBaseName,
+} from './maildir/maildir-folder.js';
 import type { FolderState, MessageRow, StateDb } from './state-db.js';
 import type { SyncLogger } from './logger.js';
 import { SyncFailure } from './errors.js';
@@ -24,6 +30,8 @@ export interface DownloadContext {
   local: MaildirFolder;
   signal: AbortSignal;
   log: SyncLogger;
+  /** SYNC_GLOBAL_HEADERS: store the header block only, marked partial. */
+  headersOnly: boolean;
   /** Called after every stored message with the running count and the bytes it added. */
   onMessage(index: number, total: number, bytes: number): void;
 }
@@ -72,12 +80,14 @@ export async function downloadNewMessages(
       const chunk = uids.slice(start, start + FETCH_CHUNK_UIDS);
       const messages = client.fetch(
         chunk.join(','),
-        { uid: true, flags: true, internalDate: true, source: true },
+        ctx.headersOnly
+          ? { uid: true, flags: true, internalDate: true, headers: true }
+          : { uid: true, flags: true, internalDate: true, source: true },
         { uid: true },
       );
       for await (const message of messages) {
         if (ctx.signal.aborted) break;
-        const file = toPendingFile(message);
+        const file = toPendingFile(message, ctx.headersOnly);
         if (!file) {
           result.skipped += 1;
           log.warn({ uid: message.uid }, 'server sent no body for this message; skipped');
@@ -102,11 +112,13 @@ export async function downloadNewMessages(
 
 function toPendingFile(
   message: FetchMessageObject,
+  headersOnly: boolean,
 ): { pending: PendingFile; row: MessageRow; serverBytes: number } | null {
-  if (!message.source) return null;
-  const data = crlfToLf(message.source);
+  const raw = headersOnly ? message.headers : message.source;
+  if (!raw) return null;
+  const data = crlfToLf(raw);
   const flags = [...(message.flags ?? [])].filter((f) => f !== '\\Recent');
-  const base = uniqueBaseName(data.length);
+  const base = uniqueBaseName(headersOnly ? null : data.length);
   const internalDate = message.internalDate ? new Date(message.internalDate).getTime() : NaN;
   return {
     pending: { base, letters: maildirLetters(flags), data },
@@ -117,7 +129,46 @@ function toPendingFile(
       flags,
       size: data.length,
       internalDate: Number.isFinite(internalDate) ? internalDate : null,
+      partial: headersOnly,
     },
-    serverBytes: message.source.length,
+    serverBytes: raw.length,
   };
+}
+
+/**
+ * Fetches the bodies of messages stored headers-only (all of the folder's, or the UIDs given)
+ * and puts each in place of its header-only file. Returns how many were completed.
+ */
+export async function completePartialMessages(
+  ctx: Omit<DownloadContext, 'headersOnly'>,
+  onlyUids?: ReadonlySet<number>,
+): Promise<DownloadResult> {
+  const { client, state, folder, local } = ctx;
+  const result: DownloadResult = { downloaded: 0, bytes: 0, skipped: 0 };
+  const partial = state
+    .messages(folder.id)
+    .filter((row) => row.partial && (!onlyUids || onlyUids.has(row.uid)));
+  if (partial.length === 0) return result;
+  const files = await local.scan();
+  const byUid = new Map(partial.map((row) => [row.uid, row]));
+  for (let start = 0; start < partial.length && !ctx.signal.aborted; start += FETCH_CHUNK_UIDS) {
+    const chunk = partial.slice(start, start + FETCH_CHUNK_UIDS).map((row) => row.uid);
+    for await (const message of client.fetch(
+      chunk.join(','),
+      { uid: true, source: true },
+      { uid: true },
+    )) {
+      const row = byUid.get(message.uid);
+      const file = row && files.get(row.base);
+      if (!row || !file || !message.source) continue; // deleted meanwhile: nothing to complete
+      const data = crlfToLf(message.source);
+      await local.replaceContent(file, row.base, data);
+      state.markComplete(folder.id, row.uid, data.length);
+      result.downloaded += 1;
+      result.bytes += message.source.length;
+      ctx.onMessage(result.downloaded, partial.length, message.source.length);
+    }
+  }
+  await fsyncDirectory(path.join(local.dir, 'cur'));
+  return result;
 }

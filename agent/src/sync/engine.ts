@@ -17,7 +17,12 @@ import {
   type SyncStats,
   type SyncTrigger,
 } from '../protocol/index.js';
-import { classifyError, type SyncFailure } from './errors.js';
+import path from 'node:path';
+import { completePartialMessages } from './download-new-messages.js';
+import { classifyError, SyncFailure } from './errors.js';
+import { openImapSession } from './imap-session.js';
+import { folderDirectory, folderSegments } from './maildir/folder-path.js';
+import { MaildirFolder } from './maildir/maildir-folder.js';
 import type { ImapProtocolLog } from './imap-session.js';
 import { silentLogger, type SyncLogger } from './logger.js';
 import type { StateDb } from './state-db.js';
@@ -49,6 +54,11 @@ export interface EngineOptions {
 
 export class UnknownAccountError extends Error {
   override readonly name = 'UnknownAccountError';
+}
+
+/** A lookup that found nothing: no such folder or message in the sync state. */
+export class NotInStateError extends Error {
+  override readonly name = 'NotInStateError';
 }
 
 export class SyncEngine {
@@ -103,6 +113,65 @@ export class SyncEngine {
     });
     run.done = this.execute(run, accounts, request.flags, request.folders ?? []);
     return run;
+  }
+
+  /**
+   * SYNC_ON_DEMAND for one message: makes sure its full body is in the Maildir (fetching it if
+   * it was stored headers-only) and returns the file's path.
+   */
+  async fetchMessage(
+    accountId: string,
+    folderPath: string,
+    uid: number,
+  ): Promise<{ path: string; fetched: boolean }> {
+    const [account] = this.pickAccounts([accountId]);
+    const folder = this.state.folders(account!.id).find((f) => f.path === folderPath);
+    if (!folder)
+      throw new NotInStateError(`No synced folder "${folderPath}" in account "${accountId}"`);
+    const row = this.state.messages(folder.id).find((r) => r.uid === uid);
+    if (!row)
+      throw new NotInStateError(`No message with UID ${uid} in "${folderPath}" (sync first?)`);
+    const local = new MaildirFolder(
+      folderDirectory(account!.maildir, folderSegments(folder.path, '/')),
+    );
+    let fetched = false;
+    if (row.partial) {
+      const client = await openImapSession(account!, this.options.protocolLog);
+      try {
+        const mailbox = await client.mailboxOpen(folder.serverPath, { readOnly: true });
+        if (Number(mailbox.uidValidity) !== folder.uidValidity) {
+          throw new SyncFailure(
+            'UIDVALIDITY_CHANGED',
+            `"${folderPath}" was renumbered by the server; sync it first`,
+            folderPath,
+          );
+        }
+        const signal = new AbortController().signal;
+        const done = await completePartialMessages(
+          {
+            client,
+            state: this.state,
+            folder,
+            local,
+            signal,
+            log: this.log,
+            onMessage: () => undefined,
+          },
+          new Set([uid]),
+        );
+        fetched = done.downloaded === 1;
+      } finally {
+        await client.logout().catch(() => client.close());
+      }
+    }
+    const file = (await local.scan()).get(row.base);
+    if (!file)
+      throw new SyncFailure(
+        'LOCAL_IO',
+        `The file of UID ${uid} in "${folderPath}" is missing from the Maildir`,
+        folderPath,
+      );
+    return { path: path.join(local.dir, file.subdir, file.name), fetched };
   }
 
   cancel(syncId: string): boolean {

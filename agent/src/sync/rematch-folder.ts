@@ -86,6 +86,19 @@ export async function rematchFolder(input: {
     const file = files.get(old.base);
     if (!file) continue; // deleted here before the renumbering: the server copy comes back
     const data = await fs.readFile(path.join(local.dir, file.subdir, file.name));
+    if (old.partial) {
+      // A header block: no size to compare, and never to be uploaded as if it were a message.
+      const sameId = server.filter(
+        (m) => m.messageId !== null && m.messageId === messageIdOf(data) && !taken.has(m.uid),
+      );
+      if (sameId.length === 1) {
+        taken.add(sameId[0]!.uid);
+        rows.push({ ...old, uid: sameId[0]!.uid });
+      } else {
+        await fs.rm(path.join(local.dir, file.subdir, file.name), { force: true });
+      }
+      continue;
+    }
     const wire = lfToCrlf(data);
     const candidates = (byKey.get(`${messageIdOf(data)}\u0000${wire.length}`) ?? []).filter(
       (m) => !taken.has(m.uid),

@@ -10,7 +10,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SyncFlags, SyncResult, SyncStats, SyncTrigger } from '../protocol/index.js';
 
-const SCHEMA_VERSION = 1;
+/** Schema changes since version 1, in order: MIGRATIONS[n] takes version n+1 to n+2. */
+const MIGRATIONS: readonly string[] = [
+  // 2: headers-only downloads mark their message partial until the body is fetched.
+  'ALTER TABLE messages ADD COLUMN partial INTEGER NOT NULL DEFAULT 0',
+];
+const SCHEMA_VERSION = 1 + MIGRATIONS.length;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS folders (
@@ -88,6 +93,8 @@ export interface MessageRow {
   flags: string[];
   size: number;
   internalDate: number | null;
+  /** Only the header block is stored (headers-only sync); the body comes on demand. */
+  partial?: boolean;
 }
 
 interface FolderRecord {
@@ -129,15 +136,22 @@ export class StateDb {
       ),
       messages: this.db.prepare<
         [number],
-        { uid: number; base: string; flags: string; size: number; internal_date: number | null }
+        {
+          uid: number;
+          base: string;
+          flags: string;
+          size: number;
+          internal_date: number | null;
+          partial: number;
+        }
       >(
-        'SELECT uid, base, flags, size, internal_date FROM messages WHERE folder_id = ? ORDER BY uid',
+        'SELECT uid, base, flags, size, internal_date, partial FROM messages WHERE folder_id = ? ORDER BY uid',
       ),
       maxUid: this.db.prepare<[number], { max: number | null }>(
         'SELECT MAX(uid) AS max FROM messages WHERE folder_id = ?',
       ),
       insertMessage: this.db.prepare(
-        'INSERT OR REPLACE INTO messages (folder_id, uid, base, flags, size, internal_date) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO messages (folder_id, uid, base, flags, size, internal_date, partial) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       pendingAppends: this.db.prepare<
         [number],
@@ -181,8 +195,11 @@ export class StateDb {
         `${this.file} was written by a newer StoreSync (schema ${version}); upgrade StoreSync to use it`,
       );
     }
-    this.db.exec(SCHEMA);
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.db.transaction(() => {
+      this.db.exec(SCHEMA); // version 1, for a new file
+      for (let v = Math.max(version, 1); v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v - 1]!);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
   }
 
   close(): void {
@@ -218,6 +235,7 @@ export class StateDb {
       flags: row.flags === '' ? [] : row.flags.split(' '),
       size: row.size,
       internalDate: row.internal_date,
+      partial: row.partial === 1,
     }));
   }
 
@@ -236,6 +254,7 @@ export class StateDb {
           row.flags.join(' '),
           row.size,
           row.internalDate,
+          row.partial ? 1 : 0,
         );
       }
     })();
@@ -272,6 +291,7 @@ export class StateDb {
           row.flags.join(' '),
           row.size,
           row.internalDate,
+          row.partial ? 1 : 0,
         );
       }
       this.statements.deletePendingAppend.run(folderId, base);
@@ -294,6 +314,7 @@ export class StateDb {
           row.flags.join(' '),
           row.size,
           row.internalDate,
+          row.partial ? 1 : 0,
         );
       }
       this.db
@@ -302,6 +323,13 @@ export class StateDb {
         )
         .run(uidValidity, folderId);
     })();
+  }
+
+  /** A partial message's full body is now in its file. */
+  markComplete(folderId: number, uid: number, size: number): void {
+    this.db
+      .prepare('UPDATE messages SET partial = 0, size = ? WHERE folder_id = ? AND uid = ?')
+      .run(size, folderId, uid);
   }
 
   /** Forgets a folder with its messages and journal (the folder is gone from both sides). */

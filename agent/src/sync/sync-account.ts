@@ -92,6 +92,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
           remote,
           downloadContents: flags.downloadContents,
           uploadContents: flags.uploadContents,
+          headersOnly: flags.headersOnly,
           deletePolicy: account.deletePolicy,
           trashPath,
           onUploaded: () => {

@@ -5,7 +5,11 @@
 import type { ImapFlow } from 'imapflow';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { downloadNewMessages, listNewUids } from './download-new-messages.js';
+import {
+  completePartialMessages,
+  downloadNewMessages,
+  listNewUids,
+} from './download-new-messages.js';
 import { openFolder } from './open-folder.js';
 import { reconcileFolder, type ReconcileResult } from './reconcile-folder.js';
 import { rematchFolder, type RematchResult } from './rematch-folder.js';
@@ -27,6 +31,7 @@ export interface FolderSyncInput {
   remote: RemoteFolder;
   downloadContents: boolean;
   uploadContents: boolean;
+  headersOnly: boolean;
   deletePolicy: 'expunge' | 'trash' | 'keep-remote';
   trashPath: string | null;
   signal: AbortSignal;
@@ -112,11 +117,34 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     : await listNewUids(client, opened.uidNext, highestKnown);
   if (input.downloadContents) {
     const downloaded = await downloadNewMessages(
-      { client, state, folder, local, signal: input.signal, log, onMessage: input.onMessage },
+      {
+        client,
+        state,
+        folder,
+        local,
+        signal: input.signal,
+        log,
+        onMessage: input.onMessage,
+        headersOnly: input.headersOnly,
+      },
       newUids,
     );
     result.downloaded = downloaded.downloaded;
     result.bytes = downloaded.bytes;
+    if (!input.headersOnly) {
+      // A full sync completes what earlier headers-only syncs left partial.
+      const completed = await completePartialMessages({
+        client,
+        state,
+        folder,
+        local,
+        signal: input.signal,
+        log,
+        onMessage: input.onMessage,
+      });
+      result.downloaded += completed.downloaded;
+      result.bytes += completed.bytes;
+    }
   }
   const changes = rematched
     ? { flags: rematched.serverFlags, vanished: new Set<number>() }

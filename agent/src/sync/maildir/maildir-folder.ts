@@ -31,12 +31,15 @@ export interface LocalFile {
 let sequence = 0;
 const hostPart = os.hostname().replace(/\//g, '\\057').replace(/:/g, '\\072') || 'localhost';
 
-/** A unique file name per the Maildir convention: time, microseconds, pid and a counter, host. */
-export function uniqueBaseName(size: number, now = Date.now()): string {
+/**
+ * A unique file name per the Maildir convention: time, microseconds, pid and a counter, host,
+ * and the size (",S=", which Dovecot trusts) unless the content will change later (partial).
+ */
+export function uniqueBaseName(size: number | null, now = Date.now()): string {
   const seconds = Math.floor(now / 1000);
   const micros = (now % 1000) * 1000 + (sequence % 1000);
   sequence += 1;
-  return `${seconds}.M${micros}P${process.pid}Q${sequence}.${hostPart},S=${size}`;
+  return `${seconds}.M${micros}P${process.pid}Q${sequence}.${hostPart}${size === null ? '' : `,S=${size}`}`;
 }
 
 export class MaildirFolder {
@@ -123,6 +126,16 @@ export class MaildirFolder {
     for (const subdir of touched) await fsyncDirectory(path.join(this.dir, subdir));
   }
 
+  /**
+   * Replaces a message file's content in place (same name, flags kept): the new bytes are
+   * written to tmp/ and fsynced, then renamed over the old file, so a reader sees one or the
+   * other, never a mix.
+   */
+  async replaceContent(file: LocalFile, base: string, data: Uint8Array): Promise<void> {
+    await this.writeToTmp([{ base, letters: file.letters, data }]);
+    await fs.rename(path.join(this.dir, 'tmp', base), path.join(this.dir, file.subdir, file.name));
+  }
+
   /** Finishes a delivery that a crash interrupted after the state was committed. */
   async recoverFromTmp(base: string, letters: string): Promise<boolean> {
     try {
@@ -161,7 +174,7 @@ export class MaildirFolder {
 }
 
 /** Names uniqueBaseName makes on this host; group 1 is the writer's pid. */
-const OUR_NAME = new RegExp(`^\\d+\\.M\\d+P(\\d+)Q\\d+\\.${escapeRegExp(hostPart)},S=\\d+$`);
+const OUR_NAME = new RegExp(`^\\d+\\.M\\d+P(\\d+)Q\\d+\\.${escapeRegExp(hostPart)}(?:,S=\\d+)?$`);
 const STALE_TMP_MS = 36 * 3600 * 1000;
 
 async function olderThan(file: string, ms: number): Promise<boolean> {
