@@ -118,3 +118,41 @@ describe('protocol', () => {
     assert.equal(parseFrame(ServerMessageSchema, JSON.stringify(bad)).ok, false);
   });
 });
+
+describe('error classification', () => {
+  it('gives each failure its stable code and a hint', async () => {
+    const { classifyError } = await import('../../agent/src/sync/errors.js');
+    const cases: Array<[object, string]> = [
+      [{ authenticationFailed: true, message: 'x' }, 'AUTH_FAILED'],
+      [{ code: 'ENOSPC', message: 'no space' }, 'DISK_FULL'],
+      [{ code: 'ECONNREFUSED', message: 'refused' }, 'CONNECTION_FAILED'],
+      [{ code: 'ECONNRESET', message: 'reset' }, 'CONNECTION_LOST'],
+      [
+        {
+          responseStatus: 'NO',
+          serverResponseCode: 'OVERQUOTA',
+          responseText: 'Quota exceeded (mailbox for user is full)',
+        },
+        'QUOTA_EXCEEDED',
+      ],
+      [
+        {
+          responseStatus: 'NO',
+          serverResponseCode: 'NONEXISTENT',
+          responseText: "Mailbox doesn't exist: X",
+        },
+        'FOLDER_GONE',
+      ],
+      [{ responseStatus: 'NO', responseText: 'Permission denied' }, 'SERVER_NO'],
+      [{ responseStatus: 'BAD', responseText: 'Error in IMAP command' }, 'SERVER_BAD'],
+      [{ code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: 'certificate mismatch' }, 'TLS_ERROR'],
+    ];
+    for (const [err, code] of cases) {
+      const failure = classifyError(
+        Object.assign(new Error((err as { message?: string }).message ?? 'e'), err),
+      );
+      assert.equal(failure.code, code, JSON.stringify(err));
+      assert.ok(failure.hint.length > 20, code);
+    }
+  });
+});

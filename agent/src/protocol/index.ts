@@ -104,6 +104,7 @@ export const ErrorCodeSchema = z.enum([
   'FOLDER_KEPT',
   'UIDVALIDITY_CHANGED',
   'DISK_FULL',
+  'QUOTA_EXCEEDED',
   'LOCAL_IO',
   'SECRET_UNAVAILABLE',
   'CANCELLED',

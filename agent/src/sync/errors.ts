@@ -54,6 +54,10 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
     hint: 'Free some disk space where the Maildir lives, then sync again; nothing was corrupted.',
     retryable: true,
   },
+  QUOTA_EXCEEDED: {
+    hint: 'The mailbox on the server is full; delete or archive mail there (or raise the quota), then sync again. The message stays here meanwhile.',
+    retryable: true,
+  },
   LOCAL_IO: {
     hint: 'Check that the Maildir and data directories exist and are writable by this user.',
     retryable: true,
@@ -137,6 +141,9 @@ export function classifyError(err: unknown, folder: string | null = null): SyncF
     /certificate|ssl routines|tls/i.test(text)
   ) {
     return new SyncFailure('TLS_ERROR', `TLS handshake failed: ${text}`, folder);
+  }
+  if (e.serverResponseCode === 'OVERQUOTA' || /\bquota\b/i.test(e.responseText ?? '')) {
+    return new SyncFailure('QUOTA_EXCEEDED', `The server refused: ${text}`, folder);
   }
   if (
     e.serverResponseCode === 'NONEXISTENT' ||
