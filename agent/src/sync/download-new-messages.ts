@@ -20,6 +20,8 @@ import { SyncFailure } from './errors.js';
 /** A batch is flushed (fsync, commit, rename) at whichever limit comes first. */
 const BATCH_MAX_MESSAGES = 500;
 const BATCH_MAX_BYTES = 32 * 1024 * 1024;
+/** Messages above this size are streamed to disk instead of fetched into memory. */
+const STREAM_ABOVE_BYTES = 8 * 1024 * 1024;
 /** UIDs per FETCH command: long enough to stream, short enough to resume cheaply. */
 const FETCH_CHUNK_UIDS = 2000;
 
@@ -75,32 +77,84 @@ export async function downloadNewMessages(
     batchBytes = 0;
   };
 
+  const fetchBatch = async (batchUids: readonly number[]) => {
+    const messages = client.fetch(
+      batchUids.join(','),
+      ctx.headersOnly
+        ? { uid: true, flags: true, internalDate: true, headers: true }
+        : { uid: true, flags: true, internalDate: true, source: true },
+      { uid: true },
+    );
+    for await (const message of messages) {
+      if (ctx.signal.aborted) break;
+      const file = toPendingFile(message, ctx.headersOnly);
+      if (!file) {
+        result.skipped += 1;
+        log.warn({ uid: message.uid }, 'server sent no body for this message; skipped');
+        continue;
+      }
+      batch.push(file.pending);
+      rows.push(file.row);
+      batchBytes += file.pending.data.length;
+      result.downloaded += 1;
+      result.bytes += file.serverBytes;
+      ctx.onMessage(result.downloaded, uids.length, file.serverBytes);
+      if (batch.length >= BATCH_MAX_MESSAGES || batchBytes >= BATCH_MAX_BYTES) await flush();
+    }
+  };
+  const streamOne = async (uid: number) => {
+    // Committed alone and in UID order: the batch before it goes first.
+    await flush();
+    const meta = await client.fetchOne(
+      String(uid),
+      { uid: true, flags: true, internalDate: true },
+      { uid: true },
+    );
+    const download = await client.download(String(uid), undefined, { uid: true });
+    if (!meta || !download || !('content' in download) || !download.content) {
+      result.skipped += 1;
+      log.warn({ uid }, 'server sent no body for this message; skipped');
+      return;
+    }
+    const partialName = uniqueBaseName(null);
+    let serverBytes = 0;
+    const counted = (async function* () {
+      for await (const chunk of download.content as AsyncIterable<Buffer>) {
+        serverBytes += chunk.length;
+        yield chunk;
+      }
+    })();
+    const size = await local.streamToTmp(partialName, counted);
+    const base = uniqueBaseName(size);
+    await local.renameInTmp(partialName, base);
+    const flags = [...(meta.flags ?? [])].filter((f) => f !== '\\Recent');
+    const internalDate = meta.internalDate ? new Date(meta.internalDate).getTime() : NaN;
+    state.recordMessages(folder.id, [
+      { uid, base, flags, size, internalDate: Number.isFinite(internalDate) ? internalDate : null },
+    ]);
+    await local.publish([{ base, letters: maildirLetters(flags) }]);
+    result.downloaded += 1;
+    result.bytes += serverBytes;
+    ctx.onMessage(result.downloaded, uids.length, serverBytes);
+  };
+
   try {
     for (let start = 0; start < uids.length && !ctx.signal.aborted; start += FETCH_CHUNK_UIDS) {
       const chunk = uids.slice(start, start + FETCH_CHUNK_UIDS);
-      const messages = client.fetch(
-        chunk.join(','),
-        ctx.headersOnly
-          ? { uid: true, flags: true, internalDate: true, headers: true }
-          : { uid: true, flags: true, internalDate: true, source: true },
-        { uid: true },
-      );
-      for await (const message of messages) {
+      // Sizes first (a few bytes per message): large messages are streamed, never buffered.
+      const large = ctx.headersOnly ? new Set<number>() : await largeMessages(client, chunk);
+      let run: number[] = [];
+      for (const uid of chunk) {
         if (ctx.signal.aborted) break;
-        const file = toPendingFile(message, ctx.headersOnly);
-        if (!file) {
-          result.skipped += 1;
-          log.warn({ uid: message.uid }, 'server sent no body for this message; skipped');
+        if (!large.has(uid)) {
+          run.push(uid);
           continue;
         }
-        batch.push(file.pending);
-        rows.push(file.row);
-        batchBytes += file.pending.data.length;
-        result.downloaded += 1;
-        result.bytes += file.serverBytes;
-        ctx.onMessage(result.downloaded, uids.length, file.serverBytes);
-        if (batch.length >= BATCH_MAX_MESSAGES || batchBytes >= BATCH_MAX_BYTES) await flush();
+        if (run.length > 0) await fetchBatch(run);
+        run = [];
+        if (!ctx.signal.aborted) await streamOne(uid);
       }
+      if (run.length > 0 && !ctx.signal.aborted) await fetchBatch(run);
     }
   } finally {
     // What was fetched before a cancel or a lost connection is kept: it is already paid for.
@@ -171,4 +225,13 @@ export async function completePartialMessages(
   }
   await fsyncDirectory(path.join(local.dir, 'cur'));
   return result;
+}
+
+/** UIDs of the chunk whose RFC822.SIZE is above STREAM_ABOVE_BYTES. */
+async function largeMessages(client: ImapFlow, uids: readonly number[]): Promise<Set<number>> {
+  const large = new Set<number>();
+  for await (const m of client.fetch(uids.join(','), { uid: true, size: true }, { uid: true })) {
+    if ((m.size ?? 0) > STREAM_ABOVE_BYTES) large.add(m.uid);
+  }
+  return large;
 }

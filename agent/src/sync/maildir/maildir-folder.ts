@@ -11,6 +11,7 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { CrlfToLfConverter } from './crlf.js';
 import { maildirName, splitMaildirName } from './flags.js';
 
 /** Files written and fsynced at once; bounded so a batch never exhausts file descriptors. */
@@ -88,8 +89,37 @@ export class MaildirFolder {
     });
   }
 
+  /**
+   * Streams one message into tmp/<name> converting CRLF → LF on the way (never holding the
+   * whole message in memory), fsyncs it, and returns its size on disk.
+   */
+  async streamToTmp(name: string, source: AsyncIterable<Uint8Array>): Promise<number> {
+    const converter = new CrlfToLfConverter();
+    const handle = await fs.open(path.join(this.dir, 'tmp', name), 'w', 0o600);
+    let size = 0;
+    try {
+      for await (const chunk of source) {
+        const out = converter.push(chunk);
+        if (out.length > 0) await handle.write(out);
+        size += out.length;
+      }
+      const rest = converter.end();
+      if (rest.length > 0) await handle.write(rest);
+      size += rest.length;
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    return size;
+  }
+
+  /** Gives a file in tmp/ its final name (once its size, part of the name, is known). */
+  async renameInTmp(from: string, to: string): Promise<void> {
+    await fs.rename(path.join(this.dir, 'tmp', from), path.join(this.dir, 'tmp', to));
+  }
+
   /** Moves a written batch from tmp/ into cur/ and makes the renames durable. */
-  async publish(batch: readonly PendingFile[]): Promise<void> {
+  async publish(batch: ReadonlyArray<Pick<PendingFile, 'base' | 'letters'>>): Promise<void> {
     for (const file of batch) {
       await fs.rename(
         path.join(this.dir, 'tmp', file.base),
