@@ -107,6 +107,67 @@ describe('interrupted syncs', function () {
     });
   });
 
+  describe('connection cut mid-sync', () => {
+    let dovecot: TestDovecot;
+    let dir: string;
+    let state: StateDb;
+
+    before(async () => {
+      dovecot = await startTestDovecot();
+      await dovecot.appendMessages(
+        generateMailbox({ count: 400, folders: ['INBOX', 'Zebra'], seed: 85 }),
+      );
+      dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-restart-'));
+      state = new StateDb(path.join(dir, 'state.db'));
+    });
+    after(async () => {
+      state?.close();
+      await dovecot?.cleanup();
+      if (dir) await fs.rm(dir, { recursive: true, force: true });
+    });
+
+    it('retries after the connection drops and resumes where it stopped', async () => {
+      process.env[PASSWORD_ENV] = dovecot.password;
+      const { accounts } = parseConfig(
+        {
+          dataDir: dir,
+          accounts: [
+            {
+              id: 'a',
+              imap: {
+                host: dovecot.host,
+                port: dovecot.port,
+                tls: 'none',
+                user: dovecot.user,
+                password: { env: PASSWORD_ENV },
+              },
+              maildir: path.join(dir, 'Maildir'),
+            },
+          ],
+        },
+        null,
+      );
+      const engine = new SyncEngine(accounts, state);
+      const steps: string[] = [];
+      let restarted: Promise<void> | null = null;
+      engine.onEvent((e) => {
+        if (e.type === 'progress') steps.push(e.text);
+        if (e.type === 'progress' && e.step === 'downloading' && e.index === 50 && !restarted)
+          restarted = dovecot.kick();
+      });
+      const done = await engine.start({ flags: FULL_SYNC, trigger: 'user' }).done;
+      await restarted;
+      assert.equal(done.result, 'ok', JSON.stringify(done));
+      assert.ok(
+        steps.some((t) => /retrying in/.test(t)),
+        'the user was told about the retry',
+      );
+      assert.equal(done.stats.downloaded, 400, 'each message downloaded once across the attempts');
+      for (const folder of ['INBOX', 'Zebra'])
+        await assertSameContent(dovecot, path.join(dir, 'Maildir'), folder);
+    });
+  });
+
   describe('kill -9 at random moments', () => {
     let dovecot: TestDovecot;
     let dir: string;

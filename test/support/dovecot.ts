@@ -2,6 +2,7 @@
  * The tests' Dovecot: a private instance in a temp dir, plus helpers that act on it the way
  * another mail client would (append, set flags, read back).
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,8 @@ export interface TestDovecot extends PrivateDovecot {
   appendMessages(messages: readonly SampleMessage[]): Promise<void>;
   setFlags(folder: string, uid: number, flags: string[]): Promise<void>;
   listMessages(folder: string): Promise<Array<{ uid: number; flags: string[]; raw: Buffer }>>;
+  /** Drops every IMAP connection of the user at once (doveadm kick), as a network cut would. */
+  kick(): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -72,6 +75,12 @@ export async function startTestDovecot(
           if (m.source) out.push({ uid: m.uid, flags: [...(m.flags ?? [])], raw: m.source });
         }
         return out;
+      }),
+    kick: () =>
+      new Promise<void>((resolve, reject) => {
+        execFile('doveadm', ['-c', path.join(dir, 'dovecot.conf'), 'kick', dovecot.user], (err) =>
+          err ? reject(err) : resolve(),
+        );
       }),
     cleanup: async () => {
       await dovecot.stop();

@@ -52,6 +52,26 @@ export interface EngineOptions {
   protocolLog?: ImapProtocolLog;
 }
 
+/** Connection failures a new attempt may cure, and how long to wait before each attempt. */
+const RETRIED_CODES = new Set(['CONNECTION_LOST', 'CONNECTION_FAILED']);
+const RETRY_DELAYS_MS = [1000, 3000, 9000];
+
+/** Waits, or stops early on cancel; resolves to false if cancelled. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export class UnknownAccountError extends Error {
   override readonly name = 'UnknownAccountError';
 }
@@ -301,28 +321,47 @@ export class SyncEngine {
         bytes += n;
       },
     };
-    let result: SyncResult;
-    try {
-      const allOk = await syncAccount({
-        account,
-        flags,
-        folders,
-        state: this.state,
-        stats,
-        signal: run.controller.signal,
-        log,
-        report,
-        protocolLog: this.options.protocolLog,
-      });
-      result = allOk ? 'ok' : 'error';
-    } catch (err) {
-      const failure = classifyError(err);
-      if (failure.code === 'CANCELLED') {
-        result = 'cancelled';
-      } else {
-        result = 'error';
-        this.emitFailure(run.syncId, account.id, failure, log);
+    let result: SyncResult = 'error';
+    // Every step is idempotent, so after a dropped connection a new pass resumes the work.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const allOk = await syncAccount({
+          account,
+          flags,
+          folders,
+          state: this.state,
+          stats,
+          signal: run.controller.signal,
+          log,
+          report,
+          protocolLog: this.options.protocolLog,
+        });
+        result = allOk ? 'ok' : 'error';
+      } catch (err) {
+        const failure = classifyError(err);
+        if (failure.code === 'CANCELLED' || run.controller.signal.aborted) {
+          result = 'cancelled';
+        } else if (RETRIED_CODES.has(failure.code) && attempt < RETRY_DELAYS_MS.length) {
+          const delay = RETRY_DELAYS_MS[attempt]!;
+          log.warn(
+            { code: failure.code, err: failure.message, attempt: attempt + 1, delay },
+            'connection trouble; retrying',
+          );
+          report.progress(
+            'connecting',
+            null,
+            `${failure.message}; retrying in ${Math.round(delay / 1000)} s`,
+            attempt + 1,
+            RETRY_DELAYS_MS.length,
+          );
+          if (await sleepUnlessAborted(delay, run.controller.signal)) continue;
+          result = 'cancelled';
+        } else {
+          result = 'error';
+          this.emitFailure(run.syncId, account.id, failure, log);
+        }
       }
+      break;
     }
     this.state.finishAccountRun(run.syncId, account.id, result, Date.now());
     return result;
