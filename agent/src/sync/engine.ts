@@ -321,7 +321,7 @@ export class SyncEngine {
         bytes += n;
       },
     };
-    let result: SyncResult = 'error';
+    let result!: SyncResult; // every path through the loop below sets it
     // Every step is idempotent, so after a dropped connection a new pass resumes the work.
     for (let attempt = 0; ; attempt++) {
       try {
