@@ -27,7 +27,7 @@ export interface TestDovecot extends PrivateDovecot {
 }
 
 export async function startTestDovecot(
-  options: Pick<PrivateDovecotOptions, 'capabilities'> = {},
+  options: Pick<PrivateDovecotOptions, 'capabilities' | 'tls'> = {},
 ): Promise<TestDovecot> {
   await ensureDovecotInstalled();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-dovecot-'));

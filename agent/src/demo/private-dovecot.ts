@@ -21,6 +21,7 @@ import {
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { generate } from 'selfsigned';
 
 export const DOVECOT_BIN = '/usr/sbin/dovecot';
 const START_TIMEOUT_MS = 20_000;
@@ -34,6 +35,8 @@ export interface PrivateDovecotOptions {
   password?: string;
   /** Turn extensions off to behave like servers without them (Gmail: no QRESYNC; Exchange: neither). */
   capabilities?: { condstore?: boolean; qresync?: boolean };
+  /** Also serve TLS: STARTTLS on `port` and implicit TLS on `tlsPort`, with a self-signed certificate. */
+  tls?: boolean;
 }
 
 export interface PrivateDovecot {
@@ -44,6 +47,8 @@ export interface PrivateDovecot {
   dir: string;
   /** The user's Maildir as Dovecot stores it. */
   maildirRoot: string;
+  /** Implicit-TLS port when started with `tls`. */
+  tlsPort: number | null;
   logFile: string;
   stop(): Promise<void>;
   restart(): Promise<void>;
@@ -78,7 +83,9 @@ export async function startPrivateDovecot(options: PrivateDovecotOptions): Promi
     throw new Error('the Dovecot password may not contain ":" or a newline');
   if (process.getuid?.() === 0) assertTraversable(dir);
   const port = options.port ?? (await freePort());
-  const conf = writeConfig(dir, port, user, password, options.capabilities ?? {});
+  const tlsPort = options.tls ? await freePort() : null;
+  const tls = tlsPort ? { port: tlsPort, ...(await writeSelfSignedCertificate(dir)) } : null;
+  const conf = writeConfig(dir, port, user, password, options.capabilities ?? {}, tls);
   const logFile = path.join(dir, 'log', 'dovecot.log');
 
   let child: ChildProcess | null = null;
@@ -108,6 +115,7 @@ export async function startPrivateDovecot(options: PrivateDovecotOptions): Promi
     password,
     dir,
     maildirRoot: path.join(dir, 'mail', user, 'Maildir'),
+    tlsPort,
     logFile,
     stop,
     restart: async () => {
@@ -136,6 +144,7 @@ function writeConfig(
   user: string,
   password: string,
   capabilities: { condstore?: boolean; qresync?: boolean },
+  tls: { port: number; cert: string; key: string } | null,
 ): string {
   const asRoot = process.getuid?.() === 0;
   const owner = asRoot ? nobody() : { uid: process.getuid!(), gid: process.getgid!() };
@@ -181,7 +190,7 @@ log_path = ${dir}/log/dovecot.log
 info_log_path = ${dir}/log/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+${tls ? `ssl = yes\nssl_cert = <${tls.cert}\nssl_key = <${tls.key}` : 'ssl = no'}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = ${asRoot ? 'dovenull' : me}
@@ -227,7 +236,8 @@ service imap-login {
     port = ${port}
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = ${tls ? tls.port : 0}
   }
 ${asRoot ? '' : '  chroot =\n'}}
 ${asRoot ? '' : 'service anvil {\n  chroot =\n}\n'}service imap {
@@ -236,6 +246,29 @@ ${asRoot ? '' : 'service anvil {\n  chroot =\n}\n'}service imap {
 `,
   );
   return conf;
+}
+
+/** A self-signed certificate for 127.0.0.1/localhost, as a private server would have. */
+async function writeSelfSignedCertificate(dir: string): Promise<{ cert: string; key: string }> {
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
+    ],
+  });
+  mkdirSync(path.join(dir, 'tls'), { recursive: true });
+  const cert = path.join(dir, 'tls', 'cert.pem');
+  const key = path.join(dir, 'tls', 'key.pem');
+  writeFileSync(cert, pems.cert);
+  writeFileSync(key, pems.private, { mode: 0o600 });
+  return { cert, key };
 }
 
 /** Dovecot 2.3's default CAPABILITY after login, which `imap_capability` replaces. */
