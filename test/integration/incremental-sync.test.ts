@@ -102,6 +102,9 @@ for (const server of SERVERS) {
     it('downloads everything at first', async () => {
       const done = await sync();
       assert.equal(done.stats.downloaded, 40);
+      // Two folders, maxConnections 2 (the default): one connection each, in parallel.
+      const logins = imapLog.filter((l) => /^C \S+ (LOGIN|AUTHENTICATE) /i.test(l));
+      assert.equal(logins.length, 2, imapLog.filter((l) => l.startsWith('C ')).join('\n'));
     });
 
     it('resyncs an unchanged store as cheaply as the server allows', async () => {

@@ -24,6 +24,7 @@ export interface AccountConfig {
   maildir: string;
   deletePolicy: 'expunge' | 'trash' | 'keep-remote';
   syncIntervalSeconds: number;
+  maxConnections: number;
   idleFolders: string[];
   folders: { include: string[]; exclude: string[] };
 }
@@ -111,6 +112,7 @@ function resolveAccount(account: RawAccount, resolve: (p: string) => string): Ac
     maildir: resolve(account.maildir),
     deletePolicy: account.deletePolicy,
     syncIntervalSeconds: account.syncIntervalSeconds,
+    maxConnections: account.maxConnections,
     idleFolders: account.idleFolders,
     folders: account.folders,
   };

@@ -46,6 +46,8 @@ const AccountSchema = z.strictObject({
     .default(300),
   /** Folders watched with IDLE so new mail lands within a second (the agent only). */
   idleFolders: z.array(z.string().min(1)).default(['INBOX']),
+  /** IMAP connections a sync of this account may use at once (folders sync in parallel). */
+  maxConnections: z.number().int().min(1).max(8).default(2),
   /** What a message deleted from the Maildir becomes on the server. */
   deletePolicy: z.enum(['expunge', 'trash', 'keep-remote']).default('expunge'),
 });

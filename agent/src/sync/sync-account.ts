@@ -46,16 +46,17 @@ export interface AccountSyncInput {
 export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
   const { account, flags, stats, report, signal } = input;
   report.progress('connecting', null, `Connecting to ${account.imap.host}`, 0, 1);
-  let client: ImapFlow | null = null;
+  const clients: ImapFlow[] = [];
   // A cancel is noticed between messages; a transfer that does not come back within a
-  // second (one huge message, a stalled server) is cut by closing the connection.
+  // second (one huge message, a stalled server) is cut by closing the connections.
   let cutTimer: NodeJS.Timeout | undefined;
   const abortConnection = () => {
-    cutTimer = setTimeout(() => client?.close(), CANCEL_GRACE_MS);
+    cutTimer = setTimeout(() => clients.forEach((c) => c.close()), CANCEL_GRACE_MS);
   };
   signal.addEventListener('abort', abortConnection);
   try {
-    client = await openImapSession(account, input.protocolLog);
+    const client = await openImapSession(account, input.protocolLog);
+    clients.push(client);
     if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
     report.progress('listing-folders', null, 'Listing folders', 0, 1);
     const { folders: listed, trashPath } = await listRemoteFolders(client, account);
@@ -80,54 +81,76 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
         ),
       );
     }
-    for (const [i, remote] of folders.entries()) {
-      if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
-      report.progress('checking-folder', remote.path, `Checking ${remote.path}`, i, folders.length);
-      try {
-        const result = await syncFolder({
-          client,
-          state: input.state,
-          accountId: account.id,
-          maildirRoot: account.maildir,
-          remote,
-          downloadContents: flags.downloadContents,
-          uploadContents: flags.uploadContents,
-          headersOnly: flags.headersOnly,
-          deletePolicy: account.deletePolicy,
-          trashPath,
-          onUploaded: () => {
-            stats.uploaded += 1;
-          },
-          signal,
-          log: input.log.child({ folder: remote.path }),
-          onMessage: (index, total, bytes) => {
-            stats.downloaded += 1;
-            stats.bytes += bytes;
-            report.addBytes(bytes);
-            report.progress(
-              'downloading',
-              remote.path,
-              `Downloading messages ${fmt(index)} of ${fmt(total)} in ${remote.path}`,
-              index,
-              total,
-            );
-          },
-        });
-        stats.foldersSynced += 1;
-        if (result.created) stats.foldersCreated += 1;
-        stats.flagsPulled += result.flagsPulled;
-        stats.flagsPushed += result.flagsPushed;
-        stats.expungedLocal += result.expungedLocal;
-        stats.expungedRemote += result.expungedRemote;
-      } catch (err) {
-        if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled', remote.path);
-        const failure = classifyError(err, remote.path);
-        if (failure.code === 'CANCELLED' || isConnectionFatal(failure)) throw failure;
-        stats.foldersFailed += 1;
-        allOk = false;
-        report.failure(failure);
+    clients.push(
+      ...(await openMore(account, Math.min(account.maxConnections, folders.length) - 1, input)),
+    );
+
+    // Folders in parallel, one per connection; a connection failure stops taking new ones.
+    let next = 0;
+    let fatal: SyncFailure | null = null;
+    const worker = async (connection: ImapFlow) => {
+      while (!fatal && !signal.aborted && next < folders.length) {
+        const i = next++;
+        const remote = folders[i]!;
+        report.progress(
+          'checking-folder',
+          remote.path,
+          `Checking ${remote.path}`,
+          i,
+          folders.length,
+        );
+        try {
+          const result = await syncFolder({
+            client: connection,
+            state: input.state,
+            accountId: account.id,
+            maildirRoot: account.maildir,
+            remote,
+            downloadContents: flags.downloadContents,
+            uploadContents: flags.uploadContents,
+            headersOnly: flags.headersOnly,
+            deletePolicy: account.deletePolicy,
+            trashPath,
+            onUploaded: () => {
+              stats.uploaded += 1;
+            },
+            signal,
+            log: input.log.child({ folder: remote.path }),
+            onMessage: (index, total, bytes) => {
+              stats.downloaded += 1;
+              stats.bytes += bytes;
+              report.addBytes(bytes);
+              report.progress(
+                'downloading',
+                remote.path,
+                `Downloading messages ${fmt(index)} of ${fmt(total)} in ${remote.path}`,
+                index,
+                total,
+              );
+            },
+          });
+          stats.foldersSynced += 1;
+          if (result.created) stats.foldersCreated += 1;
+          stats.flagsPulled += result.flagsPulled;
+          stats.flagsPushed += result.flagsPushed;
+          stats.expungedLocal += result.expungedLocal;
+          stats.expungedRemote += result.expungedRemote;
+        } catch (err) {
+          if (signal.aborted) return;
+          const failure = classifyError(err, remote.path);
+          if (failure.code === 'CANCELLED' || isConnectionFatal(failure)) {
+            fatal ??= failure;
+            return;
+          }
+          stats.foldersFailed += 1;
+          allOk = false;
+          report.failure(failure);
+        }
       }
-    }
+    };
+    await Promise.all(clients.map(worker));
+    if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
+    if (fatal) throw fatal;
     report.progress(
       'finishing',
       null,
@@ -139,11 +162,32 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
   } finally {
     signal.removeEventListener('abort', abortConnection);
     clearTimeout(cutTimer);
-    if (client) await logoutQuietly(client);
+    await Promise.all(clients.map(logoutQuietly));
   }
 }
 
 const CANCEL_GRACE_MS = 1000;
+
+/** Extra connections for parallel folders; fewer if the server refuses some (it may cap them). */
+async function openMore(
+  account: AccountConfig,
+  count: number,
+  input: AccountSyncInput,
+): Promise<ImapFlow[]> {
+  const opened = await Promise.allSettled(
+    Array.from({ length: Math.max(0, count) }, () => openImapSession(account, input.protocolLog)),
+  );
+  const clients: ImapFlow[] = [];
+  for (const result of opened) {
+    if (result.status === 'fulfilled') clients.push(result.value);
+    else
+      input.log.warn(
+        { err: (result.reason as Error).message },
+        'extra IMAP connection refused; syncing with fewer',
+      );
+  }
+  return clients;
+}
 
 /** Creates and deletes folders per the hierarchy directions; returns the folders to sync. */
 async function syncHierarchy(
