@@ -40,6 +40,7 @@ export interface SyncRequest {
 export interface RunningSync {
   syncId: string;
   accountIds: string[];
+  trigger: SyncTrigger;
   startedAt: number;
   /** Latest progress per account. */
   progress: Map<string, ProgressEvent>;
@@ -107,15 +108,23 @@ export class SyncEngine {
   start(request: SyncRequest): RunningSync {
     const accounts = this.pickAccounts(request.accountIds);
     const ids = accounts.map((a) => a.id);
-    for (const run of this.runs.values()) {
-      if (ids.some((id) => run.accountIds.includes(id))) return run;
-    }
+    const busy = [...this.runs.values()].filter((run) =>
+      ids.some((id) => run.accountIds.includes(id)),
+    );
+    // A user's request (SYNC_ON_DEMAND) pre-empts background work on the same accounts: that
+    // run stops at its next message, keeping what it stored, and this one follows at once.
+    // Anything else joins the run already busy with the account.
+    const active = busy.filter((run) => !run.controller.signal.aborted);
+    const preempt = request.flags.onDemand && active.every((run) => run.trigger === 'schedule');
+    if (active.length > 0 && !preempt) return active[0]!;
+    for (const run of active) run.controller.abort();
     const syncId = randomUUID();
     const startedAt = Date.now();
     const controller = new AbortController();
     const run: RunningSync = {
       syncId,
       accountIds: ids,
+      trigger: request.trigger,
       startedAt,
       progress: new Map(),
       controller,
@@ -131,7 +140,10 @@ export class SyncEngine {
       trigger: request.trigger,
       at: startedAt,
     });
-    run.done = this.execute(run, accounts, request.flags, request.folders ?? []);
+    const preempted = Promise.allSettled(busy.map((b) => b.done));
+    run.done = preempted.then(() =>
+      this.execute(run, accounts, request.flags, request.folders ?? []),
+    );
     return run;
   }
 
