@@ -111,7 +111,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     );
     return await runAgentUntilStopped(loadConfigFile(configFile), (agent) => {
       say(
-        `Open ${agent.url} in a browser and press "Sync now". Ctrl-C stops the agent and the demo server.`,
+        `Open ${agent.url} in a browser to watch it sync. Ctrl-C stops the agent and the demo server.`,
       );
     });
   } finally {
