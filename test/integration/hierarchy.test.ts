@@ -4,44 +4,24 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { parseConfig, type AccountConfig } from '../../agent/src/config/load.js';
 import { generateMailbox, generateMessage } from '../../agent/src/demo/sample-mail.js';
-import {
-  FULL_SYNC,
-  type DoneEvent,
-  type ErrorEvent,
-  type SyncFlags,
-} from '../../agent/src/protocol/index.js';
-import { SyncEngine } from '../../agent/src/sync/engine.js';
+import { FULL_SYNC, type SyncFlags } from '../../agent/src/protocol/index.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
-import { StateDb } from '../../agent/src/sync/state-db.js';
-import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
+import type { TestDovecot } from '../support/dovecot.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
-
-const PASSWORD_ENV = 'STORESYNC_HIERARCHY_PASSWORD';
+import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
 describe('folder hierarchy, both ways', function () {
+  let fixture: SyncFixture;
   let dovecot: TestDovecot;
-  let dir: string;
-  let state: StateDb;
-  let account: AccountConfig;
-  const folderDir = (name: string) => path.join(dir, 'Maildir', ...name.split('/'));
+  const folderDir = (name: string) => fixture.folderDir(name);
   const exists = (p: string) =>
     fs.stat(p).then(
       () => true,
       () => false,
     );
-
-  async function sync(
-    flags: SyncFlags = FULL_SYNC,
-  ): Promise<{ done: DoneEvent; errors: ErrorEvent[] }> {
-    const engine = new SyncEngine([account], state);
-    const errors: ErrorEvent[] = [];
-    engine.onEvent((e) => e.type === 'error' && errors.push(e));
-    return { done: await engine.start({ flags, trigger: 'cli' }).done, errors };
-  }
+  const sync = (flags: SyncFlags = FULL_SYNC) => fixture.sync(flags);
 
   async function serverFolders(): Promise<string[]> {
     const client = await dovecot.client();
@@ -62,45 +42,23 @@ describe('folder hierarchy, both ways', function () {
   }
 
   before(async () => {
-    dovecot = await startTestDovecot();
-    await dovecot.appendMessages(
-      generateMailbox({ count: 12, folders: ['INBOX', 'Old', 'Old/Deeper', 'Busy'], seed: 51 }),
-    );
+    fixture = await startSyncFixture({
+      mail: generateMailbox({
+        count: 12,
+        folders: ['INBOX', 'Old', 'Old/Deeper', 'Busy'],
+        seed: 51,
+      }),
+    });
+    dovecot = fixture.dovecot;
     const setup = await dovecot.client();
     for (const folder of ['Old', 'Old/Deeper', 'Busy']) {
       if (!(await setup.list()).some((f) => f.path === folder)) await setup.mailboxCreate(folder);
     }
     await setup.logout();
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-hier-'));
-    process.env[PASSWORD_ENV] = dovecot.password;
-    account = parseConfig(
-      {
-        dataDir: dir,
-        accounts: [
-          {
-            id: 'a',
-            imap: {
-              host: dovecot.host,
-              port: dovecot.port,
-              tls: 'none',
-              user: dovecot.user,
-              password: { env: PASSWORD_ENV },
-            },
-            maildir: path.join(dir, 'Maildir'),
-          },
-        ],
-      },
-      null,
-    ).accounts[0]!;
-    state = new StateDb(path.join(dir, 'state.db'));
     assert.equal((await sync()).done.result, 'ok');
   });
 
-  after(async () => {
-    state?.close();
-    await dovecot?.cleanup();
-    if (dir) await fs.rm(dir, { recursive: true, force: true });
-  });
+  after(async () => fixture?.cleanup());
 
   it('creates on the server a folder made here, with its messages', async () => {
     await makeLocalFolder('Projects/New', 2);
@@ -151,9 +109,7 @@ describe('folder hierarchy, both ways', function () {
 
   it('never uploads files again that are already on the server (first sight of a filled Maildir)', async () => {
     // A lost state database: every folder is seen for the first time, every file exists.
-    state.close();
-    await fs.rm(path.join(dir, 'state.db'));
-    state = new StateDb(path.join(dir, 'state.db'));
+    await fixture.discardState();
     const serverBefore = (await dovecot.listMessages('INBOX')).length;
     const { done } = await sync({ ...FULL_SYNC, uploadHierarchy: false, downloadHierarchy: false });
     assert.equal(done.stats.uploaded, 0);

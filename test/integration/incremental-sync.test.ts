@@ -6,19 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../../agent/src/config/load.js';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { FULL_SYNC, type DoneEvent } from '../../agent/src/protocol/index.js';
-import { SyncEngine } from '../../agent/src/sync/engine.js';
+import type { SyncEngine } from '../../agent/src/sync/engine.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import { maildirName } from '../../agent/src/sync/maildir/flags.js';
-import { StateDb } from '../../agent/src/sync/state-db.js';
-import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
+import type { TestDovecot } from '../support/dovecot.js';
 import { readMaildirFolder, type StoredMessage } from '../support/maildir-files.js';
-
-const PASSWORD_ENV = 'STORESYNC_INCREMENTAL_PASSWORD';
+import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
 const SERVERS = [
   { name: 'QRESYNC', capabilities: {} },
@@ -28,12 +24,11 @@ const SERVERS = [
 
 for (const server of SERVERS) {
   describe(`incremental two-way sync, server with ${server.name}`, function () {
+    let fixture: SyncFixture;
     let dovecot: TestDovecot;
-    let dir: string;
-    let state: StateDb;
     let engine: SyncEngine;
     let imapLog: string[] = [];
-    const inbox = () => path.join(dir, 'Maildir', 'INBOX');
+    const inbox = () => fixture.folderDir('INBOX');
 
     async function sync(): Promise<DoneEvent> {
       imapLog = [];
@@ -61,43 +56,21 @@ for (const server of SERVERS) {
         .map((l) => l.slice(2).split(' ').slice(1).join(' '));
 
     before(async () => {
-      dovecot = await startTestDovecot({ capabilities: server.capabilities });
-      const mail = generateMailbox({ count: 40, folders: ['INBOX', 'Archive'], seed: 21 }).map(
-        (m) => ({ ...m, flags: ['\\Seen'] }),
-      );
-      await dovecot.appendMessages(mail);
-      dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-incr-'));
-      process.env[PASSWORD_ENV] = dovecot.password;
-      const config = parseConfig(
-        {
-          dataDir: dir,
-          accounts: [
-            {
-              id: 'a',
-              imap: {
-                host: dovecot.host,
-                port: dovecot.port,
-                tls: 'none',
-                user: dovecot.user,
-                password: { env: PASSWORD_ENV },
-              },
-              maildir: path.join(dir, 'Maildir'),
-            },
-          ],
-        },
-        null,
-      );
-      state = new StateDb(path.join(dir, 'state.db'));
-      engine = new SyncEngine(config.accounts, state, undefined, {
-        protocolLog: (direction, line) => imapLog.push(`${direction} ${line}`),
+      fixture = await startSyncFixture({
+        dovecot: { capabilities: server.capabilities },
+        mail: generateMailbox({ count: 40, folders: ['INBOX', 'Archive'], seed: 21 }).map((m) => ({
+          ...m,
+          flags: ['\\Seen'],
+        })),
       });
+      dovecot = fixture.dovecot;
+      engine = fixture.engine(
+        {},
+        { protocolLog: (direction, line) => imapLog.push(`${direction} ${line}`) },
+      );
     });
 
-    after(async () => {
-      state?.close();
-      await dovecot?.cleanup();
-      if (dir) await fs.rm(dir, { recursive: true, force: true });
-    });
+    after(async () => fixture?.cleanup());
 
     it('downloads everything at first', async () => {
       const done = await sync();

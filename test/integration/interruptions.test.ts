@@ -8,14 +8,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../../agent/src/config/load.js';
 import { generateMailbox, generateMessage } from '../../agent/src/demo/sample-mail.js';
 import { FULL_SYNC } from '../../agent/src/protocol/index.js';
-import { SyncEngine } from '../../agent/src/sync/engine.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
-import { StateDb } from '../../agent/src/sync/state-db.js';
 import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
 import { readMaildirFolder, tmpIsEmpty } from '../support/maildir-files.js';
+import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 import { BIN, runCli, writeTestConfig } from '../support/storesync-process.js';
 
 const PASSWORD_ENV = 'STORESYNC_INTERRUPT_PASSWORD';
@@ -45,44 +43,18 @@ describe('interrupted syncs', function () {
   this.timeout(300_000);
 
   describe('cancel', () => {
-    let dovecot: TestDovecot;
-    let dir: string;
-    let state: StateDb;
+    let fixture: SyncFixture;
 
     before(async () => {
-      dovecot = await startTestDovecot();
-      await dovecot.appendMessages(generateMailbox({ count: 400, folders: ['INBOX'], seed: 81 }));
-      dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-cancel-'));
-      state = new StateDb(path.join(dir, 'state.db'));
+      fixture = await startSyncFixture({
+        mail: generateMailbox({ count: 400, folders: ['INBOX'], seed: 81 }),
+      });
     });
-    after(async () => {
-      state?.close();
-      await dovecot?.cleanup();
-      if (dir) await fs.rm(dir, { recursive: true, force: true });
-    });
+    after(async () => fixture?.cleanup());
 
     it('stops mid-download, keeps what it stored, and the next run finishes the job', async () => {
-      process.env[PASSWORD_ENV] = dovecot.password;
-      const { accounts } = parseConfig(
-        {
-          dataDir: dir,
-          accounts: [
-            {
-              id: 'a',
-              imap: {
-                host: dovecot.host,
-                port: dovecot.port,
-                tls: 'none',
-                user: dovecot.user,
-                password: { env: PASSWORD_ENV },
-              },
-              maildir: path.join(dir, 'Maildir'),
-            },
-          ],
-        },
-        null,
-      );
-      const engine = new SyncEngine(accounts, state);
+      const { dovecot, state } = fixture;
+      const engine = fixture.engine();
       const run = engine.start({ flags: FULL_SYNC, trigger: 'user' });
       engine.onEvent((e) => {
         if (e.type === 'progress' && e.step === 'downloading' && e.index === 30)
@@ -94,7 +66,7 @@ describe('interrupted syncs', function () {
         done.stats.downloaded >= 30 && done.stats.downloaded < 400,
         `downloaded ${done.stats.downloaded}`,
       );
-      const inbox = path.join(dir, 'Maildir', 'INBOX');
+      const inbox = fixture.folderDir('INBOX');
       assert.ok(await tmpIsEmpty(inbox), 'no partial file left');
       const files = await readMaildirFolder(inbox);
       const inState = state.messages(state.folders('a')[0]!.id).length;
@@ -103,51 +75,23 @@ describe('interrupted syncs', function () {
       const next = await engine.start({ flags: FULL_SYNC, trigger: 'user' }).done;
       assert.equal(next.result, 'ok');
       assert.equal(next.stats.downloaded, 400 - files.length);
-      await assertSameContent(dovecot, path.join(dir, 'Maildir'), 'INBOX');
+      await assertSameContent(dovecot, fixture.account.maildir, 'INBOX');
     });
   });
 
   describe('connection cut mid-sync', () => {
-    let dovecot: TestDovecot;
-    let dir: string;
-    let state: StateDb;
+    let fixture: SyncFixture;
 
     before(async () => {
-      dovecot = await startTestDovecot();
-      await dovecot.appendMessages(
-        generateMailbox({ count: 400, folders: ['INBOX', 'Zebra'], seed: 85 }),
-      );
-      dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-restart-'));
-      state = new StateDb(path.join(dir, 'state.db'));
+      fixture = await startSyncFixture({
+        mail: generateMailbox({ count: 400, folders: ['INBOX', 'Zebra'], seed: 85 }),
+      });
     });
-    after(async () => {
-      state?.close();
-      await dovecot?.cleanup();
-      if (dir) await fs.rm(dir, { recursive: true, force: true });
-    });
+    after(async () => fixture?.cleanup());
 
     it('retries after the connection drops and resumes where it stopped', async () => {
-      process.env[PASSWORD_ENV] = dovecot.password;
-      const { accounts } = parseConfig(
-        {
-          dataDir: dir,
-          accounts: [
-            {
-              id: 'a',
-              imap: {
-                host: dovecot.host,
-                port: dovecot.port,
-                tls: 'none',
-                user: dovecot.user,
-                password: { env: PASSWORD_ENV },
-              },
-              maildir: path.join(dir, 'Maildir'),
-            },
-          ],
-        },
-        null,
-      );
-      const engine = new SyncEngine(accounts, state);
+      const { dovecot } = fixture;
+      const engine = fixture.engine();
       const steps: string[] = [];
       let restarted: Promise<void> | null = null;
       engine.onEvent((e) => {
@@ -164,7 +108,7 @@ describe('interrupted syncs', function () {
       );
       assert.equal(done.stats.downloaded, 400, 'each message downloaded once across the attempts');
       for (const folder of ['INBOX', 'Zebra'])
-        await assertSameContent(dovecot, path.join(dir, 'Maildir'), folder);
+        await assertSameContent(dovecot, fixture.account.maildir, folder);
     });
   });
 

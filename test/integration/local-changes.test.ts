@@ -6,40 +6,24 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { type AccountConfig, parseConfig } from '../../agent/src/config/load.js';
+import type { AccountConfig } from '../../agent/src/config/load.js';
 import { generateMessage, generateMailbox } from '../../agent/src/demo/sample-mail.js';
-import {
-  FULL_SYNC,
-  type DoneEvent,
-  type ErrorEvent,
-  type SyncFlags,
-} from '../../agent/src/protocol/index.js';
-import { SyncEngine } from '../../agent/src/sync/engine.js';
+import { FULL_SYNC, type SyncFlags } from '../../agent/src/protocol/index.js';
 import { crlfToLf, lfToCrlf } from '../../agent/src/sync/maildir/crlf.js';
-import { StateDb } from '../../agent/src/sync/state-db.js';
-import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
+import type { StateDb } from '../../agent/src/sync/state-db.js';
+import type { TestDovecot } from '../support/dovecot.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
-
-const PASSWORD_ENV = 'STORESYNC_LOCAL_PASSWORD';
+import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
 describe('local changes reach the server', function () {
+  let fixture: SyncFixture;
   let dovecot: TestDovecot;
-  let dir: string;
   let state: StateDb;
-  let account: AccountConfig;
-  const folderDir = (name: string) => path.join(dir, 'Maildir', ...name.split('/'));
+  const folderDir = (name: string) => fixture.folderDir(name);
 
-  async function sync(
-    policy: AccountConfig['deletePolicy'] = 'expunge',
-    flags: SyncFlags = FULL_SYNC,
-  ): Promise<{ done: DoneEvent; errors: ErrorEvent[] }> {
-    const engine = new SyncEngine([{ ...account, deletePolicy: policy }], state);
-    const errors: ErrorEvent[] = [];
-    engine.onEvent((e) => e.type === 'error' && errors.push(e));
-    const done = await engine.start({ flags, trigger: 'cli' }).done;
-    return { done, errors };
+  function sync(policy: AccountConfig['deletePolicy'] = 'expunge', flags: SyncFlags = FULL_SYNC) {
+    return fixture.sync(flags, { deletePolicy: policy });
   }
 
   async function serverCount(folder: string): Promise<number> {
@@ -47,45 +31,19 @@ describe('local changes reach the server', function () {
   }
 
   before(async () => {
-    dovecot = await startTestDovecot();
-    await dovecot.appendMessages(
-      generateMailbox({ count: 20, folders: ['INBOX', 'Archive'], seed: 31 }),
-    );
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 20, folders: ['INBOX', 'Archive'], seed: 31 }),
+      // Not synced, yet deletePolicy "trash" must still find it.
+      account: { folders: { include: ['*'], exclude: ['Trash'] } },
+    });
+    ({ dovecot, state } = fixture);
     const client = await dovecot.client();
     await client.mailboxCreate('Trash');
     await client.logout();
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-local-'));
-    process.env[PASSWORD_ENV] = dovecot.password;
-    account = parseConfig(
-      {
-        dataDir: dir,
-        accounts: [
-          {
-            id: 'a',
-            imap: {
-              host: dovecot.host,
-              port: dovecot.port,
-              tls: 'none',
-              user: dovecot.user,
-              password: { env: PASSWORD_ENV },
-            },
-            maildir: path.join(dir, 'Maildir'),
-            // Not synced, yet deletePolicy "trash" must still find it.
-            folders: { include: ['*'], exclude: ['Trash'] },
-          },
-        ],
-      },
-      null,
-    ).accounts[0]!;
-    state = new StateDb(path.join(dir, 'state.db'));
     assert.equal((await sync()).done.result, 'ok');
   });
 
-  after(async () => {
-    state?.close();
-    await dovecot?.cleanup();
-    if (dir) await fs.rm(dir, { recursive: true, force: true });
-  });
+  after(async () => fixture?.cleanup());
 
   it('APPENDs new local files once, byte-exact, with their flags', async () => {
     const draft = crlfToLf(generateMessage(9001, { sizeClass: 'small' }));

@@ -3,20 +3,14 @@
  * without anyone asking, including mail that arrives while a run is busy.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { parseConfig } from '../../agent/src/config/load.js';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import type { DoneEvent } from '../../agent/src/protocol/index.js';
-import { SyncEngine } from '../../agent/src/sync/engine.js';
+import type { SyncEngine } from '../../agent/src/sync/engine.js';
+import { silentLogger } from '../../agent/src/sync/logger.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import { SyncScheduler } from '../../agent/src/sync/scheduler.js';
-import { StateDb } from '../../agent/src/sync/state-db.js';
-import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
-
-const PASSWORD_ENV = 'STORESYNC_SCHEDULER_PASSWORD';
+import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
 /** Resolves when `check` holds, polling; rejects with `what` after a generous limit. */
 async function eventually(
@@ -32,57 +26,28 @@ async function eventually(
 }
 
 describe('background sync and IDLE push', function () {
-  let dovecot: TestDovecot;
-  let dir: string;
-  let state: StateDb;
+  let fixture: SyncFixture;
   let engine: SyncEngine;
   let scheduler: SyncScheduler;
   const dones: DoneEvent[] = [];
   const inboxHas = async (raw: Buffer) =>
-    (await readMaildirFolder(path.join(dir, 'Maildir', 'INBOX'))).some((m) =>
-      m.data.equals(crlfToLf(raw)),
-    );
+    (await readMaildirFolder(fixture.folderDir('INBOX'))).some((m) => m.data.equals(crlfToLf(raw)));
 
   before(async () => {
-    dovecot = await startTestDovecot();
-    await dovecot.appendMessages(
-      generateMailbox({ count: 10, folders: ['INBOX', 'Archive'], seed: 61 }),
-    );
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-sched-'));
-    process.env[PASSWORD_ENV] = dovecot.password;
-    const config = parseConfig(
-      {
-        dataDir: dir,
-        accounts: [
-          {
-            id: 'a',
-            imap: {
-              host: dovecot.host,
-              port: dovecot.port,
-              tls: 'none',
-              user: dovecot.user,
-              password: { env: PASSWORD_ENV },
-            },
-            maildir: path.join(dir, 'Maildir'),
-            syncIntervalSeconds: 3600,
-          },
-        ],
-      },
-      null,
-    );
-    state = new StateDb(path.join(dir, 'state.db'));
-    engine = new SyncEngine(config.accounts, state);
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 10, folders: ['INBOX', 'Archive'], seed: 61 }),
+      account: { syncIntervalSeconds: 3600 },
+    });
+    engine = fixture.engine();
     engine.onEvent((e) => e.type === 'done' && dones.push(e));
-    scheduler = new SyncScheduler(engine, config.accounts, engine['log']);
+    scheduler = new SyncScheduler(engine, [fixture.account], silentLogger);
     scheduler.start();
   });
 
   after(async () => {
     await scheduler?.stop();
     await engine?.stop();
-    state?.close();
-    await dovecot?.cleanup();
-    if (dir) await fs.rm(dir, { recursive: true, force: true });
+    await fixture?.cleanup();
   });
 
   it('syncs everything when it starts', async () => {
@@ -93,14 +58,14 @@ describe('background sync and IDLE push', function () {
 
   it('brings new INBOX mail in when the server announces it, without being asked', async () => {
     const [message] = generateMailbox({ count: 1, folders: ['INBOX'], seed: 62 });
-    await dovecot.appendMessages([message!]);
+    await fixture.dovecot.appendMessages([message!]);
     await eventually('the new message file in INBOX', () => inboxHas(message!.raw));
   });
 
   it('does not lose an announcement that arrives while a run is busy', async () => {
     // A burst: the first message starts a run, the rest arrive while it is running.
     const burst = generateMailbox({ count: 5, folders: ['INBOX'], seed: 63 });
-    for (const message of burst) await dovecot.appendMessages([message]);
+    for (const message of burst) await fixture.dovecot.appendMessages([message]);
     await eventually('every message of the burst in INBOX', async () => {
       for (const message of burst) if (!(await inboxHas(message.raw))) return false;
       return true;

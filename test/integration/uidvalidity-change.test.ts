@@ -5,29 +5,22 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../../agent/src/config/load.js';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
-import { FULL_SYNC, type DoneEvent } from '../../agent/src/protocol/index.js';
-import { SyncEngine } from '../../agent/src/sync/engine.js';
+import type { DoneEvent } from '../../agent/src/protocol/index.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import { maildirName } from '../../agent/src/sync/maildir/flags.js';
-import { StateDb } from '../../agent/src/sync/state-db.js';
-import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
+import type { TestDovecot } from '../support/dovecot.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
-
-const PASSWORD_ENV = 'STORESYNC_UIDVALIDITY_PASSWORD';
+import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
 describe('server renumbers a folder (UIDVALIDITY change)', function () {
+  let fixture: SyncFixture;
   let dovecot: TestDovecot;
-  let dir: string;
-  let state: StateDb;
-  let engine: SyncEngine;
-  const inbox = () => path.join(dir, 'Maildir', 'INBOX');
+  const inbox = () => fixture.folderDir('INBOX');
 
   async function sync(): Promise<DoneEvent> {
-    const done = await engine.start({ flags: FULL_SYNC, trigger: 'cli' }).done;
+    const { done } = await fixture.sync();
     assert.equal(done.result, 'ok', JSON.stringify(done));
     return done;
   }
@@ -40,44 +33,17 @@ describe('server renumbers a folder (UIDVALIDITY change)', function () {
   }
 
   before(async () => {
-    dovecot = await startTestDovecot();
-    await dovecot.appendMessages(
-      generateMailbox({ count: 30, folders: ['INBOX'], seed: 41 }).map((m) => ({
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 30, folders: ['INBOX'], seed: 41 }).map((m) => ({
         ...m,
         flags: ['\\Seen'],
       })),
-    );
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-uidv-'));
-    process.env[PASSWORD_ENV] = dovecot.password;
-    const config = parseConfig(
-      {
-        dataDir: dir,
-        accounts: [
-          {
-            id: 'a',
-            imap: {
-              host: dovecot.host,
-              port: dovecot.port,
-              tls: 'none',
-              user: dovecot.user,
-              password: { env: PASSWORD_ENV },
-            },
-            maildir: path.join(dir, 'Maildir'),
-          },
-        ],
-      },
-      null,
-    );
-    state = new StateDb(path.join(dir, 'state.db'));
-    engine = new SyncEngine(config.accounts, state);
+    });
+    dovecot = fixture.dovecot;
     assert.equal((await sync()).stats.downloaded, 30);
   });
 
-  after(async () => {
-    state?.close();
-    await dovecot?.cleanup();
-    if (dir) await fs.rm(dir, { recursive: true, force: true });
-  });
+  after(async () => fixture?.cleanup());
 
   it('matches the files again, downloads only what is really new, keeps local changes', async () => {
     // A change here, not yet synced.

@@ -6,20 +6,13 @@
  */
 import type { ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../config/load.js';
-import type { SyncFlags } from '../protocol/index.js';
+import { FULL_SYNC, type SyncFlags } from '../protocol/index.js';
 import type { SyncEngine } from './engine.js';
 import { openImapSession } from './imap-session.js';
 import type { SyncLogger } from './logger.js';
 
 /** Background runs do everything a full sync does; they are simply not on demand. */
-const BACKGROUND_SYNC: SyncFlags = {
-  uploadHierarchy: true,
-  downloadHierarchy: true,
-  uploadContents: true,
-  downloadContents: true,
-  headersOnly: false,
-  onDemand: false,
-};
+const BACKGROUND_SYNC: SyncFlags = { ...FULL_SYNC, onDemand: false };
 /** Announcements within this window are synced together. */
 const DEBOUNCE_MS = 150;
 const RECONNECT_MIN_MS = 1000;

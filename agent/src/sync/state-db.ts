@@ -243,19 +243,23 @@ export class StateDb {
     return this.statements.maxUid.get(folderId)?.max ?? 0;
   }
 
+  private insertRow(folderId: number, row: MessageRow): void {
+    this.statements.insertMessage.run(
+      folderId,
+      row.uid,
+      row.base,
+      row.flags.join(' '),
+      row.size,
+      row.internalDate,
+      row.partial ? 1 : 0,
+    );
+  }
+
   /** Records a batch of delivered messages in one durable transaction. */
   readonly recordMessages = (folderId: number, rows: readonly MessageRow[]): void => {
     this.db.transaction(() => {
       for (const row of rows) {
-        this.statements.insertMessage.run(
-          folderId,
-          row.uid,
-          row.base,
-          row.flags.join(' '),
-          row.size,
-          row.internalDate,
-          row.partial ? 1 : 0,
-        );
+        this.insertRow(folderId, row);
       }
     })();
   };
@@ -284,15 +288,7 @@ export class StateDb {
   settleAppend(folderId: number, base: string, row: MessageRow | null): void {
     this.db.transaction(() => {
       if (row) {
-        this.statements.insertMessage.run(
-          folderId,
-          row.uid,
-          row.base,
-          row.flags.join(' '),
-          row.size,
-          row.internalDate,
-          row.partial ? 1 : 0,
-        );
+        this.insertRow(folderId, row);
       }
       this.statements.deletePendingAppend.run(folderId, base);
     })();
@@ -307,15 +303,7 @@ export class StateDb {
       this.db.prepare('DELETE FROM messages WHERE folder_id = ?').run(folderId);
       this.db.prepare('DELETE FROM pending_appends WHERE folder_id = ?').run(folderId);
       for (const row of rows) {
-        this.statements.insertMessage.run(
-          folderId,
-          row.uid,
-          row.base,
-          row.flags.join(' '),
-          row.size,
-          row.internalDate,
-          row.partial ? 1 : 0,
-        );
+        this.insertRow(folderId, row);
       }
       this.db
         .prepare(

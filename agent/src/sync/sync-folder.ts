@@ -116,32 +116,24 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     ? rematched.unmatchedServerUids
     : await listNewUids(client, opened.uidNext, highestKnown);
   if (input.downloadContents) {
+    const downloadContext = {
+      client,
+      state,
+      folder,
+      local,
+      signal: input.signal,
+      log,
+      onMessage: input.onMessage,
+    };
     const downloaded = await downloadNewMessages(
-      {
-        client,
-        state,
-        folder,
-        local,
-        signal: input.signal,
-        log,
-        onMessage: input.onMessage,
-        headersOnly: input.headersOnly,
-      },
+      { ...downloadContext, headersOnly: input.headersOnly },
       newUids,
     );
     result.downloaded = downloaded.downloaded;
     result.bytes = downloaded.bytes;
     if (!input.headersOnly) {
       // A full sync completes what earlier headers-only syncs left partial.
-      const completed = await completePartialMessages({
-        client,
-        state,
-        folder,
-        local,
-        signal: input.signal,
-        log,
-        onMessage: input.onMessage,
-      });
+      const completed = await completePartialMessages(downloadContext);
       result.downloaded += completed.downloaded;
       result.bytes += completed.bytes;
     }
