@@ -17,12 +17,17 @@ import {
 import type { SampleMessage } from '../../agent/src/demo/sample-mail.js';
 
 export interface TestDovecot extends PrivateDovecot {
+  /** A logged-in client; the caller logs it out. */
   client(): Promise<ImapFlow>;
+  /** Creates missing folders (parents first), then APPENDs each with its flags and date. */
   appendMessages(messages: readonly SampleMessage[]): Promise<void>;
+  /** Replaces the message's flag set. */
   setFlags(folder: string, uid: number, flags: string[]): Promise<void>;
+  /** Every message in UID order, with its bytes exactly as stored. */
   listMessages(folder: string): Promise<Array<{ uid: number; flags: string[]; raw: Buffer }>>;
   /** Drops every IMAP connection of the user at once (doveadm kick), as a network cut would. */
   kick(): Promise<void>;
+  /** Stops Dovecot and removes its temp dir. */
   cleanup(): Promise<void>;
 }
 
@@ -31,7 +36,13 @@ export async function startTestDovecot(
 ): Promise<TestDovecot> {
   await ensureDovecotInstalled();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-dovecot-'));
-  const dovecot = await startPrivateDovecot({ dir, user: 'tester', ...options });
+  let dovecot: PrivateDovecot;
+  try {
+    dovecot = await startPrivateDovecot({ dir, user: 'tester', ...options });
+  } catch (err) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
 
   const client = async () => {
     const c = new ImapFlow({

@@ -4,13 +4,15 @@
  *
  * As root, Dovecot's classic mode applies: login processes as dovenull, internal ones as
  * dovecot, and mail owned by nobody (Dovecot refuses to touch mail as uid 0). As any other
- * user everything runs as that user ("rootless").
+ * user everything runs as that user ("rootless"). The config is written for Dovecot 2.3
+ * (Debian 11/12, Ubuntu 22.04/24.04); 2.4 changed the syntax and is refused up front.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
+  closeSync,
   existsSync,
   mkdirSync,
   openSync,
@@ -21,17 +23,22 @@ import {
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { generate } from 'selfsigned';
 
 export const DOVECOT_BIN = '/usr/sbin/dovecot';
+const INSTALL_COMMAND = 'apt-get install -y dovecot-imapd';
 const START_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 10_000;
 
 export interface PrivateDovecotOptions {
-  /** Runtime directory: config, users file, run/, state/, log/, mail/. */
+  /** Runtime directory (created): config, users file, run/, state/, log/, mail/. */
   dir: string;
   /** Default: a free port on 127.0.0.1. */
   port?: number;
+  /** Default 'demo'. */
   user?: string;
+  /** Default: random hex. */
   password?: string;
   /** Turn extensions off to behave like servers without them (Gmail: no QRESYNC; Exchange: neither). */
   capabilities?: { condstore?: boolean; qresync?: boolean };
@@ -50,7 +57,9 @@ export interface PrivateDovecot {
   /** Implicit-TLS port when started with `tls`. */
   tlsPort: number | null;
   logFile: string;
+  /** Stops Dovecot and waits until its port is closed; idempotent. */
   stop(): Promise<void>;
+  /** Stops, then starts again with the same config and data. */
   restart(): Promise<void>;
 }
 
@@ -58,56 +67,130 @@ export function dovecotInstalled(): boolean {
   return existsSync(DOVECOT_BIN);
 }
 
+let installing: Promise<void> | null = null;
+
 /** Installs Debian's dovecot-imapd when missing (as root), or says exactly what to run. */
 export async function ensureDovecotInstalled(
   log: (line: string) => void = () => undefined,
 ): Promise<void> {
   if (dovecotInstalled()) return;
-  const command = 'apt-get install -y dovecot-imapd';
   if (process.getuid?.() !== 0) {
-    throw new Error(`Dovecot is not installed: run "sudo apt-get update && sudo ${command}"`);
+    throw new Error(
+      `Dovecot is not installed: run "sudo apt-get update && sudo ${INSTALL_COMMAND}"`,
+    );
   }
-  log('Installing Dovecot (apt-get install -y dovecot-imapd)…');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-q'], { stdio: 'ignore', env });
-  execFileSync('apt-get', ['install', '-y', '-q', 'dovecot-imapd'], { stdio: 'ignore', env });
-  if (!dovecotInstalled()) throw new Error(`"${command}" did not install ${DOVECOT_BIN}`);
+  // Callers starting several servers at once share one apt-get run (apt holds a lock).
+  installing ??= (async () => {
+    const run = promisify(execFile);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    log(`Installing Dovecot (apt-get update && ${INSTALL_COMMAND})…`);
+    try {
+      await run('apt-get', ['update', '-q'], { env, maxBuffer: 64 << 20 });
+      await run('apt-get', ['install', '-y', '-q', 'dovecot-imapd'], { env, maxBuffer: 64 << 20 });
+    } catch (err) {
+      const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+      throw new Error(`"${INSTALL_COMMAND}" failed: ${stderr.split('\n').slice(-5).join('\n')}`, {
+        cause: err,
+      });
+    }
+    if (!dovecotInstalled()) throw new Error(`"${INSTALL_COMMAND}" did not install ${DOVECOT_BIN}`);
+  })().finally(() => {
+    installing = null;
+  });
+  return installing;
 }
 
+/** "2.3.19.1" from `dovecot --version` ("2.3.19.1 (9b53102964)"). */
+function dovecotVersion(): string {
+  return execFileSync(DOVECOT_BIN, ['--version'], { encoding: 'utf8' }).trim().split(' ')[0]!;
+}
+
+/** What `imap_capability` would take away, given what the caller wants turned off. */
+function removedCapabilities(c: PrivateDovecotOptions['capabilities'] = {}): Set<string> {
+  const removed = new Set<string>();
+  // QRESYNC needs CONDSTORE: without CONDSTORE neither is offered.
+  if (c.condstore === false) removed.add('CONDSTORE').add('QRESYNC');
+  if (c.qresync === false) removed.add('QRESYNC');
+  return removed;
+}
+
+/** The full post-login CAPABILITY of this Dovecot, learnt once per process (it varies by 2.3.x). */
+let defaultCapabilities: string[] | null = null;
+
 export async function startPrivateDovecot(options: PrivateDovecotOptions): Promise<PrivateDovecot> {
+  if (!dovecotInstalled()) {
+    throw new Error(`Dovecot is not installed (${DOVECOT_BIN}): run "${INSTALL_COMMAND}"`);
+  }
+  const version = dovecotVersion();
+  if (!/^2\.[23]\./.test(version)) {
+    throw new Error(`Dovecot ${version} found; the private server's config is for Dovecot 2.3`);
+  }
   const dir = path.resolve(options.dir);
+  assertNotRunning(dir); // before we overwrite its config and users file
   const user = options.user ?? 'demo';
   const password = options.password ?? randomBytes(12).toString('hex');
   if (!/^[a-z][a-z0-9._-]*$/.test(user)) throw new Error(`bad Dovecot user name "${user}"`);
-  if (/[:\n]/.test(password))
-    throw new Error('the Dovecot password may not contain ":" or a newline');
-  if (process.getuid?.() === 0) assertTraversable(dir);
+  if (/[:\r\n]/.test(password)) {
+    throw new Error('the Dovecot password may not contain ":" or a line break');
+  }
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    assertTraversable(dir);
+    for (const system of ['dovenull', 'dovecot']) {
+      if (!systemAccount('passwd', system)) {
+        throw new Error(`system user "${system}" is missing: reinstall dovecot-core`);
+      }
+    }
+  }
   const port = options.port ?? (await freePort());
+  if (!asRoot && port < 1024) throw new Error(`port ${port} needs root; pick one >= 1024`);
   const tlsPort = options.tls ? await freePort() : null;
   const tls = tlsPort ? { port: tlsPort, ...(await writeSelfSignedCertificate(dir)) } : null;
-  const conf = writeConfig(dir, port, user, password, options.capabilities ?? {}, tls);
+  const removed = removedCapabilities(options.capabilities);
+  const settings = { dir, port, user, password, version, tls };
   const logFile = path.join(dir, 'log', 'dovecot.log');
 
   let child: ChildProcess | null = null;
-  const killOnExit = () => child?.kill('SIGKILL');
-  const start = async () => {
+  const start = async (): Promise<string[]> => {
+    assertNotRunning(dir);
     const out = openSync(logFile, 'a');
-    child = spawn(DOVECOT_BIN, ['-F', '-c', conf], { stdio: ['ignore', out, out] });
-    process.on('exit', killOnExit);
-    await waitUntilReady(port, user, password, logFile, child);
+    const started = spawn(DOVECOT_BIN, ['-F', '-c', path.join(dir, 'dovecot.conf')], {
+      stdio: ['ignore', out, out],
+    });
+    closeSync(out); // the child has its own copy
+    child = started;
+    killWithUs(started);
+    return waitUntilReady(port, user, password, logFile, started);
   };
   const stop = async () => {
     const running = child;
     child = null;
-    process.off('exit', killOnExit);
-    if (!running || running.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      running.once('exit', () => resolve());
-      running.kill('SIGTERM');
-    });
+    if (running) await terminate(running);
     await waitUntilClosed(port);
   };
-  await start();
+
+  // Without a capability list of our own, Dovecot offers its full default one. To offer that
+  // list minus some extensions, learn it first from a default instance (then cache it).
+  if (removed.size > 0 && !defaultCapabilities) {
+    writeConfig(settings, null);
+    defaultCapabilities = await start();
+    await stop();
+  }
+  const capabilityList =
+    removed.size > 0 ? defaultCapabilities!.filter((c) => !removed.has(c)) : null;
+  writeConfig(settings, capabilityList);
+  const capabilities = await start();
+  const missing = ['IDLE', 'UIDPLUS', 'CONDSTORE', 'QRESYNC'].filter(
+    (c) => !removed.has(c) && !capabilities.includes(c),
+  );
+  const extra = capabilities.filter((c) => removed.has(c));
+  if (missing.length > 0 || extra.length > 0) {
+    await stop();
+    throw new Error(
+      `Dovecot offers the wrong extensions (missing: ${missing.join(' ') || '-'}; ` +
+        `unwanted: ${extra.join(' ') || '-'}): ${capabilities.join(' ')}`,
+    );
+  }
   return {
     host: '127.0.0.1',
     port,
@@ -125,6 +208,68 @@ export async function startPrivateDovecot(options: PrivateDovecotOptions): Promi
   };
 }
 
+// ---------------------------------------------------------------- process lifetime
+
+const liveChildren = new Set<ChildProcess>();
+
+/**
+ * Dovecot must not outlive us. The 'exit' hook covers normal exits and process.exit(); a
+ * watchdog shell covers the rest (SIGKILL, an unhandled SIGTERM): it waits for EOF on a pipe
+ * whose other end only we hold, which the kernel closes however we die.
+ */
+function killWithUs(child: ChildProcess): void {
+  if (child.pid === undefined) return; // spawn failed: nothing to kill
+  if (liveChildren.size === 0) process.on('exit', killAllOnExit);
+  liveChildren.add(child);
+  const script = 'read _; kill -TERM "$1" 2>/dev/null';
+  const watchdog = spawn('/bin/sh', ['-c', script, 'sh', String(child.pid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  // Neither may keep our event loop alive; both are best effort (the 'exit' hook still applies).
+  watchdog.unref();
+  (watchdog.stdin as net.Socket | null)?.unref();
+  watchdog.on('error', () => undefined);
+  watchdog.stdin?.on('error', () => undefined);
+  const forget = () => {
+    watchdog.kill('SIGKILL'); // before the pid can be reused
+    if (!liveChildren.delete(child)) return;
+    if (liveChildren.size === 0) process.off('exit', killAllOnExit);
+  };
+  child.once('exit', forget);
+}
+
+function killAllOnExit(): void {
+  for (const child of liveChildren) child.kill('SIGTERM');
+}
+
+/** SIGTERM (Dovecot then stops its own processes), SIGKILL if it hangs; resolves on exit. */
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A Dovecot left over in the same dir (say, from a killed run) would make ours refuse to start. */
+function assertNotRunning(dir: string): void {
+  const pidFile = path.join(dir, 'run', 'master.pid');
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return; // not running
+  }
+  if (cmdline.includes('dovecot') && cmdline.includes(dir)) {
+    throw new Error(`another Dovecot (pid ${pid}) already runs on ${dir}; stop it: kill ${pid}`);
+  }
+}
+
+// ---------------------------------------------------------------- config
+
 /** As root, Dovecot's auth and mail processes run as other users: they must reach `dir`. */
 function assertTraversable(dir: string): void {
   for (let d = path.dirname(dir); ; d = path.dirname(d)) {
@@ -138,15 +283,19 @@ function assertTraversable(dir: string): void {
   }
 }
 
-function writeConfig(
-  dir: string,
-  port: number,
-  user: string,
-  password: string,
-  capabilities: { condstore?: boolean; qresync?: boolean },
-  tls: { port: number; cert: string; key: string } | null,
-): string {
+interface Settings {
+  dir: string;
+  port: number;
+  user: string;
+  password: string;
+  version: string;
+  tls: { port: number; cert: string; key: string } | null;
+}
+
+function writeConfig(s: Settings, capabilityList: string[] | null): void {
+  const { dir, port, user, tls } = s;
   const asRoot = process.getuid?.() === 0;
+  // Dovecot refuses to access mail as uid 0, so as root the mail belongs to nobody.
   const owner = asRoot ? nobody() : { uid: process.getuid!(), gid: process.getgid!() };
   const me = os.userInfo().username;
   for (const sub of ['', 'run', 'state', 'log', 'mail', `mail/${user}/Maildir`]) {
@@ -160,34 +309,22 @@ function writeConfig(
     chownSync(path.join(dir, 'mail', user, 'Maildir'), owner.uid, owner.gid);
   }
   const users = path.join(dir, 'users');
-  writeFileSync(
-    users,
-    `${user}:{PLAIN}${password}:${owner.uid}:${owner.gid}::${path.join(dir, 'mail', user)}::\n`,
-    {
-      mode: 0o644,
-    },
-  );
+  // user:password:uid:gid:gecos:home:shell:extra
+  const home = path.join(dir, 'mail', user);
+  writeFileSync(users, `${user}:{PLAIN}${s.password}:${owner.uid}:${owner.gid}::${home}::\n`);
   chmodSync(users, 0o644);
 
-  // QRESYNC needs CONDSTORE: without CONDSTORE neither is offered.
-  const removed = new Set<string>();
-  if (capabilities.condstore === false) removed.add('CONDSTORE').add('QRESYNC');
-  if (capabilities.qresync === false) removed.add('QRESYNC');
-  const capabilityLine =
-    removed.size > 0
-      ? `imap_capability = ${defaultCapabilities()
-          .filter((c) => !removed.has(c))
-          .join(' ')}`
-      : '';
-  const conf = path.join(dir, 'dovecot.conf');
+  const log = path.join(dir, 'log', 'dovecot.log');
   writeFileSync(
-    conf,
-    `# Private StoreSync Dovecot instance: loopback only, throw-away data.
+    path.join(dir, 'dovecot.conf'),
+    `# Private StoreSync Dovecot instance: loopback only, throw-away data. Dovecot ${s.version}
 instance_name = storesync-${port}
 base_dir = ${dir}/run
 state_dir = ${dir}/state
-log_path = ${dir}/log/dovecot.log
-info_log_path = ${dir}/log/dovecot.log
+log_path = ${log}
+info_log_path = ${log}
+debug_log_path = ${log}
+log_timestamp = "%Y-%m-%d %H:%M:%S "
 protocols = imap
 listen = 127.0.0.1
 ${tls ? `ssl = yes\nssl_cert = <${tls.cert}\nssl_key = <${tls.key}` : 'ssl = no'}
@@ -195,6 +332,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = ${asRoot ? 'dovenull' : me}
 default_internal_user = ${asRoot ? 'dovecot' : me}
+# Rootless: must be our group too, or chown()ing the stats/dict sockets to "dovecot" fails.
 default_internal_group = ${asRoot ? 'dovecot' : groupName()}
 first_valid_uid = ${Math.min(owner.uid, 100)}
 first_valid_gid = ${Math.min(owner.gid, 100)}
@@ -208,8 +346,9 @@ userdb {
 }
 mail_location = maildir:~/Maildir
 mail_fsync = optimized
+# Sync clients open several connections at once.
 mail_max_userip_connections = 200
-${capabilityLine}
+${capabilityList ? `imap_capability = ${capabilityList.join(' ')}` : ''}
 namespace inbox {
   inbox = yes
   separator = /
@@ -245,7 +384,6 @@ ${asRoot ? '' : 'service anvil {\n  chroot =\n}\n'}service imap {
 }
 `,
   );
-  return conf;
 }
 
 /** A self-signed certificate for 127.0.0.1/localhost, as a private server would have. */
@@ -271,31 +409,25 @@ async function writeSelfSignedCertificate(dir: string): Promise<{ cert: string; 
   return { cert, key };
 }
 
-/** Dovecot 2.3's default CAPABILITY after login, which `imap_capability` replaces. */
-function defaultCapabilities(): string[] {
-  return (
-    'IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS ' +
-    'THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS ' +
-    'LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH ' +
-    'LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE'
-  ).split(' ');
+/** A line of /etc/passwd or /etc/group, split into fields. */
+function systemAccount(file: 'passwd' | 'group', match: string, field = 0): string[] | null {
+  const line = readFileSync(`/etc/${file}`, 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[field] === match);
+  return line ? line.split(':') : null;
 }
 
 function nobody(): { uid: number; gid: number } {
-  const passwd = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('nobody:'));
-  const [, , uid, gid] = passwd?.split(':') ?? [];
+  const [, , uid, gid] = systemAccount('passwd', 'nobody') ?? [];
   return { uid: Number(uid ?? 65534), gid: Number(gid ?? 65534) };
 }
 
 function groupName(): string {
-  const gid = process.getgid?.();
-  const line = readFileSync('/etc/group', 'utf8')
-    .split('\n')
-    .find((l) => l.split(':')[2] === String(gid));
-  return line?.split(':')[0] ?? String(gid);
+  const gid = String(process.getgid?.());
+  return systemAccount('group', gid, 2)?.[0] ?? gid;
 }
+
+// ---------------------------------------------------------------- network
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -308,39 +440,51 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Waits until LOGIN works and the extensions we rely on are advertised. */
+/** Waits until LOGIN works; resolves to the post-login capability list. */
 async function waitUntilReady(
   port: number,
   user: string,
   password: string,
   logFile: string,
   child: ChildProcess,
-): Promise<void> {
+): Promise<string[]> {
   const deadline = Date.now() + START_TIMEOUT_MS;
-  let lastError = '';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
+  let lastError = 'no answer';
+  // Set once Dovecot can no longer come up; ends a probe that would otherwise wait for its
+  // timeout (say, on a port someone else holds and never answers on).
+  const failed = { why: '' };
+  const ended = new Promise<null>((resolve) => {
+    child.once('exit', (code, signal) => {
+      failed.why = `Dovecot exited (${signal ?? `code ${code}`})`;
+      resolve(null);
+    });
+    child.once('error', (err) => {
+      failed.why = `could not run ${DOVECOT_BIN}: ${err.message}`;
+      resolve(null);
+    });
+  });
+  while (Date.now() < deadline && !failed.why) {
+    const probe = probeLogin(port, user, password);
+    probe.catch(() => undefined); // when `ended` wins the race
     try {
-      const caps = await probeLogin(port, user, password);
-      for (const needed of ['IDLE', 'UIDPLUS']) {
-        if (!caps.includes(needed))
-          throw new Error(`capability ${needed} missing: ${caps.join(' ')}`);
-      }
-      return;
+      const capabilities = await Promise.race([probe, ended]);
+      if (capabilities) return capabilities;
     } catch (err) {
       lastError = (err as Error).message;
-      await new Promise((r) => setTimeout(r, 100));
+      await Promise.race([new Promise((r) => setTimeout(r, 100)), ended]);
     }
   }
-  child.kill('SIGKILL');
+  const why = failed.why || `no LOGIN within ${START_TIMEOUT_MS / 1000} s (${lastError})`;
+  await terminate(child);
   const tail = existsSync(logFile)
-    ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n')
+    ? readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-15).join('\n')
     : '';
-  throw new Error(`Dovecot did not come up on 127.0.0.1:${port} (${lastError}); log:\n${tail}`);
+  throw new Error(`Dovecot did not come up on 127.0.0.1:${port}: ${why}; ${logFile}:\n${tail}`);
 }
 
 /** LOGIN + CAPABILITY + LOGOUT over a plain socket; resolves to the capability list. */
 function probeLogin(port: number, user: string, password: string): Promise<string[]> {
+  const quoted = `"${password.replace(/[\\"]/g, '\\$&')}"`;
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let transcript = '';
@@ -350,20 +494,22 @@ function probeLogin(port: number, user: string, password: string): Promise<strin
     socket.on('data', (data) => {
       transcript += data.toString('latin1');
       if (!sent && transcript.includes('\r\n')) {
-        sent = true;
-        socket.write(`a1 LOGIN ${user} ${password}\r\na2 CAPABILITY\r\na3 LOGOUT\r\n`);
+        sent = true; // after the greeting
+        socket.write(`a1 LOGIN ${user} ${quoted}\r\na2 CAPABILITY\r\na3 LOGOUT\r\n`);
       }
     });
     socket.on('close', () => {
-      if (!/^a1 OK/m.test(transcript))
+      if (!/^a1 OK/m.test(transcript)) {
         return reject(new Error(`LOGIN failed: ${transcript.split('\r\n').slice(-3).join(' ')}`));
+      }
       const line = transcript.split('\r\n').find((l) => l.startsWith('* CAPABILITY')) ?? '';
       resolve(line.split(' ').slice(2));
     });
   });
 }
 
-export async function waitUntilClosed(port: number, timeoutMs = 10_000): Promise<void> {
+/** Resolves once nothing accepts connections on the port; throws if it stays open. */
+export async function waitUntilClosed(port: number, timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const open = await new Promise<boolean>((resolve) => {
@@ -377,4 +523,5 @@ export async function waitUntilClosed(port: number, timeoutMs = 10_000): Promise
     if (!open) return;
     await new Promise((r) => setTimeout(r, 50));
   }
+  throw new Error(`127.0.0.1:${port} still accepts connections after Dovecot stopped`);
 }

@@ -1,8 +1,12 @@
 /**
  * Realistic generated mail, deterministic from a seed: threads with In-Reply-To/References,
  * plain and HTML alternatives, 8-bit UTF-8 and quoted-printable bodies, RFC 2047 subjects,
- * and base64 attachments. Sizes follow real mailboxes: most messages 2–20 KB, about 8 % with
- * an attachment. Every line ends in CRLF, as on the wire.
+ * and base64 attachments. Every line ends in CRLF, as on the wire. No dependencies.
+ *
+ * Sizes follow real mailboxes: about 80 % of messages are 2–20 KB (the rest a little smaller
+ * or larger, HTML alternatives being the larger ones), and about 8 % carry one base64
+ * attachment of 50 KB up to `maxAttachmentBytes` (default 2 MB). generateMailbox() caps
+ * attachments at 300 KB for mailboxes under 1,000 messages, so tests stay quick.
  */
 
 export interface SampleMessage {
@@ -18,11 +22,16 @@ export interface GenerateOptions {
   sizeClass?: SizeClass;
   /** Largest attachment in bytes before base64 (default 2 MB, as in real mail). */
   maxAttachmentBytes?: number;
+  /** The Date header (default: derived from the seed, within 2023–2024). */
+  date?: Date;
 }
 
 /** mulberry32: small, fast, good enough to make varied but repeatable mail. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
+  // Fold any safe integer into 32 bits with integer multiplies: plain `seed * k` loses its
+  // low bits past 2^53, which would give many seeds the same stream.
+  const hi = Math.floor(seed / 2 ** 32) >>> 0;
+  let a = Math.imul((seed >>> 0) ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
@@ -32,16 +41,20 @@ function prng(seed: number): () => number {
   };
 }
 
+/** Name, address, and the UTC offset (minutes) their mail client writes into Date. */
 const PEOPLE = [
-  ['Ana García', 'ana.garcia@example.org'],
-  ['Björn Lindqvist', 'bjorn@example.se'],
-  ['Chloé Martin', 'chloe.martin@example.fr'],
-  ['Dmitri Ivanov', 'dmitri@example.net'],
-  ['Emeka Okafor', 'emeka.okafor@example.com'],
-  ['Fatima Zahra', 'fatima@example.ma'],
-  ['Grace Hopper', 'grace@example.com'],
-  ['Hiroshi Tanaka', 'hiroshi.tanaka@example.jp'],
+  ['Ana García', 'ana.garcia@example.org', 60],
+  ['Björn Lindqvist', 'bjorn@example.se', 60],
+  ['Chloé Martin', 'chloe.martin@example.fr', 60],
+  ['Dmitri Ivanov', 'dmitri@example.net', 180],
+  ['Emeka Okafor', 'emeka.okafor@example.com', 60],
+  ['Fatima Zahra', 'fatima@example.ma', 0],
+  ['Grace Hopper', 'grace@example.com', -300],
+  ['Hiroshi Tanaka', 'hiroshi.tanaka@example.jp', 540],
 ] as const;
+
+const WINDOW_START = Date.UTC(2023, 0, 1);
+const WINDOW_MS = 2 * 365 * 86_400_000;
 
 const TOPICS = [
   'Quarterly report draft',
@@ -129,28 +142,39 @@ function quotedPrintable(text: string): string {
     .join('\r\n');
 }
 
+/** RFC 5322 date in the sender's zone: "Tue, 07 May 2024 14:03:21 +0200". */
+function formatDate(date: Date, offsetMinutes: number): string {
+  const local = new Date(date.getTime() + offsetMinutes * 60_000).toUTCString().slice(0, -4);
+  const sign = offsetMinutes < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMinutes);
+  const zone = `${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
+  return `${local} ${sign}${zone}`;
+}
+
 function base64Lines(data: Buffer): string {
   return (data.toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');
 }
 
 /** One RFC 5322 message with CRLF line endings. */
 export function generateMessage(seed: number, options: GenerateOptions = {}): Buffer {
-  const rand = prng(seed * 2654435761);
+  const rand = prng(seed);
   const sizeClass: SizeClass = options.sizeClass ?? (rand() < 0.08 ? 'attachment' : 'small');
-  const [fromName, fromAddr] = pick(rand, PEOPLE);
+  const [fromName, fromAddr, fromZone] = pick(rand, PEOPLE);
   const [toName, toAddr] = pick(rand, PEOPLE);
   const thread = Math.floor(seed / 4); // about four messages per thread
   const inThread = seed % 4;
   const topic = TOPICS[thread % TOPICS.length]!;
   const subject = (inThread > 0 ? 'Re: ' : '') + topic;
-  const date = new Date(Date.UTC(2025, 0, 1) + seed * 3_600_000 + Math.floor(rand() * 3_000_000));
+  // Consecutive seeds an hour or so apart, so a thread's replies follow their original.
+  const offset = (seed * 3_600_000 + Math.floor(rand() * 3_000_000)) % WINDOW_MS;
+  const date = options.date ?? new Date(WINDOW_START + offset);
   const headers = [
     `Return-Path: <${fromAddr}>`,
     `From: ${encodeWord(fromName)} <${fromAddr}>`,
     `To: ${encodeWord(toName)} <${toAddr}>`,
     ...(rand() < 0.3 ? [`Cc: ${pick(rand, PEOPLE)[1]}`] : []),
     `Subject: ${encodeWord(subject)}`,
-    `Date: ${date.toUTCString().replace('GMT', '+0000')}`,
+    `Date: ${formatDate(date, fromZone)}`,
     `Message-ID: <${seed}.${thread}@storesync.example>`,
     ...(inThread > 0
       ? [
@@ -182,7 +206,8 @@ export function generateMessage(seed: number, options: GenerateOptions = {}): Bu
   } else {
     const boundary = `alt-${seed.toString(36)}`;
     headers.push(`Content-Type: multipart/alternative; boundary="${boundary}"`);
-    const html = `<html><body>${text.map((p) => `<p>${p}</p>`).join('\r\n')}</body></html>`;
+    // "\n": quotedPrintable() turns it into a CRLF hard break (a "\r" would become "=0D").
+    const html = `<html><body>\n${text.map((p) => `<p>${p}</p>`).join('\n')}\n</body></html>`;
     body = [
       `--${boundary}`,
       'Content-Type: text/plain; charset=utf-8',
@@ -231,8 +256,9 @@ export function generateMessage(seed: number, options: GenerateOptions = {}): Bu
 }
 
 /**
- * `count` messages spread over `folders` (the first gets the most, as INBOX does). Small
- * mailboxes (under 1,000 messages) keep attachments under 300 KB so tests stay quick.
+ * `count` messages spread over `folders` (the first gets the most, as INBOX does), oldest
+ * first, arriving over 2023–2024. Small mailboxes (under 1,000 messages) keep attachments
+ * under 300 KB so tests stay quick.
  */
 export function generateMailbox(options: {
   count: number;
@@ -241,16 +267,23 @@ export function generateMailbox(options: {
 }): SampleMessage[] {
   const seed = options.seed ?? 1;
   const rand = prng(seed);
+  const timing = prng(seed + 0x51ed);
   const maxAttachmentBytes = options.count < 1000 ? 300 * 1024 : undefined;
+  const step = Math.floor(WINDOW_MS / Math.max(options.count, 1));
   const messages: SampleMessage[] = [];
   for (let i = 0; i < options.count; i++) {
     const folderIndex = rand() < 0.4 ? 0 : Math.floor(rand() * options.folders.length);
     const n = seed * 1_000_003 + i;
+    // Arrival (INTERNALDATE) a few seconds to minutes after the sender's Date header.
+    // Whole seconds: IMAP's INTERNALDATE has no finer resolution.
+    const arrival = WINDOW_START + i * step + Math.floor(timing() * step * 0.5);
+    const internalDate = new Date(Math.floor(arrival / 1000) * 1000);
+    const sent = new Date(internalDate.getTime() - 2_000 - Math.floor(timing() * 180_000));
     messages.push({
       folder: options.folders[folderIndex]!,
-      raw: generateMessage(n, { maxAttachmentBytes }),
+      raw: generateMessage(n, { maxAttachmentBytes, date: sent }),
       flags: pick(rand, FLAG_CHOICES),
-      internalDate: new Date(Date.UTC(2025, 0, 1) + i * 600_000),
+      internalDate,
     });
   }
   return messages;
