@@ -7,6 +7,11 @@ export function formatCount(n: number): string {
   return integer.format(n);
 }
 
+/** "1 folder", "3 folders", "1,024 messages". */
+export function plural(n: number, word: string): string {
+  return `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
+}
+
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KB', 'MB', 'GB', 'TB'];
@@ -49,7 +54,7 @@ const RESULT_WORD: Record<SyncResult, string> = {
 export function lastResultText(result: SyncResult, stats: SyncStats, durationMs: number): string {
   const parts = [RESULT_WORD[result], `${formatCount(stats.downloaded)} downloaded`];
   if (stats.uploaded > 0) parts.push(`${formatCount(stats.uploaded)} uploaded`);
-  parts.push(`${formatCount(stats.foldersSynced)} folder${stats.foldersSynced === 1 ? '' : 's'}`);
+  parts.push(plural(stats.foldersSynced, 'folder'));
   if (stats.foldersFailed > 0) parts.push(`${formatCount(stats.foldersFailed)} failed`);
   parts.push(`${formatBytes(stats.bytes)} in ${formatDuration(durationMs)}`);
   return parts.join(' · ');

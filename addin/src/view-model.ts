@@ -6,9 +6,12 @@ import {
   type AccountSummary,
   type DoneEvent,
   type ErrorCode,
+  type ErrorEvent,
   PROTOCOL_VERSION,
   type ProgressEvent,
+  type ReplyMessage,
   type ServerMessage,
+  type SnapshotMessage,
   type SyncResult,
   type SyncStats,
 } from '../../agent/src/protocol/index.js';
@@ -19,6 +22,7 @@ export type AccountActivity = 'idle' | 'syncing' | 'done' | 'error';
 
 export interface ErrorItem {
   syncId: string;
+  accountId: string | null;
   code: ErrorCode;
   message: string;
   hint: string;
@@ -27,54 +31,112 @@ export interface ErrorItem {
   at: number;
 }
 
+export interface LastDone {
+  syncId: string;
+  result: SyncResult;
+  stats: SyncStats;
+  durationMs: number;
+  finishedAt: number;
+}
+
 export interface AccountView extends AccountSummary {
   activity: AccountActivity;
+  /** The run this account is part of right now; null when none is. */
   syncId: string | null;
   startedAt: number | null;
   progress: ProgressEvent | null;
   /** Position among the folders of the running pass, from its latest "checking" step. */
   passFolderIndex: number;
   passFolderCount: number;
+  /** How far the running pass is, 0…1; never goes back while the run lasts. */
+  fraction: number;
+  /** Newest first. */
   errors: ErrorItem[];
-  lastDone: { result: SyncResult; stats: SyncStats; durationMs: number; finishedAt: number } | null;
+  /** How the last run this pane watched ended; null when it watched none. */
+  lastDone: LastDone | null;
+}
+
+/** A command the agent turned down, or a frame of ours it did not understand. */
+export interface Notice {
+  code: string;
+  message: string;
 }
 
 export interface PaneState {
   connection: ConnectionState;
   agentVersion: string | null;
-  accounts: AccountView[];
   /** The agent's own protocol version when it is not ours. */
   incompatibleVersion: number | null;
+  accounts: AccountView[];
+  /** Errors about a whole run, or about an account this pane does not know; newest first. */
+  runErrors: ErrorItem[];
+  /**
+   * A "Sync now" the pane sent and whose run has not started yet: the button stays busy until
+   * the run's `syncStarted` arrives or the agent turns the request down.
+   */
+  pendingSync: { requestId: string; syncId: string | null } | null;
+  notice: Notice | null;
 }
 
-/** Errors kept per account: the latest run's, plus a few before it. */
+/** Errors kept per account (and for runs): the latest run's, plus a few before it. */
 const MAX_ERRORS = 10;
 
 export function initialState(): PaneState {
-  return { connection: 'connecting', agentVersion: null, accounts: [], incompatibleVersion: null };
+  return {
+    connection: 'connecting',
+    agentVersion: null,
+    incompatibleVersion: null,
+    accounts: [],
+    runErrors: [],
+    pendingSync: null,
+    notice: null,
+  };
 }
 
+/**
+ * The socket's own transitions (connecting, reconnecting, not running). An incompatible agent
+ * stays refused until a hello with our protocol version arrives; a request in flight is
+ * forgotten when the connection drops, since its reply can no longer come.
+ */
 export function connectionChanged(state: PaneState, connection: ConnectionState): PaneState {
-  if (state.connection === 'incompatible') return state;
-  return { ...state, connection };
+  if (state.connection === 'incompatible' || state.connection === connection) return state;
+  return {
+    ...state,
+    connection,
+    pendingSync: connection === 'connected' ? state.pendingSync : null,
+  };
+}
+
+/** The pane sent `sync`; the button shows it is busy until the run starts. */
+export function syncRequested(state: PaneState, requestId: string): PaneState {
+  return { ...state, pendingSync: { requestId, syncId: null }, notice: null };
 }
 
 export function reduce(state: PaneState, message: ServerMessage): PaneState {
+  if (message.type === 'hello') {
+    if (message.protocolVersion !== PROTOCOL_VERSION) {
+      return {
+        ...state,
+        connection: 'incompatible',
+        incompatibleVersion: message.protocolVersion,
+        agentVersion: message.agentVersion,
+        pendingSync: null,
+      };
+    }
+    return {
+      ...state,
+      connection: 'connected',
+      agentVersion: message.agentVersion,
+      incompatibleVersion: null,
+    };
+  }
+  // Whatever an agent of another protocol version says next is not ours to show.
+  if (state.connection === 'incompatible') return state;
   switch (message.type) {
-    case 'hello':
-      if (message.protocolVersion !== PROTOCOL_VERSION) {
-        return {
-          ...state,
-          connection: 'incompatible',
-          incompatibleVersion: message.protocolVersion,
-          agentVersion: message.agentVersion,
-        };
-      }
-      return { ...state, connection: 'connected', agentVersion: message.agentVersion };
     case 'snapshot':
-      return applySnapshot(state, message.accounts, message.running);
-    case 'syncStarted':
-      return updateAccounts(state, message.accountIds, (a) => ({
+      return applySnapshot(state, message);
+    case 'syncStarted': {
+      const started = updateAccounts(state, message.accountIds, (a) => ({
         ...a,
         activity: 'syncing',
         syncId: message.syncId,
@@ -82,48 +144,40 @@ export function reduce(state: PaneState, message: ServerMessage): PaneState {
         progress: null,
         passFolderIndex: 0,
         passFolderCount: 0,
+        fraction: 0,
         // A new run starts with a clean slate; the old errors were about the old run.
         errors: [],
       }));
+      return {
+        ...started,
+        runErrors: keepRunning(started, state.runErrors),
+        pendingSync:
+          state.pendingSync?.syncId === message.syncId ||
+          (state.pendingSync?.syncId === null && message.trigger === 'user')
+            ? null
+            : state.pendingSync,
+        notice: null,
+      };
+    }
     case 'progress':
       return updateAccounts(state, [message.accountId], (a) => applyProgress(a, message));
-    case 'error': {
-      if (!message.accountId) return state;
-      const item: ErrorItem = {
-        syncId: message.syncId,
-        code: message.code,
-        message: message.message,
-        hint: message.hint,
-        folder: message.folder,
-        retryable: message.retryable,
-        at: message.at,
-      };
-      return updateAccounts(state, [message.accountId], (a) => ({
-        ...a,
-        errors: [item, ...a.errors].slice(0, MAX_ERRORS),
-      }));
+    case 'error':
+      return applyError(state, message);
+    case 'done': {
+      const done = applyDone(state, message);
+      return state.pendingSync?.syncId === message.syncId ? { ...done, pendingSync: null } : done;
     }
-    case 'done':
-      return applyDone(state, message);
     case 'reply':
+      return applyReply(state, message);
     case 'protocolError':
-      return state;
+      return { ...state, notice: { code: message.code, message: message.message } };
   }
 }
 
-function applySnapshot(
-  state: PaneState,
-  summaries: AccountSummary[],
-  running: Array<{
-    syncId: string;
-    accountIds: string[];
-    startedAt: number;
-    progress: ProgressEvent[];
-  }>,
-): PaneState {
-  const accounts = summaries.map((summary): AccountView => {
+function applySnapshot(state: PaneState, snapshot: SnapshotMessage): PaneState {
+  const accounts = snapshot.accounts.map((summary): AccountView => {
     const previous = state.accounts.find((a) => a.id === summary.id);
-    const run = running.find((r) => r.accountIds.includes(summary.id));
+    const run = snapshot.running.find((r) => r.accountIds.includes(summary.id));
     const base: AccountView = previous
       ? { ...previous, ...summary }
       : {
@@ -134,22 +188,34 @@ function applySnapshot(
           progress: null,
           passFolderIndex: 0,
           passFolderCount: 0,
+          fraction: 0,
           errors: [],
           lastDone: null,
         };
     if (run) {
-      const progress = run.progress.find((p) => p.accountId === summary.id) ?? null;
-      const synced = {
+      const sameRun = base.syncId === run.syncId;
+      const synced: AccountView = {
         ...base,
-        activity: 'syncing' as const,
+        activity: 'syncing',
         syncId: run.syncId,
         startedAt: run.startedAt,
+        progress: sameRun ? base.progress : null,
+        passFolderIndex: sameRun ? base.passFolderIndex : 0,
+        passFolderCount: sameRun ? base.passFolderCount : 0,
+        fraction: sameRun ? base.fraction : 0,
+        errors: sameRun ? base.errors : base.errors.filter((e) => e.syncId === run.syncId),
       };
+      const progress = run.progress.find((p) => p.accountId === summary.id);
       return progress ? applyProgress(synced, progress) : synced;
     }
     // A run we saw start may have ended while we were disconnected.
     return base.activity === 'syncing'
-      ? { ...base, activity: activityOfResult(summary.lastResult), syncId: null }
+      ? {
+          ...base,
+          activity: base.errors.length > 0 ? 'error' : activityOfResult(summary.lastResult),
+          syncId: null,
+          progress: null,
+        }
       : base;
   });
   return { ...state, accounts };
@@ -161,13 +227,57 @@ function activityOfResult(result: SyncResult | null): AccountActivity {
 }
 
 function applyProgress(account: AccountView, progress: ProgressEvent): AccountView {
+  // Progress of a run other than the one this account is in is stale or foreign: drop it.
   if (account.syncId !== null && account.syncId !== progress.syncId) return account;
-  const next: AccountView = { ...account, activity: 'syncing', syncId: progress.syncId, progress };
+  // …and so is a straggler of the run that just ended.
+  if (account.syncId === null && account.lastDone?.syncId === progress.syncId) return account;
+  const next: AccountView = {
+    ...account,
+    activity: 'syncing',
+    syncId: progress.syncId,
+    startedAt: account.startedAt ?? progress.at,
+    progress,
+  };
   if (progress.step === 'checking-folder') {
-    next.passFolderIndex = progress.index;
+    // Folders run in parallel: the latest one started tells how many were taken before it.
+    next.passFolderIndex = Math.max(
+      account.syncId === null ? 0 : account.passFolderIndex,
+      progress.index,
+    );
     next.passFolderCount = progress.indexMax;
   }
+  next.fraction = Math.max(
+    account.syncId === null ? 0 : account.fraction,
+    passFraction(next, progress),
+  );
   return next;
+}
+
+/** Folders taken before the current one, plus the share of the current one downloaded. */
+function passFraction(account: AccountView, p: ProgressEvent): number {
+  if (p.step === 'finishing') return 1;
+  if (account.passFolderCount === 0) return 0;
+  const inFolder = p.step === 'downloading' && p.indexMax > 0 ? p.index / p.indexMax : 0;
+  return Math.min(1, (account.passFolderIndex + inFolder) / account.passFolderCount);
+}
+
+function applyError(state: PaneState, error: ErrorEvent): PaneState {
+  const item: ErrorItem = {
+    syncId: error.syncId,
+    accountId: error.accountId,
+    code: error.code,
+    message: error.message,
+    hint: error.hint,
+    folder: error.folder,
+    retryable: error.retryable,
+    at: error.at,
+  };
+  const known = error.accountId !== null && state.accounts.some((a) => a.id === error.accountId);
+  if (!known) return { ...state, runErrors: [item, ...state.runErrors].slice(0, MAX_ERRORS) };
+  return updateAccounts(state, [error.accountId!], (a) => ({
+    ...a,
+    errors: [item, ...a.errors].slice(0, MAX_ERRORS),
+  }));
 }
 
 function applyDone(state: PaneState, done: DoneEvent): PaneState {
@@ -179,10 +289,12 @@ function applyDone(state: PaneState, done: DoneEvent): PaneState {
       activity:
         done.result === 'cancelled' ? 'idle' : failed || done.result === 'error' ? 'error' : 'done',
       syncId: null,
+      progress: null,
       lastDone: {
+        syncId: done.syncId,
         result: done.result,
         stats: done.stats,
-        durationMs: done.finishedAt - done.startedAt,
+        durationMs: Math.max(0, done.finishedAt - done.startedAt),
         finishedAt: done.finishedAt,
       },
       lastSyncAt: done.finishedAt,
@@ -191,32 +303,66 @@ function applyDone(state: PaneState, done: DoneEvent): PaneState {
   });
 }
 
+function applyReply(state: PaneState, reply: ReplyMessage): PaneState {
+  const pending = state.pendingSync;
+  if (!reply.ok) {
+    return {
+      ...state,
+      pendingSync: pending?.requestId === reply.requestId ? null : pending,
+      notice: reply.error ?? { code: 'REFUSED', message: 'The agent turned the request down.' },
+    };
+  }
+  if (pending?.requestId !== reply.requestId) return state;
+  // The run may have started (and even ended) before its reply arrived.
+  const alreadyStarted =
+    !reply.syncId ||
+    state.accounts.some((a) => a.syncId === reply.syncId || a.lastDone?.syncId === reply.syncId);
+  return {
+    ...state,
+    pendingSync: alreadyStarted ? null : { requestId: reply.requestId, syncId: reply.syncId! },
+  };
+}
+
+/** Run-level errors of runs that are over give way when a new run starts. */
+function keepRunning(state: PaneState, errors: ErrorItem[]): ErrorItem[] {
+  const running = new Set(state.accounts.map((a) => a.syncId).filter((id) => id !== null));
+  return errors.filter((e) => running.has(e.syncId));
+}
+
 function updateAccounts(
   state: PaneState,
   ids: readonly string[],
   update: (a: AccountView) => AccountView,
 ): PaneState {
-  if (ids.length === 0) return state;
+  if (!state.accounts.some((a) => ids.includes(a.id))) return state;
   return { ...state, accounts: state.accounts.map((a) => (ids.includes(a.id) ? update(a) : a)) };
 }
 
-/** Overall fraction of an account's pass: finished folders plus the share of the current one. */
+// ---------------------------------------------------------------- selectors
+
+/** What the account's progress bar shows, 0…1: full once done, the pass's share while syncing. */
 export function overallFraction(account: AccountView): number {
   if (account.activity === 'done') return 1;
-  const p = account.progress;
-  if (!p || account.passFolderCount === 0) return 0;
-  const inFolder = p.step === 'downloading' && p.indexMax > 0 ? p.index / p.indexMax : 0;
-  if (p.step === 'finishing') return 1;
-  return Math.min(1, (account.passFolderIndex + inFolder) / account.passFolderCount);
+  return account.activity === 'syncing' ? account.fraction : 0;
 }
 
 /** Average download rate of the running pass, in bytes per second. */
 export function downloadRate(account: AccountView, now: number): number | null {
-  if (!account.progress || !account.startedAt) return null;
+  if (account.activity !== 'syncing' || !account.progress || !account.startedAt) return null;
   const seconds = (now - account.startedAt) / 1000;
-  return seconds > 0.5 ? account.progress.bytes / seconds : null;
+  return seconds > 0.5 && account.progress.bytes > 0 ? account.progress.bytes / seconds : null;
 }
 
 export function isSyncing(state: PaneState): boolean {
   return state.accounts.some((a) => a.activity === 'syncing');
+}
+
+/** "Sync now" is offered when connected, with accounts, and nothing is running or starting. */
+export function canSyncNow(state: PaneState): boolean {
+  return (
+    state.connection === 'connected' &&
+    state.accounts.length > 0 &&
+    state.pendingSync === null &&
+    !isSyncing(state)
+  );
 }

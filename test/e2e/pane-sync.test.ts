@@ -86,7 +86,7 @@ describe('task pane in Chromium', function () {
     const result = await card.locator('[data-testid="last-result"]').textContent();
     assert.match(result ?? '', /200 downloaded/);
     // The card's counts come from the agent's state after the run, not from the run's events.
-    await card.locator('.meta', { hasText: '200 messages in 3 folders' }).waitFor();
+    await card.locator('.meta', { hasText: /200 messages\W+3 folders/ }).waitFor();
 
     const seen = await page.evaluate(
       () => (window as unknown as { progressSeen: string[] }).progressSeen,

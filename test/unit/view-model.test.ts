@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { lastResultText, formatAgo, formatBytes } from '../../addin/src/format.js';
+import { agentSocketUrl, backoffDelay } from '../../addin/src/connection.js';
+import { formatAgo, formatBytes, lastResultText, plural } from '../../addin/src/format.js';
 import {
+  canSyncNow,
   connectionChanged,
   initialState,
   overallFraction,
   reduce,
+  syncRequested,
   type PaneState,
 } from '../../addin/src/view-model.js';
 import {
@@ -12,7 +15,10 @@ import {
   FULL_SYNC,
   PROTOCOL_VERSION,
   type ServerMessage,
+  type SyncStep,
 } from '../../agent/src/protocol/index.js';
+
+type Msg<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 
 const account = {
   id: 'work',
@@ -27,13 +33,13 @@ function run(messages: ServerMessage[], state: PaneState = initialState()): Pane
   return messages.reduce(reduce, state);
 }
 
-const hello: ServerMessage = {
+const hello: Msg<'hello'> = {
   type: 'hello',
   protocolVersion: PROTOCOL_VERSION,
   agentVersion: '0.1.0',
 };
-const snapshot: ServerMessage = { type: 'snapshot', accounts: [account], running: [] };
-const started: ServerMessage = {
+const snapshot: Msg<'snapshot'> = { type: 'snapshot', accounts: [account], running: [] };
+const started: Msg<'syncStarted'> = {
   type: 'syncStarted',
   syncId: 's1',
   accountIds: ['work'],
@@ -42,11 +48,11 @@ const started: ServerMessage = {
   at: 1000,
 };
 const progress = (
-  step: 'checking-folder' | 'downloading',
+  step: SyncStep,
   index: number,
   indexMax: number,
-  folder = 'INBOX',
-): ServerMessage => ({
+  folder: string | null = 'INBOX',
+): Msg<'progress'> => ({
   type: 'progress',
   syncId: 's1',
   accountId: 'work',
@@ -58,133 +64,343 @@ const progress = (
   bytes: index * 100,
   at: 2000,
 });
+const error = (over: Partial<Msg<'error'>> = {}): Msg<'error'> => ({
+  type: 'error',
+  syncId: 's1',
+  accountId: 'work',
+  code: 'FOLDER_GONE',
+  message: 'The folder was deleted on the server',
+  hint: 'Nothing to do: the local copy was kept',
+  folder: 'Archive',
+  retryable: false,
+  at: 1500,
+  ...over,
+});
+const done = (over: Partial<Msg<'done'>> = {}): Msg<'done'> => ({
+  type: 'done',
+  syncId: 's1',
+  result: 'ok',
+  stats: { ...emptyStats(), downloaded: 10, foldersSynced: 2, bytes: 1000 },
+  startedAt: 1000,
+  finishedAt: 3300,
+  ...over,
+});
 
 describe('pane view model', () => {
-  it('connects on hello and lists accounts from the snapshot', () => {
-    const state = run([hello, snapshot]);
+  it('starts out connecting, with nothing to show and nothing to click', () => {
+    const state = initialState();
+    assert.equal(state.connection, 'connecting');
+    assert.deepEqual(state.accounts, []);
+    assert.equal(canSyncNow(state), false);
+  });
+
+  it('hello → snapshot → syncStarted → progress → error → done', () => {
+    let state = run([hello]);
     assert.equal(state.connection, 'connected');
     assert.equal(state.agentVersion, '0.1.0');
+
+    state = run([snapshot], state);
     assert.deepEqual(
-      state.accounts.map((a) => [a.id, a.activity]),
-      [['work', 'idle']],
+      state.accounts.map((a) => [a.id, a.host, a.folderCount, a.messageCount, a.activity]),
+      [['work', 'imap.example.com', 7, 10, 'idle']],
     );
-  });
+    assert.equal(canSyncNow(state), true);
 
-  it('refuses an agent speaking another protocol version, and stays refused', () => {
-    let state = run([{ ...hello, protocolVersion: PROTOCOL_VERSION + 1 } as ServerMessage]);
-    assert.equal(state.connection, 'incompatible');
-    assert.equal(state.incompatibleVersion, PROTOCOL_VERSION + 1);
-    state = connectionChanged(state, 'reconnecting');
-    assert.equal(state.connection, 'incompatible');
-  });
+    state = run([started], state);
+    let a = state.accounts[0]!;
+    assert.equal(a.activity, 'syncing');
+    assert.equal(a.syncId, 's1');
+    assert.equal(a.startedAt, 1000);
+    assert.equal(canSyncNow(state), false, 'no second sync while one runs');
 
-  it('follows a sync: started → folder progress → overall fraction → done', () => {
-    let state = run([hello, snapshot, started]);
-    assert.equal(state.accounts[0]!.activity, 'syncing');
     state = run(
       [progress('checking-folder', 1, 2, 'Archive'), progress('downloading', 5, 10, 'Archive')],
       state,
     );
-    const a = state.accounts[0]!;
+    a = state.accounts[0]!;
+    assert.equal(a.progress?.step, 'downloading');
     assert.equal(a.progress?.text, 'downloading 5/10');
+    assert.equal(a.progress?.folder, 'Archive');
+    assert.equal(a.progress?.bytes, 500);
+    // One folder of two taken before, half of the current one downloaded.
     assert.equal(overallFraction(a), (1 + 0.5) / 2);
     assert.equal(a.folderCount, 7, 'the account total is not the pass position');
-    state = run(
-      [
-        {
-          type: 'done',
-          syncId: 's1',
-          result: 'ok',
-          stats: { ...emptyStats(), downloaded: 10 },
-          startedAt: 1000,
-          finishedAt: 3000,
-        },
-      ],
-      state,
-    );
-    const done = state.accounts[0]!;
-    assert.equal(done.activity, 'done');
-    assert.equal(done.lastDone?.durationMs, 2000);
-    assert.equal(done.lastSyncAt, 3000);
-    assert.equal(overallFraction(done), 1);
-  });
 
-  it('marks the account as needing attention when its run reported an error', () => {
-    const state = run([
-      hello,
-      snapshot,
-      started,
-      {
-        type: 'error',
-        syncId: 's1',
-        accountId: 'work',
-        code: 'AUTH_FAILED',
-        message: 'Login refused',
-        hint: 'Check the password',
-        folder: null,
-        retryable: false,
-        at: 1500,
-      },
-      {
-        type: 'done',
-        syncId: 's1',
-        result: 'error',
-        stats: emptyStats(),
-        startedAt: 1000,
-        finishedAt: 2000,
-      },
-    ]);
-    const a = state.accounts[0]!;
-    assert.equal(a.activity, 'error');
-    assert.equal(a.errors[0]?.hint, 'Check the password');
-    // The next run starts clean.
+    state = run([error()], state);
+    a = state.accounts[0]!;
+    assert.equal(a.activity, 'syncing', 'an error in one folder does not stop the run');
     assert.deepEqual(
-      run([{ ...started, syncId: 's2' } as ServerMessage], state).accounts[0]!.errors,
-      [],
+      a.errors.map((e) => [e.code, e.message, e.hint, e.folder, e.syncId, e.retryable]),
+      [
+        [
+          'FOLDER_GONE',
+          'The folder was deleted on the server',
+          'Nothing to do: the local copy was kept',
+          'Archive',
+          's1',
+          false,
+        ],
+      ],
     );
+
+    state = run([done()], state);
+    a = state.accounts[0]!;
+    assert.equal(a.activity, 'error', 'the run reported an error, so the account needs attention');
+    assert.equal(a.syncId, null);
+    assert.equal(a.lastDone?.result, 'ok');
+    assert.equal(a.lastDone?.durationMs, 2300);
+    assert.equal(a.lastDone?.stats.downloaded, 10);
+    assert.equal(a.lastSyncAt, 3300);
+    assert.equal(a.errors.length, 1, 'errors stay visible after the run');
+    assert.equal(canSyncNow(state), true);
   });
 
-  it('ignores progress of a run other than the account’s current one', () => {
+  it('a clean run ends done, with a full bar', () => {
+    const state = run([hello, snapshot, started, progress('checking-folder', 0, 3), done()]);
+    const a = state.accounts[0]!;
+    assert.equal(a.activity, 'done');
+    assert.equal(overallFraction(a), 1);
+    assert.equal(a.progress, null);
+  });
+
+  it('a cancelled run leaves the account idle', () => {
+    const state = run([hello, snapshot, started, done({ result: 'cancelled' })]);
+    assert.equal(state.accounts[0]!.activity, 'idle');
+    assert.equal(state.accounts[0]!.lastResult, 'cancelled');
+  });
+
+  it('the next run starts with a clean slate of errors', () => {
+    const state = run([hello, snapshot, started, error({ code: 'AUTH_FAILED' })]);
+    const next = run([done({ result: 'error' }), { ...started, syncId: 's2' }], state);
+    assert.deepEqual(next.accounts[0]!.errors, []);
+    assert.equal(next.accounts[0]!.syncId, 's2');
+  });
+
+  it('the bar never goes back while folders run in parallel', () => {
     const state = run([
       hello,
       snapshot,
       started,
-      { ...progress('downloading', 1, 2), syncId: 'other' } as ServerMessage,
+      progress('checking-folder', 0, 4),
+      progress('checking-folder', 1, 4),
+      progress('downloading', 9, 10),
     ]);
-    assert.equal(state.accounts[0]!.progress, null);
+    const high = overallFraction(state.accounts[0]!);
+    // A late event of the first folder would compute less; the bar keeps its place.
+    const later = run([progress('checking-folder', 0, 4)], state);
+    assert.ok(overallFraction(later.accounts[0]!) >= high);
+    assert.equal(overallFraction(run([progress('finishing', 4, 4, null)], later).accounts[0]!), 1);
   });
 
-  it('resumes a running sync from a snapshot after reconnecting', () => {
-    const p = progress('downloading', 3, 4) as Extract<ServerMessage, { type: 'progress' }>;
-    const state = run([
+  describe('an incompatible agent', () => {
+    const other = { ...hello, protocolVersion: PROTOCOL_VERSION + 1, agentVersion: '9.0.0' };
+
+    it('is refused, and stays refused across reconnects', () => {
+      let state = run([other]);
+      assert.equal(state.connection, 'incompatible');
+      assert.equal(state.incompatibleVersion, PROTOCOL_VERSION + 1);
+      assert.equal(state.agentVersion, '9.0.0');
+      assert.equal(canSyncNow(state), false);
+      state = connectionChanged(state, 'reconnecting');
+      assert.equal(state.connection, 'incompatible');
+    });
+
+    it('has what it says next ignored', () => {
+      const state = run([other, snapshot, started]);
+      assert.deepEqual(state.accounts, []);
+    });
+
+    it('is forgotten once an agent of our version says hello', () => {
+      const state = run([other, hello, snapshot]);
+      assert.equal(state.connection, 'connected');
+      assert.equal(state.incompatibleVersion, null);
+      assert.equal(state.accounts.length, 1);
+    });
+  });
+
+  describe('progress it cannot place', () => {
+    it('ignores progress of a run other than the account’s current one', () => {
+      const state = run([
+        hello,
+        snapshot,
+        started,
+        { ...progress('downloading', 1, 2), syncId: 'x' },
+      ]);
+      assert.equal(state.accounts[0]!.progress, null);
+      assert.equal(state.accounts[0]!.syncId, 's1');
+    });
+
+    it('ignores progress for an account it does not know', () => {
+      const before = run([hello, snapshot]);
+      const after = run([{ ...progress('downloading', 1, 2), accountId: 'nobody' }], before);
+      assert.equal(after, before);
+    });
+
+    it('ignores a straggler of the run that just ended', () => {
+      const state = run([hello, snapshot, started, done(), progress('downloading', 1, 2)]);
+      assert.equal(state.accounts[0]!.activity, 'done');
+      assert.equal(state.accounts[0]!.progress, null);
+    });
+
+    it('adopts the run of a progress event when it missed the run’s start', () => {
+      const state = run([hello, snapshot, progress('downloading', 1, 2)]);
+      assert.equal(state.accounts[0]!.activity, 'syncing');
+      assert.equal(state.accounts[0]!.syncId, 's1');
+    });
+
+    it('ignores a done for a run it never saw', () => {
+      const before = run([hello, snapshot]);
+      assert.equal(run([done({ syncId: 'elsewhere' })], before), before);
+    });
+  });
+
+  it('keeps errors without an account (or of an unknown one) as run errors', () => {
+    let state = run([
       hello,
-      {
-        type: 'snapshot',
-        accounts: [account],
-        running: [{ syncId: 's1', accountIds: ['work'], startedAt: 1000, progress: [p] }],
-      },
+      snapshot,
+      started,
+      error({ accountId: null, code: 'INTERNAL', folder: null }),
+      error({ accountId: 'ghost' }),
     ]);
-    assert.equal(state.accounts[0]!.activity, 'syncing');
-    assert.equal(state.accounts[0]!.progress?.index, 3);
-    // …and forgets it when the next snapshot no longer lists it (it ended while we were away).
-    assert.equal(run([snapshot], state).accounts[0]!.activity, 'idle');
+    assert.deepEqual(
+      state.runErrors.map((e) => e.code),
+      ['FOLDER_GONE', 'INTERNAL'],
+    );
+    assert.deepEqual(state.accounts[0]!.errors, []);
+    // They stay while their run does, and go when a later run starts after it ended.
+    state = run([done({ result: 'error' }), { ...started, syncId: 's2' }], state);
+    assert.deepEqual(state.runErrors, []);
   });
-});
 
-describe('pane view model, fresh pane', () => {
-  it('shows how the last run ended when it did not watch it', () => {
-    const withResult = (lastResult: 'ok' | 'error' | null) =>
-      run([
+  describe('"Sync now"', () => {
+    const ready = run([hello, snapshot]);
+
+    it('is busy from the click until its run starts', () => {
+      let state = syncRequested(ready, 'r1');
+      assert.equal(canSyncNow(state), false);
+      state = run([{ type: 'reply', requestId: 'r1', ok: true, syncId: 's1' }], state);
+      assert.deepEqual(state.pendingSync, { requestId: 'r1', syncId: 's1' });
+      state = run([started], state);
+      assert.equal(state.pendingSync, null);
+    });
+
+    it('also when the run starts before its reply arrives', () => {
+      let state = run([started], syncRequested(ready, 'r1'));
+      assert.equal(state.pendingSync, null);
+      state = run([{ type: 'reply', requestId: 'r1', ok: true, syncId: 's1' }], state);
+      assert.equal(state.pendingSync, null);
+    });
+
+    it('says why when the agent turns it down', () => {
+      const state = run(
+        [
+          {
+            type: 'reply',
+            requestId: 'r1',
+            ok: false,
+            error: { code: 'INTERNAL', message: 'disk on fire' },
+          },
+        ],
+        syncRequested(ready, 'r1'),
+      );
+      assert.equal(state.pendingSync, null);
+      assert.deepEqual(state.notice, { code: 'INTERNAL', message: 'disk on fire' });
+      assert.equal(canSyncNow(state), true);
+      // The next click clears the old notice.
+      assert.equal(syncRequested(state, 'r2').notice, null);
+    });
+
+    it('is given up when the connection drops (its reply cannot come)', () => {
+      const state = connectionChanged(syncRequested(ready, 'r1'), 'reconnecting');
+      assert.equal(state.pendingSync, null);
+      assert.equal(state.connection, 'reconnecting');
+      assert.equal(canSyncNow(state), false);
+    });
+
+    it('is not offered without accounts', () => {
+      assert.equal(canSyncNow(run([hello, { ...snapshot, accounts: [] }])), false);
+    });
+  });
+
+  describe('snapshots', () => {
+    it('resume a running sync after reconnecting', () => {
+      const p = progress('downloading', 3, 4);
+      const state = run([
         hello,
         {
           type: 'snapshot',
-          accounts: [{ ...account, lastResult, lastSyncAt: lastResult ? 5 : null }],
-          running: [],
+          accounts: [account],
+          running: [{ syncId: 's1', accountIds: ['work'], startedAt: 1000, progress: [p] }],
         },
-      ]).accounts[0]!.activity;
-    assert.equal(withResult('ok'), 'done');
-    assert.equal(withResult('error'), 'error');
-    assert.equal(withResult(null), 'idle');
+      ]);
+      assert.equal(state.accounts[0]!.activity, 'syncing');
+      assert.equal(state.accounts[0]!.progress?.index, 3);
+      // …and forget it when the next snapshot no longer lists it (it ended while we were away).
+      assert.equal(run([snapshot], state).accounts[0]!.activity, 'idle');
+    });
+
+    it('update the counts after a run and keep how it ended', () => {
+      const state = run([
+        hello,
+        snapshot,
+        started,
+        done(),
+        { ...snapshot, accounts: [{ ...account, messageCount: 200, folderCount: 3 }] },
+      ]);
+      const a = state.accounts[0]!;
+      assert.equal(a.messageCount, 200);
+      assert.equal(a.folderCount, 3);
+      assert.equal(a.activity, 'done');
+      assert.equal(a.lastDone?.stats.downloaded, 10);
+    });
+
+    it('show how the last run ended when the pane did not watch it', () => {
+      const activity = (lastResult: 'ok' | 'error' | 'cancelled' | null) =>
+        run([
+          hello,
+          {
+            type: 'snapshot',
+            accounts: [{ ...account, lastResult, lastSyncAt: lastResult ? 5 : null }],
+            running: [],
+          },
+        ]).accounts[0]!.activity;
+      assert.equal(activity('ok'), 'done');
+      assert.equal(activity('error'), 'error');
+      assert.equal(activity('cancelled'), 'idle');
+      assert.equal(activity(null), 'idle');
+    });
+
+    it('drop accounts the agent no longer has', () => {
+      const state = run([hello, snapshot, { ...snapshot, accounts: [] }]);
+      assert.deepEqual(state.accounts, []);
+    });
+  });
+
+  it('keeps the connection states the socket reports', () => {
+    let state = connectionChanged(initialState(), 'not-running');
+    assert.equal(state.connection, 'not-running');
+    state = run([hello], connectionChanged(state, 'connecting'));
+    assert.equal(state.connection, 'connected');
+  });
+});
+
+describe('pane connection helpers', () => {
+  it('backs off exponentially, capped at 10 s', () => {
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6, 7, 8].map(backoffDelay),
+      [500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000],
+    );
+  });
+
+  it('talks to the same host as the page', () => {
+    assert.equal(
+      agentSocketUrl({ protocol: 'https:', host: 'localhost:4643' }),
+      'wss://localhost:4643/ws',
+    );
+    assert.equal(
+      agentSocketUrl({ protocol: 'http:', host: '127.0.0.1:8080' }),
+      'ws://127.0.0.1:8080/ws',
+    );
   });
 });
 
@@ -195,6 +411,8 @@ describe('pane formats', () => {
     assert.equal(formatAgo(0, 3 * 3_600_000), '3 h ago');
     assert.equal(formatBytes(512), '512 B');
     assert.equal(formatBytes(5.1 * 1048576), '5.1 MB');
+    assert.equal(plural(1, 'folder'), '1 folder');
+    assert.equal(plural(4210, 'message'), '4,210 messages');
     assert.equal(
       lastResultText(
         'ok',
