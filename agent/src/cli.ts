@@ -12,6 +12,7 @@ import type { SyncFlags } from './protocol/index.js';
 import { runAgentUntilStopped } from './commands/start-command.js';
 import { runFetch, runSyncOnce } from './commands/sync-command.js';
 import { runDemo } from './commands/demo-command.js';
+import { registerCertCommand } from './commands/cert-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -189,6 +190,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
         }),
       );
     });
+
+  registerCertCommand(program, setExit);
 
   return program;
 }

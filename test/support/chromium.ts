@@ -39,9 +39,17 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(
-  options: { ignoreHTTPSErrors?: boolean } = {},
-): Promise<TestBrowser> {
+export interface LaunchOptions {
+  /** Accept any certificate (playwright's bypass). Off: Chromium verifies as a user's would. */
+  ignoreHTTPSErrors?: boolean;
+  /**
+   * Chromium's environment, over ours. On Linux it reads trusted CAs from $HOME/.pki/nssdb, so
+   * a temp HOME gives it a trust store of the test's own.
+   */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function launchChromium(options: LaunchOptions = {}): Promise<TestBrowser> {
   ensureChromiumInstalled();
   const userDataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -49,6 +57,7 @@ export async function launchChromium(
     headless: true,
     args: ARGS,
     ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     viewport: { width: 360, height: 720 },
   });
   return {
