@@ -76,6 +76,81 @@ describe('config', () => {
     assert.match(message, /accounts\[0\]\.imap\.password/);
   });
 
+  describe('OAuth2 access token instead of a password', () => {
+    const withImap = (change: (imap: Record<string, unknown>) => void) => {
+      const json = valid();
+      change(json.accounts[0]!.imap as Record<string, unknown>);
+      return json;
+    };
+    const tokenLogin = (imap: Record<string, unknown>) => {
+      delete imap.password;
+      imap.accessToken = { command: 'oauth-helper --print-token' };
+    };
+
+    it('accepts accessToken from a command, env or file, resolving a relative file', () => {
+      let config = parseConfig(withImap(tokenLogin), '/etc/storesync/config.json');
+      assert.deepEqual(config.accounts[0]!.imap.credentials, {
+        kind: 'accessToken',
+        source: { command: 'oauth-helper --print-token' },
+        method: null,
+      });
+      config = parseConfig(
+        withImap((imap) => {
+          tokenLogin(imap);
+          imap.accessToken = { file: 'tokens/work' };
+          imap.authMethod = 'XOAUTH2';
+        }),
+        '/etc/storesync/config.json',
+      );
+      assert.deepEqual(config.accounts[0]!.imap.credentials, {
+        kind: 'accessToken',
+        source: { file: '/etc/storesync/tokens/work' },
+        method: 'XOAUTH2',
+      });
+      config = parseConfig(valid(), null);
+      assert.deepEqual(config.accounts[0]!.imap.credentials, {
+        kind: 'password',
+        source: { env: 'WORK_PW' },
+      });
+    });
+
+    it('refuses both password and accessToken, naming accessToken', () => {
+      const message = errorOf(withImap((imap) => (imap.accessToken = { env: 'WORK_TOKEN' })));
+      assert.match(message, /accounts\[0\]\.imap\.accessToken: .*not both/);
+    });
+
+    it('refuses neither, naming password and mentioning accessToken', () => {
+      const message = errorOf(withImap((imap) => delete imap.password));
+      assert.match(message, /accounts\[0\]\.imap\.password: .*accessToken/);
+    });
+
+    it('refuses an unknown authMethod and one given with a password', () => {
+      assert.match(
+        errorOf(
+          withImap((imap) => {
+            tokenLogin(imap);
+            imap.authMethod = 'PLAIN';
+          }),
+        ),
+        /accounts\[0\]\.imap\.authMethod/,
+      );
+      assert.match(
+        errorOf(withImap((imap) => (imap.authMethod = 'OAUTHBEARER'))),
+        /accounts\[0\]\.imap\.authMethod: only applies to an "accessToken" login/,
+      );
+    });
+
+    it('refuses a bad token source the way it refuses a bad password source', () => {
+      const message = errorOf(
+        withImap((imap) => {
+          tokenLogin(imap);
+          imap.accessToken = 'eyJhbGciOi...';
+        }),
+      );
+      assert.match(message, /accounts\[0\]\.imap\.accessToken/);
+    });
+  });
+
   it('refuses duplicate account ids, naming the second one', () => {
     const json = valid();
     json.accounts.push(structuredClone(json.accounts[0]!));
@@ -133,6 +208,30 @@ describe('password sources', () => {
     await assert.rejects(
       resolveSecret({ command: 'echo topsecret; exit 3' }, 'pw'),
       (err: Error) => /exited with code 3/.test(err.message) && !err.message.includes('topsecret'),
+    );
+  });
+});
+
+describe('access token sources', () => {
+  it('trims whatever whitespace a token helper prints around the token', async () => {
+    const token = await resolveSecret(
+      { command: 'printf "  eyJ.tok.en \\r\\n\\n"' },
+      'accounts.work.imap.accessToken',
+      'access token',
+    );
+    assert.equal(token, 'eyJ.tok.en');
+    // A password keeps its spaces: only a final newline is an artefact.
+    assert.equal(await resolveSecret({ command: 'printf " pw \\n"' }, 'f'), ' pw ');
+  });
+
+  it('names the access token command when it fails or prints nothing', async () => {
+    await assert.rejects(
+      resolveSecret({ command: 'exit 4' }, 'accounts.work.imap.accessToken', 'access token'),
+      /accounts\.work\.imap\.accessToken: access token command exited with code 4/,
+    );
+    await assert.rejects(
+      resolveSecret({ command: 'printf "\\n"' }, 'f', 'access token'),
+      /access token command printed nothing/,
     );
   });
 });

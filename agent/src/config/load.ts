@@ -5,7 +5,12 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigSchema, type RawAccount, type SecretSource } from './schema.js';
+import {
+  ConfigSchema,
+  type OAuthMethod,
+  type RawAccount,
+  type SecretSource,
+} from './schema.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -18,7 +23,7 @@ export interface AccountConfig {
     port: number;
     tls: 'implicit' | 'starttls' | 'none';
     user: string;
-    password: SecretSource;
+    credentials: ImapCredentials;
     allowSelfSigned: boolean;
   };
   maildir: string;
@@ -28,6 +33,12 @@ export interface AccountConfig {
   idleFolders: string[];
   folders: { include: string[]; exclude: string[] };
 }
+
+/** How the account logs in; the secret itself is resolved only when connecting. */
+export type ImapCredentials =
+  | { kind: 'password'; source: SecretSource }
+  /** `method` null: the server's capabilities decide (OAUTHBEARER when offered). */
+  | { kind: 'accessToken'; source: SecretSource; method: OAuthMethod | null };
 
 export interface AgentConfig {
   /** The file this came from, or null for the embedded defaults. */
@@ -98,7 +109,11 @@ export function parseConfig(json: unknown, file: string | null): AgentConfig {
 
 function resolveAccount(account: RawAccount, resolve: (p: string) => string): AccountConfig {
   const { imap } = account;
-  const password = 'file' in imap.password ? { file: resolve(imap.password.file) } : imap.password;
+  const source = (s: SecretSource) => ('file' in s ? { file: resolve(s.file) } : s);
+  // The schema guarantees exactly one of the two.
+  const credentials: ImapCredentials = imap.accessToken
+    ? { kind: 'accessToken', source: source(imap.accessToken), method: imap.authMethod ?? null }
+    : { kind: 'password', source: source(imap.password!) };
   return {
     id: account.id,
     imap: {
@@ -106,7 +121,7 @@ function resolveAccount(account: RawAccount, resolve: (p: string) => string): Ac
       port: imap.port ?? (imap.tls === 'implicit' ? 993 : 143),
       tls: imap.tls,
       user: imap.user,
-      password,
+      credentials,
       allowSelfSigned: imap.allowSelfSigned,
     },
     maildir: resolve(account.maildir),

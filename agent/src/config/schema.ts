@@ -13,15 +13,47 @@ const SecretSourceSchema = z.union([
 ]);
 export type SecretSource = z.infer<typeof SecretSourceSchema>;
 
-const ImapSchema = z.strictObject({
-  host: z.string().min(1, 'must be a host name or address'),
-  port: z.number().int().min(1).max(65535).optional(),
-  tls: z.enum(['implicit', 'starttls', 'none']).default('implicit'),
-  user: z.string().min(1, 'must not be empty'),
-  password: SecretSourceSchema,
-  /** Accept a certificate no trusted CA signed (a private server). Off by default. */
-  allowSelfSigned: z.boolean().default(false),
-});
+/** The SASL mechanisms that carry an OAuth2 bearer token (RFC 7628, and Google's older one). */
+export const OAuthMethodSchema = z.enum(['XOAUTH2', 'OAUTHBEARER']);
+export type OAuthMethod = z.infer<typeof OAuthMethodSchema>;
+
+const ImapSchema = z
+  .strictObject({
+    host: z.string().min(1, 'must be a host name or address'),
+    port: z.number().int().min(1).max(65535).optional(),
+    tls: z.enum(['implicit', 'starttls', 'none']).default('implicit'),
+    user: z.string().min(1, 'must not be empty'),
+    /** Exactly one of password and accessToken (checked below, naming the field). */
+    password: SecretSourceSchema.optional(),
+    /** An OAuth2 access token, fetched afresh for every connection (tokens expire). */
+    accessToken: SecretSourceSchema.optional(),
+    /** Which mechanism carries the token; by default the server's offer decides. */
+    authMethod: OAuthMethodSchema.optional(),
+    /** Accept a certificate no trusted CA signed (a private server). Off by default. */
+    allowSelfSigned: z.boolean().default(false),
+  })
+  .superRefine((imap, ctx) => {
+    if (imap.password && imap.accessToken) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accessToken'],
+        message: 'give either "password" or "accessToken", not both',
+      });
+    } else if (!imap.password && !imap.accessToken) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password'],
+        message: 'required (or "accessToken" for an OAuth2 login)',
+      });
+    }
+    if (imap.authMethod && !imap.accessToken) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authMethod'],
+        message: 'only applies to an "accessToken" login',
+      });
+    }
+  });
 
 const AccountSchema = z.strictObject({
   id: z

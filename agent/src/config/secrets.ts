@@ -1,7 +1,8 @@
 /**
- * Resolves a secret (an IMAP password) from where the config says it lives. The value is
- * returned to the caller only: never logged, never put in an error message, never cached
- * beyond the connection that needs it (a rotated password is picked up at the next sync).
+ * Resolves a secret (an IMAP password or OAuth2 access token) from where the config says it
+ * lives. The value is returned to the caller only: never logged, never put in an error
+ * message, never cached beyond the connection that needs it (a rotated password, a refreshed
+ * token, is picked up at the next connection).
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -13,10 +14,22 @@ export class SecretError extends Error {
 
 const COMMAND_TIMEOUT_MS = 30_000;
 
-export async function resolveSecret(source: SecretSource, field: string): Promise<string> {
+/**
+ * What the secret is, for error messages and for how its text is read: a password is taken
+ * as is (spaces may be part of it) but for one final newline; a token never contains
+ * whitespace, so any around it (helpers print "\n", "\r\n", padding) is dropped.
+ */
+export type SecretKind = 'password' | 'access token';
+
+export async function resolveSecret(
+  source: SecretSource,
+  field: string,
+  kind: SecretKind = 'password',
+): Promise<string> {
+  const clean = kind === 'password' ? stripFinalNewline : (text: string) => text.trim();
   if ('env' in source) {
-    const value = process.env[source.env];
-    if (value === undefined || value === '') {
+    const value = clean(process.env[source.env] ?? '');
+    if (value === '') {
       throw new SecretError(`${field}: environment variable ${source.env} is not set`);
     }
     return value;
@@ -31,7 +44,9 @@ export async function resolveSecret(source: SecretSource, field: string): Promis
       );
     }
     // Editors and `echo` add a final newline; a password never ends with one.
-    return stripFinalNewline(text);
+    const value = clean(text);
+    if (value === '') throw new SecretError(`${field}: ${source.file} is empty`);
+    return value;
   }
   return new Promise((resolve, reject) => {
     execFile(
@@ -42,11 +57,11 @@ export async function resolveSecret(source: SecretSource, field: string): Promis
         if (err) {
           // The command's output may contain the secret: report only how it failed.
           const how = err.killed ? 'timed out' : `exited with code ${err.code ?? 'unknown'}`;
-          reject(new SecretError(`${field}: password command ${how}`));
+          reject(new SecretError(`${field}: ${kind} command ${how}`));
           return;
         }
-        const value = stripFinalNewline(stdout);
-        if (value === '') reject(new SecretError(`${field}: password command printed nothing`));
+        const value = clean(stdout);
+        if (value === '') reject(new SecretError(`${field}: ${kind} command printed nothing`));
         else resolve(value);
       },
     );

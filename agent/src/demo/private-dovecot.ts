@@ -44,6 +44,12 @@ export interface PrivateDovecotOptions {
   capabilities?: { condstore?: boolean; qresync?: boolean };
   /** Also serve TLS: STARTTLS on `port` and implicit TLS on `tlsPort`, with a self-signed certificate. */
   tls?: boolean;
+  /**
+   * Also accept OAuth2 bearer tokens (AUTHENTICATE XOAUTH2 and OAUTHBEARER), the way a
+   * provider's IMAP server does: HS256 JWTs signed with `key`, checked by Dovecot itself
+   * (no token endpoint, no network). The token's `sub` must be the user, `iss` the issuer.
+   */
+  oauth2?: { key: Buffer; issuer?: string };
 }
 
 export interface PrivateDovecot {
@@ -56,6 +62,8 @@ export interface PrivateDovecot {
   maildirRoot: string;
   /** Implicit-TLS port when started with `tls`. */
   tlsPort: number | null;
+  /** The issuer tokens must name (`iss`) when started with `oauth2`. */
+  oauth2Issuer: string | null;
   logFile: string;
   /** Stops Dovecot and waits until its port is closed; idempotent. */
   stop(): Promise<void>;
@@ -147,7 +155,10 @@ export async function startPrivateDovecot(options: PrivateDovecotOptions): Promi
   const tlsPort = options.tls ? await freePort() : null;
   const tls = tlsPort ? { port: tlsPort, ...(await writeSelfSignedCertificate(dir)) } : null;
   const removed = removedCapabilities(options.capabilities);
-  const settings = { dir, port, user, password, version, tls };
+  const oauth2 = options.oauth2
+    ? { key: options.oauth2.key, issuer: options.oauth2.issuer ?? 'storesync-test-issuer' }
+    : null;
+  const settings = { dir, port, user, password, version, tls, oauth2 };
   const logFile = path.join(dir, 'log', 'dovecot.log');
 
   let child: ChildProcess | null = null;
@@ -199,6 +210,7 @@ export async function startPrivateDovecot(options: PrivateDovecotOptions): Promi
     dir,
     maildirRoot: path.join(dir, 'mail', user, 'Maildir'),
     tlsPort,
+    oauth2Issuer: oauth2?.issuer ?? null,
     logFile,
     stop,
     restart: async () => {
@@ -290,6 +302,7 @@ interface Settings {
   password: string;
   version: string;
   tls: { port: number; cert: string; key: string } | null;
+  oauth2: { key: Buffer; issuer: string } | null;
 }
 
 function writeConfig(s: Settings, capabilityList: string[] | null): void {
@@ -329,16 +342,16 @@ protocols = imap
 listen = 127.0.0.1
 ${tls ? `ssl = yes\nssl_cert = <${tls.cert}\nssl_key = <${tls.key}` : 'ssl = no'}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
-default_login_user = ${asRoot ? 'dovenull' : me}
+auth_mechanisms = plain login${s.oauth2 ? ' oauthbearer xoauth2' : ''}
+${s.oauth2 ? OAUTH2_NO_DELAYS : ''}default_login_user = ${asRoot ? 'dovenull' : me}
 default_internal_user = ${asRoot ? 'dovecot' : me}
 # Rootless: must be our group too, or chown()ing the stats/dict sockets to "dovecot" fails.
 default_internal_group = ${asRoot ? 'dovecot' : groupName()}
 first_valid_uid = ${Math.min(owner.uid, 100)}
 first_valid_gid = ${Math.min(owner.gid, 100)}
-passdb {
+${s.oauth2 ? oauth2Passdb(dir, s.oauth2) : ''}passdb {
   driver = passwd-file
-  args = scheme=PLAIN username_format=%n ${users}
+${s.oauth2 ? '  mechanisms = plain login\n' : ''}  args = scheme=PLAIN username_format=%n ${users}
 }
 userdb {
   driver = passwd-file
@@ -384,6 +397,51 @@ ${asRoot ? '' : 'service anvil {\n  chroot =\n}\n'}service imap {
 }
 `,
   );
+}
+
+/**
+ * Tests of refused tokens fail logins on purpose, one after another: without this, Dovecot's
+ * brute-force defence would make each wait longer (2 s, then doubling per failure from our
+ * IP). The penalty is kept by anvil; an auth process that cannot reach it applies none.
+ */
+const OAUTH2_NO_DELAYS = `auth_failure_delay = 0
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+`;
+
+/**
+ * Dovecot 2.3's oauth2 passdb with local JWT validation: it looks the signing key up in a dict
+ * under <azp>/<alg>/<kid> ("default" for a missing azp or kid), base64 as HMAC keys are stored.
+ * Only tokens go to this passdb; LOGIN and PLAIN keep using the users file.
+ */
+function oauth2Passdb(dir: string, oauth2: { key: Buffer; issuer: string }): string {
+  const base = path.join(dir, 'oauth2');
+  const keyDir = path.join(base, 'keys', 'default', 'HS256');
+  mkdirSync(keyDir, { recursive: true });
+  // The auth processes run as Dovecot's own users: they must read these.
+  for (const d of [base, path.join(base, 'keys'), path.dirname(keyDir), keyDir])
+    chmodSync(d, 0o755);
+  writeFileSync(path.join(keyDir, 'default'), oauth2.key.toString('base64'), { mode: 0o644 });
+  const conf = path.join(base, 'dovecot-oauth2.conf.ext');
+  writeFileSync(
+    conf,
+    `introspection_mode = local
+local_validation_key_dict = fs:posix:prefix=${base}/keys/
+issuers = ${oauth2.issuer}
+username_attribute = sub
+username_format = %n
+`,
+    { mode: 0o644 },
+  );
+  return `passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${conf}
+}
+`;
 }
 
 /** A self-signed certificate for 127.0.0.1/localhost, as a private server would have. */

@@ -76,18 +76,22 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   },
 };
 
-/** A failure with its code; whatever throws it decides the wording of the message. */
+/**
+ * A failure with its code; whatever throws it decides the wording of the message, and may
+ * replace the table's hint when it knows better (a refused OAuth2 token is not a password).
+ */
 export class SyncFailure extends Error {
   override readonly name = 'SyncFailure';
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly folder: string | null = null,
+    private readonly specificHint: string | null = null,
   ) {
     super(message);
   }
   get hint(): string {
-    return ERROR_TABLE[this.code].hint;
+    return this.specificHint ?? ERROR_TABLE[this.code].hint;
   }
   get retryable(): boolean {
     return ERROR_TABLE[this.code].retryable;
