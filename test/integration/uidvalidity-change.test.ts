@@ -1,17 +1,19 @@
 /**
  * The server renumbers a folder (new UIDVALIDITY, new UIDs): our files are matched to its
  * messages again, nothing is downloaded twice, and a flag change made here before the
- * renumbering still reaches the server.
+ * renumbering still reaches the server. The user is told (an informational UIDVALIDITY_CHANGED
+ * event) without the run failing.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
-import type { DoneEvent } from '../../agent/src/protocol/index.js';
+import type { DoneEvent, ErrorEvent } from '../../agent/src/protocol/index.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import { maildirName } from '../../agent/src/sync/maildir/flags.js';
 import type { TestDovecot } from '../support/dovecot.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
+import { runCli, writeTestConfig } from '../support/storesync-process.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
 describe('server renumbers a folder (UIDVALIDITY change)', function () {
@@ -19,9 +21,11 @@ describe('server renumbers a folder (UIDVALIDITY change)', function () {
   let dovecot: TestDovecot;
   const inbox = () => fixture.folderDir('INBOX');
 
+  let events: ErrorEvent[] = [];
   async function sync(): Promise<DoneEvent> {
-    const { done } = await fixture.sync();
+    const { done, errors } = await fixture.sync();
     assert.equal(done.result, 'ok', JSON.stringify(done));
+    events = errors;
     return done;
   }
 
@@ -54,16 +58,7 @@ describe('server renumbers a folder (UIDVALIDITY change)', function () {
       path.join(inbox(), 'cur', maildirName(base, 'FS')),
     );
 
-    // The server loses its UID list and index: it numbers every message afresh.
-    const before = await uidValidity();
-    await dovecot.stop();
-    for (const name of await fs.readdir(dovecot.maildirRoot)) {
-      if (name === 'dovecot-uidlist' || name.startsWith('dovecot.index'))
-        await fs.rm(path.join(dovecot.maildirRoot, name));
-    }
-    await new Promise((r) => setTimeout(r, 1100)); // UIDVALIDITY is a timestamp
-    await dovecot.restart();
-    assert.notEqual(await uidValidity(), before, 'the server did renumber');
+    const before = await renumberInbox();
     const [fresh] = generateMailbox({ count: 1, folders: ['INBOX'], seed: 4242 });
     await dovecot.appendMessages([fresh!]);
 
@@ -80,6 +75,17 @@ describe('server renumbers a folder (UIDVALIDITY change)', function () {
       assert.ok(localBytes.has(crlfToLf(m.raw).toString('latin1')), `UID ${m.uid} has its file`);
     const serverFlagged = server.find((m) => crlfToLf(m.raw).equals(flagged!.data));
     assert.ok(serverFlagged?.flags.includes('\\Flagged'));
+
+    // Told, as news rather than a failure (the run above was ok).
+    assert.equal(events.length, 1, JSON.stringify(events));
+    const [event] = events;
+    assert.equal(event!.code, 'UIDVALIDITY_CHANGED');
+    assert.equal(event!.severity, 'info');
+    assert.equal(event!.retryable, false);
+    assert.equal(event!.folder, 'INBOX');
+    assert.ok(event!.message.includes(`${before} → ${await uidValidity()}`), event!.message);
+    assert.match(event!.message, /30 messages matched again, 1 new to download/);
+    assert.match(event!.hint, /Nothing is lost/);
   });
 
   it('then syncs incrementally under the new numbering', async () => {
@@ -88,5 +94,42 @@ describe('server renumbers a folder (UIDVALIDITY change)', function () {
       [done.stats.downloaded, done.stats.uploaded, done.stats.flagsPushed, done.stats.flagsPulled],
       [0, 0, 0, 0],
     );
+    assert.deepEqual(events, [], 'nothing to tell once matched');
   });
+
+  it('sync --once --json: exits 0 and lists the renumbering', async () => {
+    // A Maildir and state of its own, filled by a first run.
+    const cliDir = path.join(fixture.dir, 'cli');
+    await fs.mkdir(cliDir);
+    const configFile = await writeTestConfig(cliDir, dovecot, {
+      passwordEnv: fixture.passwordEnv,
+    });
+    const cli = () => runCli(['sync', '--config', configFile, '--once', '--json']);
+    let result = await cli();
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+
+    await renumberInbox();
+    result = await cli();
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const summary = JSON.parse(result.stdout.trim().split('\n').pop()!);
+    assert.equal(summary.ok, true);
+    assert.deepEqual(
+      summary.errors.map((e: { code: string; folder: string }) => [e.code, e.folder]),
+      [['UIDVALIDITY_CHANGED', 'INBOX']],
+    );
+  });
+
+  /** The server loses its UID list and index: it numbers every message afresh. */
+  async function renumberInbox(): Promise<bigint> {
+    const before = await uidValidity();
+    await dovecot.stop();
+    for (const name of await fs.readdir(dovecot.maildirRoot)) {
+      if (name === 'dovecot-uidlist' || name.startsWith('dovecot.index'))
+        await fs.rm(path.join(dovecot.maildirRoot, name));
+    }
+    await new Promise((r) => setTimeout(r, 1100)); // UIDVALIDITY is a timestamp
+    await dovecot.restart();
+    assert.notEqual(await uidValidity(), before, 'the server did renumber');
+    return before;
+  }
 });

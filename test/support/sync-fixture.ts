@@ -23,6 +23,8 @@ export interface SyncFixture {
   dir: string;
   state: StateDb;
   account: AccountConfig;
+  /** The environment variable holding the password (for a config file the CLI reads). */
+  passwordEnv: string;
   /** The local directory of a folder ("Archive/2024"). */
   folderDir(name: string): string;
   /** An engine over the fixture's account, with account settings overridden. */
@@ -79,6 +81,7 @@ export async function startSyncFixture(
     dovecot,
     dir,
     account,
+    passwordEnv,
     state: new StateDb(stateFile),
     folderDir: (name) => path.join(account.maildir, ...name.split('/')),
     engine: (overrides = {}, engineOptions = {}) =>

@@ -113,6 +113,17 @@ describe('protocol', () => {
     }
   });
 
+  it('takes an error event with a severity or without one (older agents), no other value', () => {
+    const error = samples.find((m) => m.type === 'error')!;
+    const notice = { ...error, code: 'UIDVALIDITY_CHANGED', severity: 'info' };
+    assert.deepEqual(parseFrame(ServerMessageSchema, JSON.stringify(notice)), {
+      ok: true,
+      value: notice,
+    });
+    const bad = { ...error, severity: 'fatal' };
+    assert.equal(parseFrame(ServerMessageSchema, JSON.stringify(bad)).ok, false);
+  });
+
   it('rejects an event with a wrong field type', () => {
     const bad = { ...samples[3], index: -1 };
     assert.equal(parseFrame(ServerMessageSchema, JSON.stringify(bad)).ok, false);

@@ -112,6 +112,15 @@ export const ErrorCodeSchema = z.enum([
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 
+/**
+ * How bad an error event is. `error`: something did not sync (the run's result says so);
+ * `warning` and `info`: worth telling the user, but the run still succeeded (a folder the
+ * server renumbered and that was matched again, say). Absent means `error`, as agents that
+ * predate the field only sent errors.
+ */
+export const ErrorSeveritySchema = z.enum(['info', 'warning', 'error']);
+export type ErrorSeverity = z.infer<typeof ErrorSeveritySchema>;
+
 export const SyncResultSchema = z.enum(['ok', 'error', 'cancelled']);
 export type SyncResult = z.infer<typeof SyncResultSchema>;
 
@@ -157,6 +166,7 @@ export const ErrorEventSchema = z.strictObject({
   hint: z.string(),
   folder: z.string().nullable(),
   retryable: z.boolean(),
+  severity: ErrorSeveritySchema.optional(),
   at: z.number(),
 });
 

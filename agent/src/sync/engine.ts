@@ -385,7 +385,9 @@ export class SyncEngine {
     failure: SyncFailure,
     log: SyncLogger,
   ): void {
-    log.warn({ code: failure.code, folder: failure.folder, err: failure.message }, 'sync error');
+    const fields = { code: failure.code, folder: failure.folder, err: failure.message };
+    if (failure.severity === 'error') log.warn(fields, 'sync error');
+    else log.info(fields, 'sync notice');
     this.emit({
       type: 'error',
       syncId,
@@ -395,6 +397,7 @@ export class SyncEngine {
       hint: failure.hint,
       folder: failure.folder,
       retryable: failure.retryable,
+      severity: failure.severity,
       at: Date.now(),
     });
   }

@@ -2,11 +2,13 @@
  * Every failure the engine reports carries a stable code, a one-line message and a hint the
  * user can act on. This table is the one place their wording lives.
  */
-import type { ErrorCode } from '../protocol/index.js';
+import type { ErrorCode, ErrorSeverity } from '../protocol/index.js';
 
 interface ErrorEntry {
   hint: string;
   retryable: boolean;
+  /** Default 'error'; anything else is reported without failing the run. */
+  severity?: ErrorSeverity;
 }
 
 export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
@@ -49,6 +51,8 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   UIDVALIDITY_CHANGED: {
     hint: 'The server renumbered this folder; its messages are being matched again. Nothing is lost.',
     retryable: false,
+    // Handled by matching the files again: news for the user, not a failure.
+    severity: 'info',
   },
   DISK_FULL: {
     hint: 'Free some disk space where the Maildir lives, then sync again; nothing was corrupted.',
@@ -95,6 +99,9 @@ export class SyncFailure extends Error {
   }
   get retryable(): boolean {
     return ERROR_TABLE[this.code].retryable;
+  }
+  get severity(): ErrorSeverity {
+    return ERROR_TABLE[this.code].severity ?? 'error';
   }
 }
 

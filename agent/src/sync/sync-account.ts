@@ -15,7 +15,7 @@ import { listLocalFolders } from './maildir/local-folders.js';
 import { planHierarchy } from './plan-hierarchy.js';
 import type { SyncLogger } from './logger.js';
 import type { StateDb } from './state-db.js';
-import { syncFolder } from './sync-folder.js';
+import { type FolderSyncResult, syncFolder } from './sync-folder.js';
 
 export interface AccountSyncReporter {
   progress(
@@ -130,6 +130,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             },
           });
           stats.foldersSynced += 1;
+          // Reported, but the folder synced: the run's result stays ok (severity 'info').
+          if (result.renumbered) report.failure(renumberedNotice(remote.path, result));
           if (result.created) stats.foldersCreated += 1;
           stats.flagsPulled += result.flagsPulled;
           stats.flagsPushed += result.flagsPushed;
@@ -221,6 +223,16 @@ async function syncHierarchy(
     ),
     ...outcome.created,
   ];
+}
+
+function renumberedNotice(folder: string, result: FolderSyncResult): SyncFailure {
+  const { from, to, toDownload } = result.renumbered!;
+  return new SyncFailure(
+    'UIDVALIDITY_CHANGED',
+    `The server renumbered "${folder}" (UIDVALIDITY ${from} → ${to}); ` +
+      `${fmt(result.rematched)} messages matched again, ${fmt(toDownload)} new to download`,
+    folder,
+  );
 }
 
 function isConnectionFatal(failure: SyncFailure): boolean {

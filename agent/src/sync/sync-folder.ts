@@ -47,6 +47,8 @@ export interface FolderSyncResult extends ReconcileResult {
   created: boolean;
   /** Messages matched again after the server renumbered the folder. */
   rematched: number;
+  /** Set when the server renumbered the folder (new UIDVALIDITY) since the last sync. */
+  renumbered: { from: number; to: number; toDownload: number } | null;
 }
 
 export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResult> {
@@ -66,6 +68,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     expungedLocal: 0,
     expungedRemote: 0,
     rematched: 0,
+    renumbered: null,
   };
   // A synced folder whose directory vanished was deleted here on purpose or by accident:
   // recreating it empty would read as "every message deleted" and empty the server folder.
@@ -96,6 +99,13 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
       log,
     });
     result.rematched = rematched.matched;
+    if (renumbered) {
+      result.renumbered = {
+        from: folder.uidValidity!,
+        to: opened.uidValidity,
+        toDownload: rematched.unmatchedServerUids.length,
+      };
+    }
   }
   const upload = {
     client,
