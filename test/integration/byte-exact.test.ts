@@ -1,6 +1,11 @@
 /**
  * Hostile real-world mail stored exactly as the server sends it (CRLF → LF only), including
  * a 20 MB message that is streamed rather than held in memory, and uploaded back byte-exact.
+ *
+ * The server's rules win where IMAP has them: a NUL byte cannot travel in a FETCH literal,
+ * so Dovecot sends it as 0x80 (and we store what it sends), while an upload carries it in a
+ * BINARY literal8 and the server keeps it. A message the server refuses to store is an error
+ * for that message only; its file stays.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -11,6 +16,7 @@ import type { SampleMessage } from '../../agent/src/demo/sample-mail.js';
 import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
 import { runCli, writeTestConfig } from '../support/storesync-process.js';
+import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
 const PASSWORD_ENV = 'STORESYNC_BYTES_PASSWORD';
 const CRLF = '\r\n';
@@ -48,6 +54,18 @@ const HOSTILE: Record<string, Buffer> = {
   ]),
   'invalid base64': message(['Content-Transfer-Encoding: base64', '', '!!!not base64***', '====']),
   'trailing spaces and tabs': message(['Subject: spaces   ', '', 'line with tab\t', '   ']),
+  'Latin-1 headers': message([
+    Buffer.from('Subject: caf\xe9 \xe0 la cr\xe8me\r\nFrom: J\xfcrgen <j@example.org>', 'latin1'),
+    '',
+    'body',
+  ]),
+  'NUL bytes': message(['Subject: nul', '', Buffer.from('before\0after\0\0end', 'latin1')]),
+  'bare CRs': message(['Subject: bare\rCR', '', 'one\rtwo', 'three\r\rfour']),
+  '150 KB line': message(['Subject: 150 KB line', '', 'w'.repeat(150_000), 'after']),
+  '150 KB line and no final newline': Buffer.concat([
+    message(['Subject: 150 KB, no newline', '']),
+    Buffer.alloc(150_000, 'z'),
+  ]),
 };
 
 describe('byte-exact storage of hostile mail', function () {
@@ -115,4 +133,85 @@ describe('byte-exact storage of hostile mail', function () {
     assert.deepEqual(copies, originals);
     for (const m of local) assert.ok(originals.includes(lfToCrlf(m.data).toString('latin1')));
   });
+
+  it('uploads a NUL byte as is (BINARY literal8): the server keeps it, the file is untouched', async () => {
+    const raw = Buffer.from('Subject: local nul\n\nzero\0byte, nul-upload-marker\n', 'latin1');
+    const folderDir = path.join(dir, 'Maildir', 'Nul');
+    for (const sub of ['cur', 'new', 'tmp'])
+      await fs.mkdir(path.join(folderDir, sub), { recursive: true });
+    const file = path.join(folderDir, 'cur', '1700000000.nul.host:2,S');
+    await fs.writeFile(file, raw);
+    const result = await runCli(['sync', '--config', config, '--once', '--json'], env());
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(JSON.parse(result.stdout).uploaded, 1);
+    assert.ok((await fs.readFile(file)).equals(raw), 'the local file changed');
+    // On the server's disk (Dovecot's Maildir, LF line ends too): the NUL is there.
+    const stored = await findFile(dovecot.maildirRoot, 'nul-upload-marker');
+    assert.ok(stored?.equals(raw), `server stored ${JSON.stringify(stored?.toString('latin1'))}`);
+    // Over IMAP it comes back as 0x80, the way Dovecot sends every NUL.
+    const [served] = await dovecot.listMessages('Nul');
+    assert.ok(
+      served!.raw.equals(
+        lfToCrlf(Buffer.from(raw.toString('latin1').replace('\0', '\x80'), 'latin1')),
+      ),
+    );
+  });
 });
+
+describe('a message the server refuses to store', function () {
+  const LIMIT = 64 * 1024;
+  let fixture: SyncFixture;
+  const inbox = () => fixture.folderDir('INBOX');
+  const small = (n: number) => Buffer.from(`Subject: small ${n}\n\nfits\n`);
+  const big = Buffer.from(`Subject: too big\n\n${'b'.repeat(2 * LIMIT)}\n`);
+
+  before(async () => {
+    fixture = await startSyncFixture({ dovecot: { maxMessageSize: LIMIT } });
+    assert.equal((await fixture.sync()).done.result, 'ok'); // creates the local INBOX
+    await fs.writeFile(path.join(inbox(), 'cur', '1700000001.a.host:2,S'), small(1));
+    await fs.writeFile(path.join(inbox(), 'cur', '1700000002.big.host:2,S'), big);
+    await fs.writeFile(path.join(inbox(), 'cur', '1700000003.c.host:2,S'), small(3));
+  });
+
+  after(async () => fixture?.cleanup());
+
+  it('is an error for that message; the others are uploaded and its file stays', async () => {
+    const { done, errors } = await fixture.sync();
+    assert.equal(done.result, 'error');
+    assert.equal(done.stats.uploaded, 2);
+    assert.equal(done.stats.foldersFailed, 0, 'the folder itself synced');
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.equal(errors[0]!.code, 'SERVER_NO');
+    assert.equal(errors[0]!.folder, 'INBOX');
+    assert.match(errors[0]!.message, /1700000002\.big\.host.*maximum size/);
+    const server = await fixture.dovecot.listMessages('INBOX');
+    assert.deepEqual(
+      server.map((m) => crlfToLf(m.raw).toString()).sort(),
+      [small(1), small(3)].map(String),
+    );
+    assert.ok(
+      (await fs.readFile(path.join(inbox(), 'cur', '1700000002.big.host:2,S'))).equals(big),
+    );
+  });
+
+  it('is offered again next time, without duplicating the others', async () => {
+    const { done, errors } = await fixture.sync();
+    assert.equal(done.stats.uploaded, 0);
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['SERVER_NO'],
+    );
+    assert.equal((await fixture.dovecot.listMessages('INBOX')).length, 2);
+    assert.equal((await readMaildirFolder(inbox())).length, 3);
+  });
+});
+
+/** The first file under `root` whose bytes contain `marker`. */
+async function findFile(root: string, marker: string): Promise<Buffer | null> {
+  for (const entry of await fs.readdir(root, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const data = await fs.readFile(path.join(entry.parentPath, entry.name));
+    if (data.includes(marker)) return data;
+  }
+  return null;
+}

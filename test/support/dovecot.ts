@@ -32,7 +32,7 @@ export interface TestDovecot extends PrivateDovecot {
 }
 
 export async function startTestDovecot(
-  options: Pick<PrivateDovecotOptions, 'capabilities' | 'tls' | 'oauth2'> = {},
+  options: Pick<PrivateDovecotOptions, 'capabilities' | 'tls' | 'oauth2' | 'maxMessageSize'> = {},
 ): Promise<TestDovecot> {
   await ensureDovecotInstalled();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-dovecot-'));

@@ -43,7 +43,7 @@ let instances = 0;
 
 export async function startSyncFixture(
   options: {
-    dovecot?: Pick<PrivateDovecotOptions, 'capabilities' | 'tls'>;
+    dovecot?: Pick<PrivateDovecotOptions, 'capabilities' | 'tls' | 'maxMessageSize'>;
     mail?: SampleMessage[];
     /** Extra account settings as in the config file (folders, deletePolicy, …). */
     account?: Record<string, unknown>;

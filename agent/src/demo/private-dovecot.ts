@@ -50,6 +50,8 @@ export interface PrivateDovecotOptions {
    * (no token endpoint, no network). The token's `sub` must be the user, `iss` the issuer.
    */
   oauth2?: { key: Buffer; issuer?: string };
+  /** Refuse to store (APPEND) messages larger than this many bytes, as many providers do. */
+  maxMessageSize?: number;
 }
 
 export interface PrivateDovecot {
@@ -158,7 +160,8 @@ export async function startPrivateDovecot(options: PrivateDovecotOptions): Promi
   const oauth2 = options.oauth2
     ? { key: options.oauth2.key, issuer: options.oauth2.issuer ?? 'storesync-test-issuer' }
     : null;
-  const settings = { dir, port, user, password, version, tls, oauth2 };
+  const maxMessageSize = options.maxMessageSize ?? null;
+  const settings = { dir, port, user, password, version, tls, oauth2, maxMessageSize };
   const logFile = path.join(dir, 'log', 'dovecot.log');
 
   let child: ChildProcess | null = null;
@@ -303,6 +306,7 @@ interface Settings {
   version: string;
   tls: { port: number; cert: string; key: string } | null;
   oauth2: { key: Buffer; issuer: string } | null;
+  maxMessageSize: number | null;
 }
 
 function writeConfig(s: Settings, capabilityList: string[] | null): void {
@@ -362,6 +366,7 @@ mail_fsync = optimized
 # Sync clients open several connections at once.
 mail_max_userip_connections = 200
 ${capabilityList ? `imap_capability = ${capabilityList.join(' ')}` : ''}
+${s.maxMessageSize ? sizeLimit(s.maxMessageSize) : ''}
 namespace inbox {
   inbox = yes
   separator = /
@@ -397,6 +402,16 @@ ${asRoot ? '' : 'service anvil {\n  chroot =\n}\n'}service imap {
 }
 `,
   );
+}
+
+/** The quota plugin's size limit only (no storage quota): APPEND says NO [LIMIT] beyond it. */
+function sizeLimit(bytes: number): string {
+  return `mail_plugins = $mail_plugins quota
+plugin {
+  quota = maildir:User quota
+  quota_max_mail_size = ${Math.ceil(bytes)}
+}
+`;
 }
 
 /**

@@ -114,6 +114,11 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             onUploaded: () => {
               stats.uploaded += 1;
             },
+            // The message stays in the Maildir; the run reports it and is not ok.
+            onRefused: (failure) => {
+              allOk = false;
+              report.failure(failure);
+            },
             signal,
             log: input.log.child({ folder: remote.path }),
             onMessage: (index, total, bytes) => {

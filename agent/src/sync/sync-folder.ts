@@ -38,6 +38,8 @@ export interface FolderSyncInput {
   log: SyncLogger;
   onMessage(index: number, total: number, bytes: number): void;
   onUploaded(): void;
+  /** A message the server would not store; the folder's sync goes on. */
+  onRefused(failure: SyncFailure): void;
 }
 
 export interface FolderSyncResult extends ReconcileResult {
@@ -174,7 +176,8 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
       log,
     }),
   );
-  if (input.uploadContents) result.uploaded = await uploadNewMessages(upload, input.onUploaded);
+  if (input.uploadContents)
+    result.uploaded = await uploadNewMessages(upload, input.onUploaded, input.onRefused);
   state.markFolderSynced(folder.id, {
     uidValidity: opened.uidValidity,
     uidNext: opened.uidNext,

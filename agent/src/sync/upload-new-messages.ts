@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ImapFlow } from 'imapflow';
-import { classifyError } from './errors.js';
+import { classifyError, SyncFailure } from './errors.js';
 import type { SyncLogger } from './logger.js';
 import { lfToCrlf } from './maildir/crlf.js';
 import { imapFlagsOfLetters } from './maildir/flags.js';
@@ -64,10 +64,17 @@ export async function recoverPendingAppends(ctx: UploadContext): Promise<number>
   return found;
 }
 
-/** APPENDs every message file the state does not know; returns how many were uploaded. */
+/**
+ * APPENDs every message file the state does not know; returns how many were uploaded. A
+ * message the server refuses (too big, a byte it will not take) is reported through
+ * `onRefused` and the others still go: the server's rules win, but the file stays here and
+ * is offered again next time. A full mailbox ends the uploads of this folder (the rest would
+ * be refused too); anything else (a lost connection) ends the folder's sync.
+ */
 export async function uploadNewMessages(
   ctx: UploadContext,
   onUploaded: () => void,
+  onRefused: (failure: SyncFailure) => void,
 ): Promise<number> {
   const known = new Set(ctx.state.messages(ctx.folder.id).map((row) => row.base));
   const files = await ctx.local.scan();
@@ -75,12 +82,30 @@ export async function uploadNewMessages(
   for (const [base, file] of files) {
     if (ctx.signal.aborted) break;
     if (known.has(base)) continue;
-    await appendOne(ctx, base, file);
+    try {
+      await appendOne(ctx, base, file);
+    } catch (err) {
+      const failure = classifyError(err, ctx.folder.path);
+      if (!REFUSALS.has(failure.code)) throw failure;
+      ctx.log.warn({ base, code: failure.code, err: failure.message }, 'APPEND refused');
+      onRefused(
+        new SyncFailure(
+          failure.code,
+          `The server refused to store ${file.name}: ${failure.message}`,
+          ctx.folder.path,
+        ),
+      );
+      if (failure.code === 'QUOTA_EXCEEDED') break;
+      continue;
+    }
     uploaded += 1;
     onUploaded();
   }
   return uploaded;
 }
+
+/** A refused APPEND stored nothing: the message failed, not the connection or the folder. */
+const REFUSALS = new Set(['SERVER_NO', 'SERVER_BAD', 'QUOTA_EXCEEDED']);
 
 async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Promise<void> {
   const filePath = path.join(ctx.local.dir, file.subdir, file.name);
@@ -101,8 +126,7 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
   } catch (err) {
     const failure = classifyError(err, ctx.folder.path);
     // A refusal means nothing was stored; a lost connection leaves it unknown: keep the journal.
-    if (failure.code === 'SERVER_NO' || failure.code === 'SERVER_BAD')
-      ctx.state.settleAppend(ctx.folder.id, base, null);
+    if (REFUSALS.has(failure.code)) ctx.state.settleAppend(ctx.folder.id, base, null);
     throw failure;
   }
   if (uid === null) {
