@@ -136,6 +136,7 @@ describe('error classification', () => {
     const cases: Array<[object, string]> = [
       [{ authenticationFailed: true, message: 'x' }, 'AUTH_FAILED'],
       [{ code: 'ENOSPC', message: 'no space' }, 'DISK_FULL'],
+      [{ code: 'EDQUOT', message: 'disk quota exceeded' }, 'DISK_FULL'],
       [{ code: 'ECONNREFUSED', message: 'refused' }, 'CONNECTION_FAILED'],
       [{ code: 'ECONNRESET', message: 'reset' }, 'CONNECTION_LOST'],
       [
@@ -164,6 +165,7 @@ describe('error classification', () => {
       );
       assert.equal(failure.code, code, JSON.stringify(err));
       assert.ok(failure.hint.length > 20, code);
+      if (code === 'DISK_FULL') assert.match(failure.hint, /Free some disk space/);
     }
   });
 });

@@ -74,6 +74,21 @@ export class MaildirFolder {
 
   /** Writes and fsyncs every file of a batch into tmp/. */
   async writeToTmp(batch: readonly PendingFile[]): Promise<void> {
+    try {
+      await this.writeEachToTmp(batch);
+    } catch (err) {
+      // A full disk (ENOSPC) must not stay full of our partial files: the batch is not
+      // committed, so nothing refers to them.
+      await Promise.all(
+        batch.map((f) =>
+          fs.rm(path.join(this.dir, 'tmp', f.base), { force: true }).catch(() => {}),
+        ),
+      );
+      throw err;
+    }
+  }
+
+  private async writeEachToTmp(batch: readonly PendingFile[]): Promise<void> {
     await forEachLimited(batch, WRITE_CONCURRENCY, async (file) => {
       const handle = await fs.open(
         path.join(this.dir, 'tmp', file.base),
@@ -95,7 +110,8 @@ export class MaildirFolder {
    */
   async streamToTmp(name: string, source: AsyncIterable<Uint8Array>): Promise<number> {
     const converter = new CrlfToLfConverter();
-    const handle = await fs.open(path.join(this.dir, 'tmp', name), 'w', 0o600);
+    const file = path.join(this.dir, 'tmp', name);
+    const handle = await fs.open(file, 'w', 0o600);
     let size = 0;
     try {
       for await (const chunk of source) {
@@ -107,9 +123,13 @@ export class MaildirFolder {
       if (rest.length > 0) await handle.write(rest);
       size += rest.length;
       await handle.datasync();
-    } finally {
+    } catch (err) {
+      // Not committed, so nobody refers to it; on a full disk it would only take space.
       await handle.close();
+      await fs.rm(file, { force: true }).catch(() => {});
+      throw err;
     }
+    await handle.close();
     return size;
   }
 

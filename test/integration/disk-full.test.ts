@@ -1,0 +1,65 @@
+/**
+ * The disk holding the Maildir fills up mid-download (a real ENOSPC: the Maildir is a 2 MB
+ * tmpfs): the folder stops with DISK_FULL and a hint, what was committed before is intact,
+ * and no partial file is left behind to keep the disk full.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
+import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
+import { readMaildirFolder, tmpIsEmpty } from '../support/maildir-files.js';
+import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
+
+const run = promisify(execFile);
+
+describe('disk full while downloading (tmpfs Maildir)', function () {
+  let fixture: SyncFixture;
+  let mounted = false;
+
+  before(async () => {
+    const small = generateMailbox({ count: 3, folders: ['INBOX'], seed: 5 });
+    // Above the size the engine streams alone (8 MB), after the small ones are committed.
+    const huge = Buffer.concat([
+      Buffer.from('Subject: does not fit\r\n\r\n'),
+      Buffer.alloc(9 * 1024 * 1024, 'h'),
+      Buffer.from('\r\n'),
+    ]);
+    fixture = await startSyncFixture({
+      mail: [...small, { folder: 'INBOX', raw: huge, flags: [], internalDate: new Date() }],
+    });
+    await fs.mkdir(fixture.account.maildir, { recursive: true });
+    // Needs root (the tests' Dovecot already assumes it or a rootless setup): report, not skip.
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', fixture.account.maildir]);
+    mounted = true;
+  });
+
+  after(async () => {
+    if (mounted) await run('umount', [fixture.account.maildir]);
+    await fixture?.cleanup();
+  });
+
+  it('stops the folder with DISK_FULL, keeping what was committed and nothing partial', async () => {
+    const { done, errors } = await fixture.sync();
+    assert.equal(done.result, 'error');
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.equal(errors[0]!.code, 'DISK_FULL');
+    assert.equal(errors[0]!.folder, 'INBOX');
+    assert.match(errors[0]!.hint, /Free some disk space/);
+
+    const inbox = fixture.folderDir('INBOX');
+    assert.ok(await tmpIsEmpty(inbox), 'the partial file was removed');
+    const files = await readMaildirFolder(inbox);
+    const folder = fixture.state.folders('a').find((f) => f.path === 'INBOX')!;
+    const rows = fixture.state.messages(folder.id);
+    assert.equal(rows.length, 3, 'the small messages were committed');
+    assert.equal(files.length, rows.length, 'a file for every row and no other');
+    const server = await fixture.dovecot.listMessages('INBOX');
+    for (const row of rows) {
+      const file = files.find((f) => f.name.startsWith(row.base));
+      const message = server.find((m) => m.uid === row.uid)!;
+      assert.ok(file?.data.equals(crlfToLf(message.raw)), `UID ${row.uid}: file and server differ`);
+    }
+  });
+});
