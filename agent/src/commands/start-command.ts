@@ -10,7 +10,7 @@ export async function runAgentUntilStopped(
   config: AgentConfig,
   onStarted?: (agent: RunningAgent) => void,
 ): Promise<number> {
-  const log = createFileLogger(config.dataDir);
+  const log = createFileLogger(config.dataDir, config.log);
   const agent = await startAgent(config, log);
   const accounts = config.accounts.map((a) => a.id).join(', ') || 'none configured';
   process.stdout.write(

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ConfigSchema,
+  type LogConfig,
   type OAuthMethod,
   type RawAccount,
   type SecretSource,
@@ -46,6 +47,8 @@ export interface AgentConfig {
   dataDir: string;
   server: { host: string; port: number; allowRemote: boolean };
   accounts: AccountConfig[];
+  /** The "log" block, defaults filled in (optional only for configs made in code). */
+  log?: LogConfig;
 }
 
 /** Where state, certificates and logs live when the config does not say. */
@@ -104,6 +107,7 @@ export function parseConfig(json: unknown, file: string | null): AgentConfig {
     dataDir: raw.dataDir ? resolve(raw.dataDir) : defaultDataDir(),
     server: raw.server,
     accounts: raw.accounts.map((account) => resolveAccount(account, resolve)),
+    log: raw.log,
   };
 }
 

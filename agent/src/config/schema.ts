@@ -84,6 +84,18 @@ const AccountSchema = z.strictObject({
   deletePolicy: z.enum(['expunge', 'trash', 'keep-remote']).default('expunge'),
 });
 
+/** The agent's own log (agent/src/logging.ts); STORESYNC_LOG_LEVEL overrides `level`. */
+const LogSchema = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The current file is rotated at this size (MiB; fractions allowed). */
+  maxSizeMB: z.number().positive('must be more than 0').max(1024).default(10),
+  /** Files kept, the current one included. */
+  maxFiles: z.number().int().min(1).max(100).default(5),
+  /** Every IMAP command and response in the log, credentials masked (for support). */
+  imapProtocol: z.boolean().default(false),
+});
+export type LogConfig = z.infer<typeof LogSchema>;
+
 export const ConfigSchema = z
   .strictObject({
     dataDir: z.string().min(1).optional(),
@@ -95,6 +107,7 @@ export const ConfigSchema = z
       })
       .default({ host: '127.0.0.1', port: DEFAULT_PORT, allowRemote: false }),
     accounts: z.array(AccountSchema).default([]),
+    log: LogSchema.default({ level: 'info', maxSizeMB: 10, maxFiles: 5, imapProtocol: false }),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

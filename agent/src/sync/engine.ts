@@ -20,7 +20,7 @@ import {
 import path from 'node:path';
 import { completePartialMessages } from './download-new-messages.js';
 import { classifyError, SyncFailure } from './errors.js';
-import { openImapSession } from './imap-session.js';
+import { bindProtocolLog, openImapSession } from './imap-session.js';
 import { folderDirectory, folderSegments } from './maildir/folder-path.js';
 import { MaildirFolder } from './maildir/maildir-folder.js';
 import type { ImapProtocolLog } from './imap-session.js';
@@ -346,7 +346,11 @@ export class SyncEngine {
           signal: run.controller.signal,
           log,
           report,
-          protocolLog: this.options.protocolLog,
+          // Protocol lines carry the run's ids like every other line of the run.
+          protocolLog: bindProtocolLog(this.options.protocolLog, {
+            syncId: run.syncId,
+            accountId: account.id,
+          }),
         });
         result = allOk ? 'ok' : 'error';
       } catch (err) {
@@ -408,7 +412,10 @@ export class SyncEngine {
       try {
         listener(event);
       } catch (err) {
-        this.log.error({ err: (err as Error).message, event: event.type }, 'event listener failed');
+        this.log.error(
+          { syncId: event.syncId, err: (err as Error).message, event: event.type },
+          'event listener failed',
+        );
       }
     }
   }

@@ -9,8 +9,28 @@ import { resolveSecret, SecretError } from '../config/secrets.js';
 import { classifyError, SyncFailure } from './errors.js';
 import { type OAuthOffer, watchOAuthOffer } from './oauth-mechanism.js';
 
+/** Which connection and sync run a protocol line belongs to, as far as the caller knows. */
+export interface ImapLineContext {
+  /** imapflow's connection id: lines of parallel connections interleave. */
+  connection?: string;
+  syncId?: string;
+  accountId?: string;
+}
+
 /** Receives every IMAP line sent ('C') and received ('S'), secrets masked by imapflow. */
-export type ImapProtocolLog = (direction: 'C' | 'S', line: string) => void;
+export type ImapProtocolLog = (
+  direction: 'C' | 'S',
+  line: string,
+  context?: ImapLineContext,
+) => void;
+
+/** The same log with ids added to every line (the engine binds its run's to each account). */
+export function bindProtocolLog(
+  log: ImapProtocolLog | undefined,
+  bound: ImapLineContext,
+): ImapProtocolLog | undefined {
+  return log && ((direction, line, context) => log(direction, line, { ...context, ...bound }));
+}
 
 const TOKEN_COMMAND_HINT =
   'The access token could not be obtained: run the "accessToken" source yourself to see why (an expired sign-in means signing in again), then sync again.';
@@ -97,9 +117,9 @@ function protocolLogger(sink: ImapProtocolLog) {
   const ignore = () => undefined;
   return {
     isLevelEnabled: (level: string) => level === 'debug',
-    debug: (entry: { src?: string; msg?: string }) => {
+    debug: (entry: { src?: string; msg?: string; cid?: string }) => {
       if ((entry.src === 'c' || entry.src === 's') && entry.msg)
-        sink(entry.src === 'c' ? 'C' : 'S', entry.msg);
+        sink(entry.src === 'c' ? 'C' : 'S', entry.msg, { connection: entry.cid });
     },
     trace: ignore,
     info: ignore,
