@@ -12,6 +12,8 @@ import type { SyncFlags } from './protocol/index.js';
 import { runAgentUntilStopped } from './commands/start-command.js';
 import { runFetch, runSyncOnce } from './commands/sync-command.js';
 import { runDemo } from './commands/demo-command.js';
+import { registerLogsCommand } from './commands/logs-command.js';
+import { registerSupportBundleCommand } from './commands/support-bundle-command.js';
 import { registerCertCommand } from './commands/cert-command.js';
 
 export const EXIT_OK = 0;
@@ -43,6 +45,7 @@ interface SyncCliOptions {
   account?: string;
   folder?: string[];
   json?: boolean;
+  events?: boolean;
   uploadHierarchy?: boolean;
   downloadHierarchy?: boolean;
   uploadContents?: boolean;
@@ -96,11 +99,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--download-contents', 'pull messages, flags and expunges')
     .option('--headers-only', 'store header blocks only; bodies on demand')
     .option('--json', 'print one JSON summary line instead of progress')
+    .option('--events', 'print every sync event as a JSON line (NDJSON) instead of progress')
     .addHelpText(
       'after',
       '\nWith no direction flag, all four directions run.\n' +
         '\nExamples:\n  storesync sync --config ~/.config/storesync/config.json --once\n' +
-        '  storesync sync --once --json --account work --folder INBOX --download-contents',
+        '  storesync sync --once --json --account work --folder INBOX --download-contents\n' +
+        '  storesync sync --once --events | jq -c \'select(.type == "error")\'',
     )
     .action(async (opts: SyncCliOptions) => {
       if (!opts.once) {
@@ -110,6 +115,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
           'continuous sync runs in the agent (`storesync start`); pass --once for a single pass',
         );
       }
+      if (opts.json && opts.events) {
+        throw new CommanderError(
+          EXIT_USAGE,
+          'storesync.usage',
+          '--json and --events exclude each other',
+        );
+      }
       const config = readConfig(opts.config);
       setExit(
         await runSyncOnce(config, {
@@ -117,6 +129,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
           folders: opts.folder ?? [],
           flags: syncFlagsOf(opts),
           json: opts.json === true,
+          events: opts.events === true,
         }),
       );
     });
@@ -192,6 +205,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     });
 
   registerCertCommand(program, setExit);
+
+  registerLogsCommand(program, setExit);
+  registerSupportBundleCommand(program, setExit);
 
   return program;
 }

@@ -1,13 +1,21 @@
 /**
  * `storesync sync --once`: one pass of the engine over the configured accounts, without the
  * agent's server. Exit 0 when everything synced, 1 when some folder or account failed.
+ * Output: live progress on a terminal, a JSON summary (--json), or every engine event as
+ * NDJSON (--events) for scripts and other front ends.
  */
 import path from 'node:path';
 import type { AgentConfig } from '../config/load.js';
 import { createFileLogger } from '../logging.js';
-import type { ErrorEvent, SyncFlags } from '../protocol/index.js';
+import {
+  type ErrorEvent,
+  type SyncEvent,
+  SyncEventSchema,
+  type SyncFlags,
+} from '../protocol/index.js';
 import { NotInStateError, SyncEngine, UnknownAccountError } from '../sync/engine.js';
 import { classifyError } from '../sync/errors.js';
+import type { SyncLogger } from '../sync/logger.js';
 import { StateDb } from '../sync/state-db.js';
 import { ProgressDisplay } from './progress-display.js';
 
@@ -17,23 +25,30 @@ export interface SyncCommandOptions {
   folders: string[];
   flags: SyncFlags;
   json: boolean;
+  /** Every engine event as one JSON line on stdout, instead of progress and summary. */
+  events?: boolean;
 }
 
 export async function runSyncOnce(
   config: AgentConfig,
   options: SyncCommandOptions,
 ): Promise<number> {
-  const log = createFileLogger(config.dataDir);
+  const log = createFileLogger(config.dataDir, config.log);
   const state = new StateDb(stateFile(config));
-  const engine = new SyncEngine(config.accounts, state, log);
+  const engine = new SyncEngine(config.accounts, state, log, {
+    protocolLog: log.imapProtocolLog,
+  });
   const errors: ErrorEvent[] = [];
-  const display = new ProgressDisplay(
-    process.stdout,
-    !options.json && process.stdout.isTTY === true,
-  );
+  const display =
+    options.json || options.events
+      ? null
+      : new ProgressDisplay(process.stdout, process.stdout.isTTY === true, {
+          connections: new Map(config.accounts.map((a) => [a.id, a.maxConnections])),
+        });
   engine.onEvent((event) => {
     if (event.type === 'error') errors.push(event);
-    if (!options.json) display.handle(event);
+    if (options.events) writeEvent(event, log);
+    display?.handle(event);
   });
   // Ctrl-C cancels cleanly: the batch in flight is committed before the process ends.
   const cancel = () => engine.stop();
@@ -59,7 +74,9 @@ export async function runSyncOnce(
         account: e.accountId,
       })),
     };
-    if (options.json) {
+    if (options.events) {
+      // The done event already said it all.
+    } else if (options.json) {
       process.stdout.write(JSON.stringify(summary) + '\n');
     } else {
       const s = done.stats;
@@ -74,8 +91,22 @@ export async function runSyncOnce(
     process.off('SIGINT', cancel);
     process.off('SIGTERM', cancel);
     state.close();
-    log.flush();
+    await log.close();
   }
+}
+
+/**
+ * One event per line. Validated against the protocol first: a consumer relies on the schema,
+ * so an event that breaks it is a bug to report, not a line to print.
+ */
+function writeEvent(event: SyncEvent, log: SyncLogger): void {
+  const checked = SyncEventSchema.safeParse(event);
+  if (!checked.success) {
+    log.error({ event: event.type, err: checked.error.message }, 'event fails its schema');
+    process.stderr.write(`storesync: internal error: a ${event.type} event fails its schema\n`);
+    return;
+  }
+  process.stdout.write(JSON.stringify(checked.data) + '\n');
 }
 
 export function stateFile(config: AgentConfig): string {
@@ -87,10 +118,12 @@ export async function runFetch(
   config: AgentConfig,
   opts: { account: string; folder: string; uid: number; json?: boolean },
 ): Promise<number> {
-  const log = createFileLogger(config.dataDir);
+  const log = createFileLogger(config.dataDir, config.log);
   const state = new StateDb(stateFile(config));
   try {
-    const engine = new SyncEngine(config.accounts, state, log);
+    const engine = new SyncEngine(config.accounts, state, log, {
+      protocolLog: log.imapProtocolLog,
+    });
     const result = await engine.fetchMessage(opts.account, opts.folder, opts.uid);
     process.stdout.write((opts.json ? JSON.stringify(result) : result.path) + '\n');
     return 0;
@@ -104,6 +137,6 @@ export async function runFetch(
     return 1;
   } finally {
     state.close();
-    log.flush();
+    await log.close();
   }
 }
