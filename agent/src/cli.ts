@@ -15,6 +15,7 @@ import { runDemo } from './commands/demo-command.js';
 import { registerLogsCommand } from './commands/logs-command.js';
 import { registerSupportBundleCommand } from './commands/support-bundle-command.js';
 import { registerCertCommand } from './commands/cert-command.js';
+import { registerDoctorCommand } from './commands/doctor-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -205,6 +206,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     });
 
   registerCertCommand(program, setExit);
+  registerDoctorCommand(program, setExit);
 
   registerLogsCommand(program, setExit);
   registerSupportBundleCommand(program, setExit);
