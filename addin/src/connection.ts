@@ -1,7 +1,9 @@
 /**
  * The pane's link to the agent: one WebSocket on the pane's own origin, reconnected with
  * exponential backoff. Every frame is validated against the shared protocol before it reaches
- * the view model; the pane never trusts a frame's shape on faith.
+ * the view model; the pane never trusts a frame's shape on faith. After each hello it shows
+ * its token (or trades a one-time code for one) and asks for the errors and dones it missed
+ * while away.
  */
 import {
   type ClientMessage,
@@ -10,6 +12,7 @@ import {
   ServerMessageSchema,
   WS_PATH,
 } from '../../agent/src/protocol/index.js';
+import type { PaneCredentials } from './pane-credentials.js';
 import type { ConnectionState } from './view-model.js';
 
 const BACKOFF_START_MS = 500;
@@ -26,6 +29,8 @@ export type Command = DistributiveOmit<ClientMessage, 'requestId'>;
 export interface ConnectionHandlers {
   onMessage(message: ServerMessage): void;
   onState(state: Exclude<ConnectionState, 'connected' | 'incompatible'>): void;
+  /** The agent accepted the pane, or the pane must be paired (with why, if it tried). */
+  onPairing(result: { paired: true } | { paired: false; error: string | null }): void;
 }
 
 /** `wss://<this host>/ws` for the page as the agent serves it (`ws:` only on plain http). */
@@ -46,14 +51,27 @@ export class AgentConnection {
   private everConnected = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
+  /** The requestId of the auth or pair in flight, whose reply decides the pairing. */
+  private authRequest: { requestId: string; kind: 'auth' | 'pair' } | null = null;
+  /** Which agent instance the event ids below belong to. */
+  private instanceId: string | null = null;
+  private lastEventId = 0;
 
   constructor(
     private readonly url: string,
     private readonly handlers: ConnectionHandlers,
+    private readonly credentials: PaneCredentials,
   ) {}
 
-  static forThisPage(handlers: ConnectionHandlers): AgentConnection {
-    return new AgentConnection(agentSocketUrl(), handlers);
+  static forThisPage(handlers: ConnectionHandlers, credentials: PaneCredentials): AgentConnection {
+    return new AgentConnection(agentSocketUrl(), handlers, credentials);
+  }
+
+  /** Trades the code `storesync pair` showed for a token; false when not connected. */
+  pair(code: string): boolean {
+    const requestId = this.send({ type: 'pair', code, clientName: clientName() });
+    if (requestId) this.authRequest = { requestId, kind: 'pair' };
+    return requestId !== null;
   }
 
   start(): void {
@@ -115,12 +133,24 @@ export class AgentConnection {
         console.warn('StoreSync: ignored a frame the protocol does not allow:', parsed.error);
         return;
       }
-      if (parsed.value.type === 'hello') {
+      const message = parsed.value;
+      if (message.type === 'hello') {
         // Only an agent that speaks counts as up; a socket that opens and drops does not.
         this.failures = 0;
         this.everConnected = true;
+        this.handlers.onMessage(message);
+        this.authenticate(message.instanceId);
+        return;
       }
-      this.handlers.onMessage(parsed.value);
+      if (message.type === 'reply' && message.requestId === this.authRequest?.requestId) {
+        this.settleAuth(this.authRequest.kind, message.ok, message.token, message.error?.message);
+        return;
+      }
+      if ('eventId' in message && typeof message.eventId === 'number')
+        this.lastEventId = Math.max(this.lastEventId, message.eventId);
+      if (message.type === 'snapshot')
+        this.lastEventId = Math.max(this.lastEventId, message.lastEventId);
+      this.handlers.onMessage(message);
     });
     socket.addEventListener('close', () => {
       clearTimeout(handshake);
@@ -128,6 +158,52 @@ export class AgentConnection {
       this.socket = null;
       if (!this.stopped) this.scheduleRetry();
     });
+  }
+
+  /** Shows the link's one-time secret, else the kept token, else asks the user to pair. */
+  private authenticate(instanceId: string): void {
+    if (instanceId !== this.instanceId) {
+      // A restarted agent numbers its events afresh: nothing to resume from.
+      this.instanceId = instanceId;
+      this.lastEventId = 0;
+    }
+    const linkSecret = this.credentials.takeLinkSecret();
+    if (linkSecret) {
+      this.pair(linkSecret);
+      return;
+    }
+    const token = this.credentials.token();
+    if (!token) {
+      this.handlers.onPairing({ paired: false, error: null });
+      return;
+    }
+    const requestId = this.send({
+      type: 'auth',
+      token,
+      ...(this.lastEventId > 0 ? { resume: { instanceId, lastEventId: this.lastEventId } } : {}),
+    });
+    if (requestId) this.authRequest = { requestId, kind: 'auth' };
+  }
+
+  private settleAuth(
+    kind: 'auth' | 'pair',
+    ok: boolean,
+    token: string | undefined,
+    error: string | undefined,
+  ): void {
+    this.authRequest = null;
+    if (ok) {
+      if (kind === 'pair' && token) this.credentials.remember(token);
+      this.handlers.onPairing({ paired: true });
+      return;
+    }
+    if (kind === 'auth') {
+      // The agent forgot this pane (unpaired, or a new dataDir): a new code is needed.
+      this.credentials.forget();
+      this.handlers.onPairing({ paired: false, error: null });
+      return;
+    }
+    this.handlers.onPairing({ paired: false, error: error ?? 'The code was not accepted.' });
   }
 
   private scheduleRetry(): void {
@@ -142,4 +218,20 @@ export class AgentConnection {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.open(), backoffDelay(this.failures));
   }
+}
+
+/** How the agent lists this pane among the paired ones. */
+function clientName(): string {
+  const office = (globalThis as { Office?: { context?: { mailbox?: unknown } } }).Office;
+  const inOutlook = Boolean(office?.context?.mailbox);
+  const browser = /Edg\//.test(navigator.userAgent)
+    ? 'Edge'
+    : /Chrome\//.test(navigator.userAgent)
+      ? 'Chromium'
+      : /Firefox\//.test(navigator.userAgent)
+        ? 'Firefox'
+        : /Safari\//.test(navigator.userAgent)
+          ? 'Safari'
+          : 'a browser';
+  return inOutlook ? `Outlook (${browser})` : `${browser} on this computer`;
 }

@@ -1,11 +1,13 @@
 /** The task pane: agent messages in → view model → DOM; clicks → commands out. */
 import { FULL_SYNC } from '../../agent/src/protocol/index.js';
 import { AgentConnection } from './connection.js';
+import { browserCredentials } from './pane-credentials.js';
 import { detectHost } from './outlook.js';
 import { PaneView } from './view.js';
 import {
   connectionChanged,
   initialState,
+  pairingChanged,
   type PaneState,
   reduce,
   syncRequested,
@@ -31,14 +33,18 @@ function main(): void {
     }
   };
 
-  const connection = AgentConnection.forThisPage({
-    onMessage: (message) => {
-      if (message.type === 'protocolError')
-        console.warn('StoreSync: the agent did not understand a frame:', message.message);
-      update(reduce(state, message));
+  const connection = AgentConnection.forThisPage(
+    {
+      onMessage: (message) => {
+        if (message.type === 'protocolError')
+          console.warn('StoreSync: the agent did not understand a frame:', message.message);
+        update(reduce(state, message));
+      },
+      onState: (connectionState) => update(connectionChanged(state, connectionState)),
+      onPairing: (result) => update(pairingChanged(state, result)),
     },
-    onState: (connectionState) => update(connectionChanged(state, connectionState)),
-  });
+    browserCredentials(),
+  );
 
   const view = new PaneView(root, {
     syncNow: () => {
@@ -49,6 +55,9 @@ function main(): void {
       connection.send({ type: 'cancel', syncId });
     },
     retry: () => connection.retryNow(),
+    pair: (code) => {
+      connection.pair(code);
+    },
   });
 
   view.render(state, Date.now());

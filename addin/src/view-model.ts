@@ -7,6 +7,7 @@ import {
   type DoneEvent,
   type ErrorCode,
   type ErrorEvent,
+  type HistoryEntry,
   PROTOCOL_VERSION,
   type ProgressEvent,
   type ReplyMessage,
@@ -62,8 +63,19 @@ export interface Notice {
   message: string;
 }
 
+/**
+ * Whether the agent accepts this pane's commands: 'unknown' until it answers the token the
+ * pane showed (or there was none to show), 'unpaired' when the user must enter a code.
+ */
+export type PairingState = 'unknown' | 'paired' | 'unpaired';
+
 export interface PaneState {
   connection: ConnectionState;
+  pairing: PairingState;
+  /** Why the last pairing attempt failed; null when none did. */
+  pairingError: string | null;
+  /** The agent's recent runs, newest first. */
+  history: HistoryEntry[];
   agentVersion: string | null;
   /** The agent's own protocol version when it is not ours. */
   incompatibleVersion: number | null;
@@ -84,6 +96,9 @@ const MAX_ERRORS = 10;
 export function initialState(): PaneState {
   return {
     connection: 'connecting',
+    pairing: 'unknown',
+    pairingError: null,
+    history: [],
     agentVersion: null,
     incompatibleVersion: null,
     accounts: [],
@@ -107,6 +122,16 @@ export function connectionChanged(state: PaneState, connection: ConnectionState)
   };
 }
 
+/** The agent accepted the pane's token or code, or the pane has none, or it was refused. */
+export function pairingChanged(
+  state: PaneState,
+  result: { paired: true } | { paired: false; error: string | null },
+): PaneState {
+  return result.paired
+    ? { ...state, pairing: 'paired', pairingError: null }
+    : { ...state, pairing: 'unpaired', pairingError: result.error, pendingSync: null };
+}
+
 /** The pane sent `sync`; the button shows it is busy until the run starts. */
 export function syncRequested(state: PaneState, requestId: string): PaneState {
   return { ...state, pendingSync: { requestId, syncId: null }, notice: null };
@@ -126,6 +151,8 @@ export function reduce(state: PaneState, message: ServerMessage): PaneState {
     return {
       ...state,
       connection: 'connected',
+      // Every connection shows its token again; until the agent answers, nothing is known.
+      pairing: 'unknown',
       agentVersion: message.agentVersion,
       incompatibleVersion: null,
     };
@@ -171,6 +198,10 @@ export function reduce(state: PaneState, message: ServerMessage): PaneState {
       return applyReply(state, message);
     case 'protocolError':
       return { ...state, notice: { code: message.code, message: message.message } };
+    case 'agentStopping':
+      return { ...state, notice: { code: 'AGENT_STOPPING', message: message.reason } };
+    case 'accountState':
+      return updateAccounts(state, [message.account.id], (a) => ({ ...a, ...message.account }));
   }
 }
 
@@ -218,7 +249,7 @@ function applySnapshot(state: PaneState, snapshot: SnapshotMessage): PaneState {
         }
       : base;
   });
-  return { ...state, accounts };
+  return { ...state, accounts, history: snapshot.history };
 }
 
 /** What a pane that did not watch the last run shows: how that run ended. */
@@ -361,6 +392,7 @@ export function isSyncing(state: PaneState): boolean {
 export function canSyncNow(state: PaneState): boolean {
   return (
     state.connection === 'connected' &&
+    state.pairing === 'paired' &&
     state.accounts.length > 0 &&
     state.pendingSync === null &&
     !isSyncing(state)

@@ -22,6 +22,8 @@ export interface ViewActions {
   syncNow(): void;
   cancel(syncId: string): void;
   retry(): void;
+  /** The user entered the code `storesync pair` showed. */
+  pair(code: string): void;
 }
 
 const CONNECTION_TEXT: Record<ConnectionState, string> = {
@@ -126,7 +128,10 @@ export class PaneView {
   private readonly list: HTMLElement;
   private readonly empty: HTMLElement;
   private readonly cards = new Map<string, CardElements>();
-  private helpFor: ConnectionState | null = null;
+  private helpFor: ConnectionState | 'unpaired' | null = null;
+  private readonly pairingForm: HTMLFormElement;
+  private readonly pairingInput: HTMLInputElement;
+  private readonly pairingError: HTMLElement;
   private hostLabel = '';
 
   constructor(
@@ -164,6 +169,27 @@ export class PaneView {
     this.notice.hidden = true;
     this.help = el('section', { className: 'help', testId: 'help' });
     this.help.hidden = true;
+    this.pairingInput = el('input', { className: 'pairing-code', testId: 'pairing-code' });
+    this.pairingInput.autocomplete = 'one-time-code';
+    this.pairingInput.spellcheck = false;
+    this.pairingInput.placeholder = 'ABCD-1234';
+    this.pairingInput.maxLength = 20;
+    this.pairingInput.setAttribute('aria-label', 'Pairing code');
+    this.pairingForm = el(
+      'form',
+      { className: 'pairing' },
+      this.pairingInput,
+      button('Pair', 'primary', () => undefined, 'pair'),
+    );
+    (this.pairingForm.lastElementChild as HTMLButtonElement).type = 'submit';
+    this.pairingForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const code = this.pairingInput.value.trim();
+      if (code) this.actions.pair(code);
+    });
+    this.pairingError = el('p', { className: 'pairing-error', testId: 'pairing-error' });
+    this.pairingError.setAttribute('role', 'alert');
+    this.pairingError.hidden = true;
     this.runErrors = el('ul', { className: 'errors run-errors' });
     this.runErrors.setAttribute('aria-label', 'Problems with a sync run');
     this.list = el('section', { className: 'accounts' });
@@ -188,9 +214,11 @@ export class PaneView {
     this.renderHelp(state);
 
     this.notice.hidden = state.notice === null;
-    this.notice.textContent = state.notice
-      ? `The agent did not accept that: ${state.notice.message}`
-      : '';
+    this.notice.textContent = !state.notice
+      ? ''
+      : state.notice.code === 'AGENT_STOPPING'
+        ? `The agent is stopping (${state.notice.message}); the pane reconnects when it is back.`
+        : `The agent did not accept that: ${state.notice.message}`;
 
     if (this.shownRunErrors !== state.runErrors) {
       this.shownRunErrors = state.runErrors;
@@ -252,7 +280,11 @@ export class PaneView {
     const which =
       state.connection === 'not-running' || state.connection === 'incompatible'
         ? state.connection
-        : null;
+        : state.connection === 'connected' && state.pairing === 'unpaired'
+          ? 'unpaired'
+          : null;
+    this.pairingError.textContent = state.pairingError ?? '';
+    this.pairingError.hidden = state.pairingError === null;
     if (which === this.helpFor) return;
     this.helpFor = which;
     this.help.hidden = which === null;
@@ -272,6 +304,19 @@ export class PaneView {
         }),
         button('Try again', 'secondary', () => this.actions.retry(), 'retry'),
       );
+    } else if (which === 'unpaired') {
+      this.pairingInput.value = '';
+      this.help.replaceChildren(
+        el('h2', { text: 'Pair this pane with StoreSync' }),
+        el('p', {
+          text: 'So that only you can control your mail sync, the agent asks for a one-time code. In a terminal on this computer, run:',
+        }),
+        el('pre', {}, el('code', { text: 'storesync pair' })),
+        el('p', { text: 'and enter the code it shows:' }),
+        this.pairingForm,
+        this.pairingError,
+      );
+      this.pairingInput.focus();
     } else if (which === 'incompatible') {
       this.help.replaceChildren(
         el('h2', { text: 'Update needed' }),

@@ -12,6 +12,7 @@ import { artifactPath, launchChromium, type TestBrowser } from '../support/chrom
 import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
 import {
+  runCli,
   startAgentProcess,
   writeTestConfig,
   type AgentProcess,
@@ -25,6 +26,7 @@ describe('task pane in Chromium', function () {
   let browser: TestBrowser;
   let dir: string;
   let page: Page;
+  let config: string;
 
   before(async () => {
     dovecot = await startTestDovecot();
@@ -32,7 +34,7 @@ describe('task pane in Chromium', function () {
       generateMailbox({ count: 200, folders: ['INBOX', 'Archive', 'Archive/2024'], seed: 11 }),
     );
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-e2e-'));
-    const config = await writeTestConfig(dir, dovecot, {
+    config = await writeTestConfig(dir, dovecot, {
       passwordEnv: PASSWORD_ENV,
       accountId: 'work',
     });
@@ -49,12 +51,51 @@ describe('task pane in Chromium', function () {
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('connects and shows the configured account', async () => {
+  it('asks to be paired, and pairs with the code `storesync pair` shows', async () => {
     await page.goto(agent.url);
     await page.locator('[data-testid="connection-state"][data-state="connected"]').waitFor();
+    const codeInput = page.locator('[data-testid="pairing-code"]');
+    await codeInput.waitFor();
+    assert.equal(
+      await page.locator('[data-testid="account-card"]').count(),
+      0,
+      'nothing is shown before pairing',
+    );
+    assert.equal(await page.locator('[data-testid="sync-now"]').isDisabled(), true);
+
+    await codeInput.fill('WRONG-CODE');
+    await page.locator('[data-testid="pair"]').click();
+    await page.locator('[data-testid="pairing-error"]', { hasText: /wrong|expired/ }).waitFor();
+
+    const pair = await runCli(['pair', '--config', config]);
+    assert.equal(pair.code, 0, pair.stderr);
+    const code = /Pairing code: (\S+)/.exec(pair.stdout)?.[1];
+    assert.ok(code, pair.stdout);
+    await codeInput.fill(code);
+    await page.locator('[data-testid="pair"]').click();
     const card = page.locator('[data-testid="account-card"][data-account-id="work"]');
     await card.waitFor();
     assert.equal(await card.getAttribute('data-state'), 'idle');
+
+    // The pane keeps its token: a reload needs no new code.
+    await page.reload();
+    await card.waitFor();
+    assert.equal(await codeInput.count(), 0);
+  });
+
+  it('opens already paired from the link `storesync open --print` gives', async () => {
+    const open = await runCli(['open', '--print', '--config', config]);
+    assert.equal(open.code, 0, open.stderr);
+    const link = open.stdout.trim();
+    assert.match(link, /^https:\/\/localhost:\d+\/taskpane\.html#pair=[\w-]{20,}$/);
+    // Forget the token the test before left, as a new browser profile would not have it.
+    await page.evaluate(() => localStorage.clear());
+    await page.goto('about:blank');
+    await page.goto(link);
+    await page.locator('[data-testid="account-card"][data-account-id="work"]').waitFor();
+    // The one-time secret does not linger in the address bar or history.
+    assert.doesNotMatch(page.url(), /pair=/);
+    assert.ok(await page.evaluate(() => localStorage.getItem('storesync.token')));
   });
 
   it('runs a sync from "Sync now" and shows its progress until done', async () => {

@@ -10,7 +10,7 @@ import {
 } from '../../agent/src/protocol/index.js';
 
 const samples: ServerMessage[] = [
-  { type: 'hello', protocolVersion: PROTOCOL_VERSION, agentVersion: '0.1.0' },
+  { type: 'hello', protocolVersion: PROTOCOL_VERSION, agentVersion: '0.1.0', instanceId: 'i1' },
   {
     type: 'snapshot',
     accounts: [
@@ -21,10 +21,14 @@ const samples: ServerMessage[] = [
         messageCount: 200,
         lastSyncAt: null,
         lastResult: null,
+        folders: [{ path: 'INBOX', messageCount: 200, partialCount: 0, lastSyncAt: null }],
       },
     ],
     running: [],
+    history: [],
+    lastEventId: 0,
   },
+  { type: 'agentStopping', reason: 'the agent is stopping' },
   {
     type: 'syncStarted',
     syncId: 's1',

@@ -3,7 +3,8 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { StateDb } from '../../agent/src/sync/state-db.js';
+import { normalizeMessageId, StateDb } from '../../agent/src/sync/state-db.js';
+import { FULL_SYNC, emptyStats } from '../../agent/src/protocol/index.js';
 
 describe('sync state database', () => {
   let dir: string;
@@ -27,11 +28,23 @@ describe('sync state database', () => {
     v1.close();
     const state = new StateDb(file);
     assert.deepEqual(state.messages(1), [
-      { uid: 42, base: 'base42', flags: ['\\Seen'], size: 100, internalDate: null, partial: false },
+      {
+        uid: 42,
+        base: 'base42',
+        flags: ['\\Seen'],
+        size: 100,
+        internalDate: null,
+        partial: false,
+        messageId: null,
+      },
     ]);
     assert.equal(state.folders('a')[0]?.uidValidity, 7);
     state.close();
-    assert.equal(new Database(file).pragma('user_version', { simple: true }), 2);
+    assert.equal(new Database(file).pragma('user_version', { simple: true }), 3);
+    // Rows from before Message-IDs were kept are listed for the index to fill in.
+    const again = new StateDb(file);
+    assert.deepEqual(again.messagesWithoutMessageId(1), [{ uid: 42, base: 'base42' }]);
+    again.close();
   });
 
   it('refuses a file from a newer version instead of damaging it', () => {
@@ -53,6 +66,72 @@ describe('sync state database', () => {
     assert.deepEqual(state.messages(folder.id), []);
     assert.deepEqual(state.pendingAppends(folder.id), []);
     assert.deepEqual(state.folders('a'), []);
+    state.close();
+  });
+
+  it('finds a message by its Message-ID however Outlook writes it', () => {
+    const state = new StateDb(path.join(dir, 'state.db'));
+    const inbox = state.folder('work', 'INBOX', 'INBOX', '/');
+    const archive = state.folder('work', 'Archive', 'Archive', '/');
+    state.recordMessages(inbox.id, [
+      {
+        uid: 5,
+        base: 'b5',
+        flags: [],
+        size: 10,
+        internalDate: null,
+        messageId: normalizeMessageId('<Abc.1@Example.COM>'),
+      },
+      { uid: 6, base: 'b6', flags: [], size: 10, internalDate: null, messageId: '' },
+    ]);
+    state.recordMessages(archive.id, [
+      {
+        uid: 9,
+        base: 'b9',
+        flags: [],
+        size: 12,
+        internalDate: null,
+        partial: true,
+        messageId: normalizeMessageId('<abc.1@example.com>'),
+      },
+    ]);
+    const places = state.placesOfMessage(' abc.1@EXAMPLE.com ');
+    assert.deepEqual(
+      places.map((p) => [p.folder, p.uid, p.partial]),
+      [
+        ['Archive', 9, true],
+        ['INBOX', 5, false],
+      ],
+    );
+    assert.deepEqual(state.placesOfMessage('<>'), [], 'an empty id matches nothing');
+    assert.deepEqual(
+      state.folderCounts('work').map((f) => [f.path, f.messageCount, f.partialCount]),
+      [
+        ['Archive', 1, 1],
+        ['INBOX', 2, 0],
+      ],
+    );
+    state.close();
+  });
+
+  it('lists runs newest first, with their accounts even while running', () => {
+    const state = new StateDb(path.join(dir, 'state.db'));
+    state.startRun('r1', 'schedule', FULL_SYNC, 1000, ['work']);
+    state.finishRun('r1', 'ok', { ...emptyStats(), downloaded: 3 }, 1500);
+    state.startRun('r2', 'user', FULL_SYNC, 2000, ['work', 'home']);
+    const runs = state.recentRuns(10);
+    assert.deepEqual(
+      runs.map((r) => [r.syncId, r.result, r.accountIds, r.stats?.downloaded ?? null]),
+      [
+        ['r2', null, ['work', 'home'], null],
+        ['r1', 'ok', ['work'], 3],
+      ],
+    );
+    assert.deepEqual(
+      state.recentRuns(10, 2000).map((r) => r.syncId),
+      ['r1'],
+      'paging back by start time',
+    );
     state.close();
   });
 });

@@ -6,6 +6,7 @@ import {
   connectionChanged,
   initialState,
   overallFraction,
+  pairingChanged,
   reduce,
   syncRequested,
   type PaneState,
@@ -27,18 +28,30 @@ const account = {
   messageCount: 10,
   lastSyncAt: null,
   lastResult: null,
+  folders: [],
 };
 
+/** Reduces the messages; after each hello the agent accepts the pane's token (see "pairing"). */
 function run(messages: ServerMessage[], state: PaneState = initialState()): PaneState {
-  return messages.reduce(reduce, state);
+  return messages.reduce(
+    (s, m) => (m.type === 'hello' ? pairingChanged(reduce(s, m), { paired: true }) : reduce(s, m)),
+    state,
+  );
 }
 
 const hello: Msg<'hello'> = {
   type: 'hello',
   protocolVersion: PROTOCOL_VERSION,
   agentVersion: '0.1.0',
+  instanceId: 'agent-1',
 };
-const snapshot: Msg<'snapshot'> = { type: 'snapshot', accounts: [account], running: [] };
+const snapshot: Msg<'snapshot'> = {
+  type: 'snapshot',
+  history: [],
+  lastEventId: 0,
+  accounts: [account],
+  running: [],
+};
 const started: Msg<'syncStarted'> = {
   type: 'syncStarted',
   syncId: 's1',
@@ -322,6 +335,59 @@ describe('pane view model', () => {
     });
   });
 
+  describe('pairing', () => {
+    it('offers no sync until the agent accepts the pane, and asks for a code when refused', () => {
+      const connected = [hello, snapshot].reduce(reduce, initialState());
+      assert.equal(connected.pairing, 'unknown');
+      assert.equal(canSyncNow(connected), false, 'not before the token is accepted');
+      const refused = pairingChanged(connected, { paired: false, error: 'that code is wrong' });
+      assert.equal(refused.pairing, 'unpaired');
+      assert.equal(refused.pairingError, 'that code is wrong');
+      assert.equal(canSyncNow(refused), false);
+      const paired = pairingChanged(refused, { paired: true });
+      assert.equal(paired.pairingError, null);
+      assert.equal(canSyncNow(paired), true);
+      // A new connection (agent restarted) shows its token again before anything is allowed.
+      assert.equal(reduce(paired, hello).pairing, 'unknown');
+    });
+  });
+
+  describe('agent messages beyond sync events', () => {
+    it('take new counts from accountState and say when the agent stops', () => {
+      const state = run([
+        hello,
+        snapshot,
+        {
+          type: 'accountState',
+          account: {
+            ...account,
+            messageCount: 42,
+            folders: [{ path: 'INBOX', messageCount: 42, partialCount: 2, lastSyncAt: 9 }],
+          },
+        },
+        { type: 'agentStopping', reason: 'the agent is stopping' },
+      ]);
+      assert.equal(state.accounts[0]!.messageCount, 42);
+      assert.equal(state.accounts[0]!.folders[0]!.partialCount, 2);
+      assert.equal(state.notice?.code, 'AGENT_STOPPING');
+    });
+
+    it('keep the history the snapshot brings', () => {
+      const entry = {
+        syncId: 's0',
+        trigger: 'schedule' as const,
+        flags: FULL_SYNC,
+        accountIds: ['work'],
+        startedAt: 1,
+        finishedAt: 2,
+        result: 'ok' as const,
+        stats: emptyStats(),
+      };
+      const state = run([hello, { ...snapshot, history: [entry] }]);
+      assert.deepEqual(state.history, [entry]);
+    });
+  });
+
   describe('snapshots', () => {
     it('resume a running sync after reconnecting', () => {
       const p = progress('downloading', 3, 4);
@@ -329,6 +395,8 @@ describe('pane view model', () => {
         hello,
         {
           type: 'snapshot',
+          history: [],
+          lastEventId: 0,
           accounts: [account],
           running: [{ syncId: 's1', accountIds: ['work'], startedAt: 1000, progress: [p] }],
         },
@@ -360,6 +428,8 @@ describe('pane view model', () => {
           hello,
           {
             type: 'snapshot',
+            history: [],
+            lastEventId: 0,
             accounts: [{ ...account, lastResult, lastSyncAt: lastResult ? 5 : null }],
             running: [],
           },

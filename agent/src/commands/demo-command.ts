@@ -109,10 +109,17 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     say(
       `Demo IMAP server on ${dovecot.host}:${dovecot.port} (user ${dovecot.user}); config in ${configFile}`,
     );
-    return await runAgentUntilStopped(loadConfigFile(configFile), (agent) => {
-      say(
-        `Open ${agent.url} in a browser to watch it sync. Ctrl-C stops the agent and the demo server.`,
-      );
+    return await runAgentUntilStopped(loadConfigFile(configFile), {
+      configFile,
+      onStarted: (agent) => {
+        // Already paired: the link's one-time secret is traded for a token the pane keeps.
+        const link = `${agent.url}taskpane.html#pair=${agent.pairing.issue('link').secret}`;
+        say(
+          `Open ${link} in a browser to watch it sync (the link works once, for 10 minutes;
+` +
+            `  \`storesync open --config ${configFile}\` makes a new one). Ctrl-C stops the agent and the demo server.`,
+        );
+      },
     });
   } finally {
     await dovecot.stop();

@@ -11,8 +11,11 @@
  */
 import { z } from 'zod';
 
-/** Bumped on any incompatible change; the pane refuses an agent that speaks another one. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped on any incompatible change; the pane refuses an agent that speaks another one.
+ * 2: commands need a paired token (`auth` / `pair`); events carry ids that can be resumed.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Largest frame either side accepts (bytes of UTF-8 JSON). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -21,6 +24,8 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 export const WS_PATH = '/ws';
 
 const id = z.string().min(1).max(200);
+/** Set by the agent on every event it sends; a reconnecting pane resumes after the last one. */
+const eventId = z.number().int().positive().optional();
 
 /** MAPISIB flags: which directions and which parts of the store to synchronise. */
 export const SyncFlagsSchema = z.strictObject({
@@ -132,6 +137,7 @@ export type SyncTrigger = z.infer<typeof SyncTriggerSchema>;
 /** A sync run was accepted and is starting. */
 export const SyncStartedEventSchema = z.strictObject({
   type: z.literal('syncStarted'),
+  eventId,
   syncId: id,
   accountIds: z.array(id),
   flags: SyncFlagsSchema,
@@ -142,6 +148,7 @@ export const SyncStartedEventSchema = z.strictObject({
 /** IMAPISyncProgressCallback::Progress(step, index, max), per account and folder. */
 export const ProgressEventSchema = z.strictObject({
   type: z.literal('progress'),
+  eventId,
   syncId: id,
   accountId: id,
   /** Folder path with "/" as the hierarchy separator; null for account-level steps. */
@@ -159,6 +166,7 @@ export const ProgressEventSchema = z.strictObject({
 /** IMAPISyncProgressCallback::Error(code, text), with what the user can do about it. */
 export const ErrorEventSchema = z.strictObject({
   type: z.literal('error'),
+  eventId,
   syncId: id,
   accountId: id.nullable(),
   code: ErrorCodeSchema,
@@ -173,6 +181,7 @@ export const ErrorEventSchema = z.strictObject({
 /** IMAPISyncProgressCallback::Done(result). */
 export const DoneEventSchema = z.strictObject({
   type: z.literal('done'),
+  eventId,
   syncId: id,
   result: SyncResultSchema,
   stats: SyncStatsSchema,
@@ -193,6 +202,16 @@ export type ErrorEvent = z.infer<typeof ErrorEventSchema>;
 export type DoneEvent = z.infer<typeof DoneEventSchema>;
 export type SyncEvent = z.infer<typeof SyncEventSchema>;
 
+export const FolderSummarySchema = z.strictObject({
+  /** "/" between levels, INBOX first. */
+  path: z.string(),
+  messageCount: z.number().int().nonnegative(),
+  /** Messages stored headers-only whose body comes on demand. */
+  partialCount: z.number().int().nonnegative(),
+  lastSyncAt: z.number().nullable(),
+});
+export type FolderSummary = z.infer<typeof FolderSummarySchema>;
+
 export const AccountSummarySchema = z.strictObject({
   id,
   /** Server host shown to the user; never a credential. */
@@ -201,14 +220,59 @@ export const AccountSummarySchema = z.strictObject({
   messageCount: z.number().int().nonnegative(),
   lastSyncAt: z.number().nullable(),
   lastResult: SyncResultSchema.nullable(),
+  folders: z.array(FolderSummarySchema),
 });
 export type AccountSummary = z.infer<typeof AccountSummarySchema>;
+
+/** One finished (or running) sync run, newest first in lists. */
+export const HistoryEntrySchema = z.strictObject({
+  syncId: id,
+  trigger: SyncTriggerSchema,
+  flags: SyncFlagsSchema,
+  accountIds: z.array(id),
+  startedAt: z.number(),
+  finishedAt: z.number().nullable(),
+  result: SyncResultSchema.nullable(),
+  stats: SyncStatsSchema.nullable(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
+
+/** An account's counts changed (a run finished, the config was reloaded). */
+export const AccountStateEventSchema = z.strictObject({
+  type: z.literal('accountState'),
+  account: AccountSummarySchema,
+});
+export type AccountStateEvent = z.infer<typeof AccountStateEventSchema>;
+
+/** The agent is shutting down (or restarting); the pane should reconnect later. */
+export const AgentStoppingMessageSchema = z.strictObject({
+  type: z.literal('agentStopping'),
+  reason: z.string(),
+});
+export type AgentStoppingMessage = z.infer<typeof AgentStoppingMessageSchema>;
+
+/** Where a message is stored, for the pane's lookup of the item open in Outlook. */
+export const MessageLocationSchema = z.strictObject({
+  accountId: id,
+  folder: z.string(),
+  uid: z.number().int().positive(),
+  size: z.number().int().nonnegative(),
+  partial: z.boolean(),
+  /** When its folder last finished a sync. */
+  syncedAt: z.number().nullable(),
+});
+export type MessageLocation = z.infer<typeof MessageLocationSchema>;
+
+/** How many history entries the snapshot carries. */
+export const SNAPSHOT_HISTORY = 20;
 
 /** First message on every connection. */
 export const HelloMessageSchema = z.strictObject({
   type: z.literal('hello'),
   protocolVersion: z.number().int(),
   agentVersion: z.string(),
+  /** Changes at every agent start: event ids only mean something within one instance. */
+  instanceId: id,
 });
 
 /** The state a freshly connected pane needs before events make sense. */
@@ -224,6 +288,10 @@ export const SnapshotMessageSchema = z.strictObject({
       progress: z.array(ProgressEventSchema),
     }),
   ),
+  /** The last SNAPSHOT_HISTORY runs, newest first. */
+  history: z.array(HistoryEntrySchema),
+  /** Id of the newest event sent before this snapshot; 0 when none. */
+  lastEventId: z.number().int().nonnegative(),
 });
 
 /** Answer to one command, matched by requestId. */
@@ -233,6 +301,14 @@ export const ReplyMessageSchema = z.strictObject({
   ok: z.boolean(),
   /** For `sync`: the id of the run that was started. */
   syncId: id.optional(),
+  /** For `pair`: the token to keep and present with `auth` from now on. */
+  token: z.string().optional(),
+  /** For `getHistory`. */
+  history: z.array(HistoryEntrySchema).optional(),
+  /** For `lookupMessage`: every place the message is stored (none: not synced). */
+  locations: z.array(MessageLocationSchema).optional(),
+  /** For `fetchBody`: the message's full size on disk, and whether it had to be fetched. */
+  body: z.strictObject({ size: z.number().int().nonnegative(), fetched: z.boolean() }).optional(),
   error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
 });
 
@@ -248,6 +324,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   SnapshotMessageSchema,
   ReplyMessageSchema,
   ProtocolErrorMessageSchema,
+  AgentStoppingMessageSchema,
+  AccountStateEventSchema,
   SyncStartedEventSchema,
   ProgressEventSchema,
   ErrorEventSchema,
@@ -275,12 +353,69 @@ export const CancelCommandSchema = z.strictObject({
   syncId: id,
 });
 
+/** Where a reconnecting pane left off: missed error and done events are sent again. */
+const ResumeSchema = z.strictObject({
+  instanceId: id,
+  lastEventId: z.number().int().nonnegative(),
+});
+
+/** First command on a connection: the token a `pair` gave. Nothing else is served before. */
+export const AuthCommandSchema = z.strictObject({
+  type: z.literal('auth'),
+  requestId: id,
+  token: z.string().min(1).max(200),
+  resume: ResumeSchema.optional(),
+});
+
+/**
+ * Trades a one-time code (`storesync pair`, typed by the user) or a one-time link token
+ * (`storesync open`) for a token the pane keeps; authenticates the connection too.
+ */
+export const PairCommandSchema = z.strictObject({
+  type: z.literal('pair'),
+  requestId: id,
+  code: z.string().min(1).max(200),
+  /** Shown in the agent's list of paired clients ("Outlook on the web", a browser name). */
+  clientName: z.string().max(200).optional(),
+});
+
+/** SYNC_ON_DEMAND for one message: its full body into the Maildir. */
+export const FetchBodyCommandSchema = z.strictObject({
+  type: z.literal('fetchBody'),
+  requestId: id,
+  accountId: id,
+  folder: z.string().min(1).max(1000),
+  uid: z.number().int().positive(),
+});
+
+/** Which account and folder hold the message with this Message-ID (the item open in Outlook). */
+export const LookupMessageCommandSchema = z.strictObject({
+  type: z.literal('lookupMessage'),
+  requestId: id,
+  internetMessageId: z.string().min(1).max(1000),
+});
+
+export const GetHistoryCommandSchema = z.strictObject({
+  type: z.literal('getHistory'),
+  requestId: id,
+  limit: z.number().int().min(1).max(500).optional(),
+  /** Only runs that started before this time (paging back). */
+  before: z.number().optional(),
+});
+
 export const ClientMessageSchema = z.discriminatedUnion('type', [
+  AuthCommandSchema,
+  PairCommandSchema,
   SyncCommandSchema,
   CancelCommandSchema,
+  FetchBodyCommandSchema,
+  LookupMessageCommandSchema,
+  GetHistoryCommandSchema,
 ]);
 export type SyncCommand = z.infer<typeof SyncCommandSchema>;
 export type CancelCommand = z.infer<typeof CancelCommandSchema>;
+export type AuthCommand = z.infer<typeof AuthCommandSchema>;
+export type PairCommand = z.infer<typeof PairCommandSchema>;
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 
 /** Parses one frame of JSON into a validated message, or says in one line why it is not one. */

@@ -1,74 +1,147 @@
 /**
- * The running agent: the engine, the HTTPS server with the pane, and the WebSocket hub on
- * the same origin.
+ * The running agent: the engine and its scheduler, the HTTPS server with the pane and the
+ * API, and the WebSocket hub on the same origin; one per dataDir.
  */
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { AgentConfig } from '../config/load.js';
+import { AGENT_VERSION } from '../package-info.js';
 import { SyncEngine } from '../sync/engine.js';
 import type { SyncLogger } from '../sync/logger.js';
 import { SyncScheduler } from '../sync/scheduler.js';
 import { StateDb } from '../sync/state-db.js';
+import { DataDirLock } from './agent-lock.js';
 import { ensureTlsIdentity } from './certificate.js';
 import { createHttpApp } from './http-app.js';
 import { LoopbackPolicy } from './loopback-policy.js';
+import { PairingStore } from './pairing.js';
 import { WsHub } from './ws-hub.js';
-import path from 'node:path';
 
 export interface RunningAgent {
   url: string;
   port: number;
   engine: SyncEngine;
   caFile: string;
-  close(): Promise<void>;
+  /** The token the CLI uses; tests use it too. */
+  cliToken: string;
+  pairing: PairingStore;
+  /**
+   * Applies a new config's accounts (added, removed, changed) without a restart. Server
+   * settings and the dataDir need a restart; the returned list names what was not applied.
+   */
+  reload(config: AgentConfig): string[];
+  /** Tells panes why, lets the current message finish, commits, and closes everything. */
+  close(reason?: string): Promise<void>;
 }
 
 export async function startAgent(config: AgentConfig, log: SyncLogger): Promise<RunningAgent> {
-  const identity = await ensureTlsIdentity(config.dataDir);
-  const state = new StateDb(path.join(config.dataDir, 'state.db'));
-  const engine = new SyncEngine(config.accounts, state, log);
+  const lock = DataDirLock.acquire(config.dataDir, 'agent');
+  let state: StateDb | undefined;
+  try {
+    const identity = await ensureTlsIdentity(config.dataDir);
+    const pairing = new PairingStore(config.dataDir);
+    state = new StateDb(path.join(config.dataDir, 'state.db'));
+    const engine = new SyncEngine(config.accounts, state, log);
 
-  const server = https.createServer({ key: identity.key, cert: identity.cert });
-  await listen(server, config.server.host, config.server.port).catch(
-    (err: NodeJS.ErrnoException) => {
-      state.close();
-      if (err.code === 'EADDRINUSE') {
-        throw new Error(
-          `port ${config.server.port} on ${config.server.host} is in use (another agent?); set server.port in the config`,
+    const server = https.createServer({ key: identity.key, cert: identity.cert });
+    await listen(server, config.server.host, config.server.port).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') {
+          throw new Error(
+            `port ${config.server.port} on ${config.server.host} is in use by another program; set server.port in the config (and in the manifest)`,
+          );
+        }
+        throw err;
+      },
+    );
+    const port = (server.address() as AddressInfo).port;
+    const url = `https://localhost:${port}/`;
+    const startedAt = Date.now();
+    const policy = new LoopbackPolicy(port);
+    const hub = new WsHub(engine, policy, pairing, log);
+    server.on(
+      'request',
+      createHttpApp({
+        policy,
+        pairing,
+        status: () => ({
+          agentVersion: AGENT_VERSION,
+          instanceId: hub.instanceId,
+          pid: process.pid,
+          url,
+          startedAt,
+          dataDir: config.dataDir,
+          panesConnected: hub.clientCount,
+          pairedClients: pairing.list().length,
+          ...hub.snapshot(),
+        }),
+      }),
+    );
+    let scheduler = new SyncScheduler(engine, config.accounts, log);
+    scheduler.start();
+    server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+    server.on('clientError', (_err, socket) => socket.destroy());
+    lock.update({ url, port });
+    log.info({ url, pid: process.pid }, 'agent listening');
+
+    let current = config;
+    let schedulerSwap = Promise.resolve();
+    let closing: Promise<void> | null = null;
+    const stateDb = state;
+    return {
+      url,
+      port,
+      engine,
+      caFile: identity.caFile,
+      cliToken: pairing.cliToken,
+      pairing,
+      reload: (next) => {
+        const notApplied = [
+          next.dataDir !== current.dataDir ? 'dataDir' : null,
+          next.server.host !== current.server.host ? 'server.host' : null,
+          next.server.port !== current.server.port ? 'server.port' : null,
+          next.server.allowRemote !== current.server.allowRemote ? 'server.allowRemote' : null,
+        ].filter((f): f is string => f !== null);
+        const previous = scheduler;
+        const replacement = new SyncScheduler(engine, next.accounts, log);
+        scheduler = replacement;
+        // Runs in flight keep the account settings they started with.
+        engine.setAccounts(next.accounts);
+        // The old watchers log out before the new ones log in; of several quick reloads only
+        // the last one's scheduler ever starts.
+        schedulerSwap = schedulerSwap
+          .then(() => previous.stop())
+          .then(() => {
+            if (scheduler === replacement && !closing) replacement.start();
+          });
+        current = { ...next, dataDir: current.dataDir, server: current.server };
+        hub.refresh();
+        log.info(
+          { accounts: next.accounts.map((a) => a.id), notApplied },
+          'configuration reloaded',
         );
-      }
-      throw err;
-    },
-  );
-  const port = (server.address() as AddressInfo).port;
-  const policy = new LoopbackPolicy(port);
-  server.on('request', createHttpApp(policy));
-  const hub = new WsHub(engine, policy, log);
-  const scheduler = new SyncScheduler(engine, config.accounts, log);
-  scheduler.start();
-  server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
-  server.on('clientError', (_err, socket) => socket.destroy());
-
-  const url = `https://localhost:${port}/`;
-  log.info({ url }, 'agent listening');
-  let closing: Promise<void> | null = null;
-  return {
-    url,
-    port,
-    engine,
-    caFile: identity.caFile,
-    close: () =>
-      (closing ??= (async () => {
-        await scheduler.stop();
-        await engine.stop();
-        await hub.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-        state.close();
-      })()),
-  };
+        return notApplied;
+      },
+      close: (reason) =>
+        (closing ??= (async () => {
+          await schedulerSwap;
+          await scheduler.stop();
+          await engine.stop();
+          await hub.close(reason);
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          });
+          stateDb.close();
+          lock.release();
+        })()),
+    };
+  } catch (err) {
+    state?.close();
+    lock.release();
+    throw err;
+  }
 }
 
 function listen(server: https.Server, host: string, port: number): Promise<void> {

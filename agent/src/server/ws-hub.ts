@@ -1,11 +1,13 @@
 /**
- * The WebSocket hub: fans the engine's events out to every connected pane and turns the
- * panes' commands into engine calls. Every frame in is validated against the protocol; a bad
- * one gets an error reply and the connection lives on.
+ * The WebSocket hub: fans the engine's events out to every paired pane and turns the panes'
+ * commands into engine calls. Every frame in is validated against the protocol; a bad one
+ * gets an error reply and the connection lives on. Until a connection shows a token (`auth`)
+ * or trades a one-time code for one (`pair`), it gets nothing but its hello.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { AGENT_VERSION } from '../package-info.js';
 import {
   ClientMessageSchema,
@@ -15,32 +17,54 @@ import {
   type ClientMessage,
   type ReplyMessage,
   type ServerMessage,
+  SNAPSHOT_HISTORY,
   type SnapshotMessage,
   type SyncEvent,
   WS_PATH,
 } from '../protocol/index.js';
-import { type SyncEngine, UnknownAccountError } from '../sync/engine.js';
+import { type SyncEngine, NotInStateError, UnknownAccountError } from '../sync/engine.js';
+import { SyncFailure } from '../sync/errors.js';
 import type { SyncLogger } from '../sync/logger.js';
+import { EventJournal } from './event-journal.js';
 import type { LoopbackPolicy } from './loopback-policy.js';
+import { MAX_AUTH_FAILURES, PaneClient } from './pane-client.js';
+import type { PairingStore } from './pairing.js';
+import { ProgressCoalescer } from './progress-coalescer.js';
 
 /** Frames above MAX_FRAME_BYTES get an error reply; above this the socket is closed. */
 const HARD_FRAME_LIMIT = 16 * MAX_FRAME_BYTES;
-/** A pane this far behind gets no more progress until it catches up (error/done still go). */
-const SLOW_CLIENT_BYTES = 4 * 1024 * 1024;
 const HEARTBEAT_MS = 30_000;
+const DRAIN_CHECK_MS = 250;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+type Reply = Omit<ReplyMessage, 'type' | 'requestId'>;
 
 export class WsHub {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT });
-  private readonly alive = new WeakSet<WebSocket>();
-  private readonly heartbeat: NodeJS.Timeout;
+  /** Changes at every start: a pane's last event id is only good with the same agent. */
+  readonly instanceId = randomUUID();
+  // UTF-8 is checked here rather than by ws, which would close the connection on a bad text
+  // frame: a pane's mistake gets an error reply, like any other bad frame.
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: HARD_FRAME_LIMIT,
+    skipUTF8Validation: true,
+  });
+  private readonly clients = new Map<WebSocket, PaneClient>();
+  private readonly journal = new EventJournal();
+  private readonly coalescer: ProgressCoalescer;
+  /** Accounts of each run in progress, to announce their new counts when it is done. */
+  private readonly runAccounts = new Map<string, string[]>();
+  private readonly timers: NodeJS.Timeout[];
   private readonly unsubscribe: () => void;
 
   constructor(
     private readonly engine: SyncEngine,
     private readonly policy: LoopbackPolicy,
+    private readonly pairing: PairingStore,
     private readonly log: SyncLogger,
   ) {
-    this.unsubscribe = engine.onEvent((event) => this.broadcast(event));
+    this.coalescer = new ProgressCoalescer((event) => this.publish(event));
+    this.unsubscribe = engine.onEvent((event) => this.onEngineEvent(event));
     this.wss.on('connection', (ws) => {
       // One pane's trouble must never take the agent (and every other pane) down.
       try {
@@ -50,8 +74,11 @@ export class WsHub {
         ws.close(1011, 'internal error');
       }
     });
-    this.heartbeat = setInterval(() => this.checkHeartbeats(), HEARTBEAT_MS);
-    this.heartbeat.unref();
+    this.timers = [
+      setInterval(() => this.checkHeartbeats(), HEARTBEAT_MS),
+      setInterval(() => this.clients.forEach((c) => c.drain()), DRAIN_CHECK_MS),
+    ];
+    this.timers.forEach((t) => t.unref());
   }
 
   /** Called for every HTTP upgrade; refuses with 403 before the handshake when not allowed. */
@@ -77,41 +104,11 @@ export class WsHub {
   }
 
   get clientCount(): number {
-    return this.wss.clients.size;
+    return this.clients.size;
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.heartbeat);
-    this.unsubscribe();
-    for (const ws of this.wss.clients) ws.close(1001, 'agent stopping');
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-  }
-
-  private onConnection(ws: WebSocket): void {
-    this.alive.add(ws);
-    ws.on('pong', () => this.alive.add(ws));
-    ws.on('error', (err) => this.log.debug({ err: err.message }, 'websocket error'));
-    ws.on('message', (data, isBinary) => {
-      try {
-        this.onFrame(ws, data, isBinary);
-      } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'command failed');
-        this.send(ws, {
-          type: 'protocolError',
-          code: 'BAD_FRAME',
-          message: 'the agent could not handle this frame',
-        });
-      }
-    });
-    this.send(ws, {
-      type: 'hello',
-      protocolVersion: PROTOCOL_VERSION,
-      agentVersion: AGENT_VERSION,
-    });
-    this.send(ws, this.snapshot());
-  }
-
-  private snapshot(): SnapshotMessage {
+  /** The state a pane (or `storesync status`) needs before events make sense. */
+  snapshot(): SnapshotMessage {
     return {
       type: 'snapshot',
       accounts: this.engine.accountSummaries(),
@@ -121,15 +118,59 @@ export class WsHub {
         startedAt: run.startedAt,
         progress: [...run.progress.values()],
       })),
+      history: this.engine.history(SNAPSHOT_HISTORY),
+      lastEventId: this.journal.lastId,
     };
   }
 
-  private onFrame(ws: WebSocket, data: RawData, isBinary: boolean): void {
+  /** Sends every paired pane a fresh snapshot (after a config reload). */
+  refresh(): void {
+    const snapshot = this.snapshot();
+    for (const client of this.clients.values()) if (client.authenticated) client.send(snapshot);
+  }
+
+  /** Tells every pane the agent is going away, then closes their sockets. */
+  async close(reason = 'the agent is stopping'): Promise<void> {
+    this.timers.forEach((t) => clearInterval(t));
+    this.unsubscribe();
+    this.coalescer.close();
+    for (const client of this.clients.values()) {
+      client.send({ type: 'agentStopping', reason });
+      client.ws.close(1001, 'agent stopping');
+    }
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private onConnection(ws: WebSocket): void {
+    const client = new PaneClient(ws);
+    this.clients.set(ws, client);
+    ws.on('close', () => this.clients.delete(ws));
+    ws.on('pong', () => (client.alive = true));
+    ws.on('error', (err) => this.log.debug({ err: err.message }, 'websocket error'));
+    ws.on('message', (data, isBinary) => {
+      this.onFrame(client, data, isBinary).catch((err: Error) => {
+        this.log.error({ err: err.message }, 'command failed');
+        client.send({
+          type: 'protocolError',
+          code: 'BAD_FRAME',
+          message: 'the agent could not handle this frame',
+        });
+      });
+    });
+    client.send({
+      type: 'hello',
+      protocolVersion: PROTOCOL_VERSION,
+      agentVersion: AGENT_VERSION,
+      instanceId: this.instanceId,
+    });
+  }
+
+  private async onFrame(client: PaneClient, data: RawData, isBinary: boolean): Promise<void> {
     const size = Array.isArray(data)
       ? data.reduce((n, b) => n + b.length, 0)
       : (data as Buffer).byteLength;
     if (size > MAX_FRAME_BYTES) {
-      this.send(ws, {
+      client.send({
         type: 'protocolError',
         code: 'FRAME_TOO_LARGE',
         message: `frames are limited to ${MAX_FRAME_BYTES} bytes`,
@@ -137,96 +178,183 @@ export class WsHub {
       return;
     }
     if (isBinary) {
-      this.send(ws, {
+      client.send({
         type: 'protocolError',
         code: 'BAD_FRAME',
         message: 'binary frames are not part of the protocol',
       });
       return;
     }
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString('utf8')
-      : Buffer.from(data as Buffer).toString('utf8');
+    let text: string;
+    try {
+      text = UTF8.decode(Array.isArray(data) ? Buffer.concat(data) : (data as Buffer));
+    } catch {
+      client.send({
+        type: 'protocolError',
+        code: 'BAD_FRAME',
+        message: 'text frames must be valid UTF-8',
+      });
+      return;
+    }
     const parsed = parseFrame(ClientMessageSchema, text);
     if (!parsed.ok) {
       const requestId = extractRequestId(text);
       if (requestId)
-        this.send(ws, {
+        client.send({
           type: 'reply',
           requestId,
           ok: false,
           error: { code: 'BAD_REQUEST', message: parsed.error },
         });
-      else this.send(ws, { type: 'protocolError', code: 'BAD_FRAME', message: parsed.error });
+      else client.send({ type: 'protocolError', code: 'BAD_FRAME', message: parsed.error });
       return;
     }
-    this.send(ws, this.execute(parsed.value));
+    const command = parsed.value;
+    const reply = await this.execute(client, command);
+    client.send({ type: 'reply', requestId: command.requestId, ...reply });
+    if (command.type === 'auth' || command.type === 'pair') {
+      if (reply.ok) this.welcome(client, command.type === 'auth' ? command.resume : undefined);
+      else if (client.authFailures >= MAX_AUTH_FAILURES) client.ws.close(1008, 'not paired');
+    }
   }
 
-  private execute(command: ClientMessage): ReplyMessage {
+  /** A newly authenticated pane: the current state, then what it missed since it last heard. */
+  private welcome(
+    client: PaneClient,
+    resume: { instanceId: string; lastEventId: number } | undefined,
+  ): void {
+    client.send(this.snapshot());
+    if (resume && resume.instanceId === this.instanceId) {
+      for (const event of this.journal.since(resume.lastEventId)) client.send(event);
+    }
+  }
+
+  private async execute(client: PaneClient, command: ClientMessage): Promise<Reply> {
+    if (command.type === 'auth') {
+      if (this.pairing.verify(command.token)) {
+        client.authenticated = true;
+        return { ok: true };
+      }
+      client.authFailures += 1;
+      this.log.warn({ failures: client.authFailures }, 'websocket presented an unknown token');
+      return failed(
+        'UNAUTHORIZED',
+        'this pane is not paired with the agent (or was unpaired): pair it again with `storesync pair`',
+      );
+    }
+    if (command.type === 'pair') {
+      const token = this.pairing.redeem(command.code, command.clientName);
+      if (token) {
+        client.authenticated = true;
+        this.log.info({ client: command.clientName ?? null }, 'pane paired');
+        return { ok: true, token };
+      }
+      client.authFailures += 1;
+      this.log.warn({ failures: client.authFailures }, 'pairing code refused');
+      return failed(
+        'PAIRING_FAILED',
+        'that code is wrong, used or expired: run `storesync pair` for a new one',
+      );
+    }
+    if (!client.authenticated) {
+      return failed('UNAUTHORIZED', 'pair this pane with the agent first (`storesync pair`)');
+    }
+    try {
+      return await this.executeCommand(command);
+    } catch (err) {
+      if (err instanceof UnknownAccountError) return failed('UNKNOWN_ACCOUNT', err.message);
+      if (err instanceof NotInStateError) return failed('NOT_FOUND', err.message);
+      if (err instanceof SyncFailure) return failed(err.code, err.message);
+      this.log.error({ err: (err as Error).message, command: command.type }, 'command failed');
+      return failed('INTERNAL', (err as Error).message);
+    }
+  }
+
+  private async executeCommand(
+    command: Exclude<ClientMessage, { type: 'auth' | 'pair' }>,
+  ): Promise<Reply> {
     switch (command.type) {
       case 'sync': {
-        try {
-          const run = this.engine.start({
-            accountIds: command.accountId ? [command.accountId] : undefined,
-            flags: command.flags,
-            trigger: 'user',
-          });
-          return { type: 'reply', requestId: command.requestId, ok: true, syncId: run.syncId };
-        } catch (err) {
-          const code = err instanceof UnknownAccountError ? 'UNKNOWN_ACCOUNT' : 'INTERNAL';
-          return {
-            type: 'reply',
-            requestId: command.requestId,
-            ok: false,
-            error: { code, message: (err as Error).message },
-          };
+        const run = this.engine.start({
+          accountIds: command.accountId ? [command.accountId] : undefined,
+          flags: command.flags,
+          trigger: 'user',
+        });
+        return { ok: true, syncId: run.syncId };
+      }
+      case 'cancel':
+        return this.engine.cancel(command.syncId)
+          ? { ok: true, syncId: command.syncId }
+          : failed('NOT_RUNNING', 'no such sync is running');
+      case 'fetchBody': {
+        const { fetched, size } = await this.engine.fetchMessage(
+          command.accountId,
+          command.folder,
+          command.uid,
+        );
+        return { ok: true, body: { size, fetched } };
+      }
+      case 'lookupMessage':
+        return { ok: true, locations: await this.engine.lookupMessage(command.internetMessageId) };
+      case 'getHistory':
+        return { ok: true, history: this.engine.history(command.limit ?? 50, command.before) };
+    }
+  }
+
+  private onEngineEvent(event: SyncEvent): void {
+    switch (event.type) {
+      case 'progress':
+        this.coalescer.push(event);
+        return;
+      case 'syncStarted':
+        this.runAccounts.set(event.syncId, event.accountIds);
+        this.publish(event);
+        return;
+      case 'error':
+        this.coalescer.flush(event.syncId);
+        this.publish(event);
+        return;
+      case 'done': {
+        this.coalescer.forget(event.syncId);
+        this.publish(event);
+        // The run changed the counts and last-sync times the panes show.
+        const accounts = this.runAccounts.get(event.syncId) ?? [];
+        this.runAccounts.delete(event.syncId);
+        for (const id of accounts) {
+          const account = this.engine.accountSummary(id);
+          if (account) this.sendToPaired({ type: 'accountState', account });
         }
       }
-      case 'cancel': {
-        const ok = this.engine.cancel(command.syncId);
-        return ok
-          ? { type: 'reply', requestId: command.requestId, ok: true, syncId: command.syncId }
-          : {
-              type: 'reply',
-              requestId: command.requestId,
-              ok: false,
-              error: { code: 'NOT_RUNNING', message: 'no such sync is running' },
-            };
-      }
     }
   }
 
-  private broadcast(event: SyncEvent): void {
-    this.sendToAll(event);
-    // A finished run changed the counts and last-sync times every pane shows.
-    if (event.type === 'done') this.sendToAll(this.snapshot());
-  }
-
-  private sendToAll(message: ServerMessage): void {
-    const frame = JSON.stringify(message);
-    for (const ws of this.wss.clients) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
-      // A slow pane skips intermediate progress; the next one it gets is current anyway.
-      if (message.type === 'progress' && ws.bufferedAmount > SLOW_CLIENT_BYTES) continue;
-      ws.send(frame);
+  private publish(event: SyncEvent): void {
+    const numbered = this.journal.record(event);
+    for (const client of this.clients.values()) {
+      if (!client.authenticated) continue;
+      if (event.type === 'error' || event.type === 'done') client.flushProgressOf(event.syncId);
+      client.send(numbered);
     }
   }
 
-  private send(ws: WebSocket, message: ServerMessage): void {
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
+  private sendToPaired(message: ServerMessage): void {
+    for (const client of this.clients.values()) if (client.authenticated) client.send(message);
   }
 
   private checkHeartbeats(): void {
-    for (const ws of this.wss.clients) {
-      if (!this.alive.has(ws)) {
-        ws.terminate();
+    for (const client of this.clients.values()) {
+      if (!client.alive) {
+        client.ws.terminate();
         continue;
       }
-      this.alive.delete(ws);
-      ws.ping();
+      client.alive = false;
+      client.ws.ping();
     }
   }
+}
+
+function failed(code: string, message: string): Reply {
+  return { ok: false, error: { code, message } };
 }
 
 /** Best effort: a frame that is JSON with a string requestId deserves a reply to it. */

@@ -13,7 +13,8 @@ import {
   type PendingFile,
   uniqueBaseName,
 } from './maildir/maildir-folder.js';
-import type { FolderState, MessageRow, StateDb } from './state-db.js';
+import { normalizeMessageId, type FolderState, type MessageRow, type StateDb } from './state-db.js';
+import { messageIdOf } from './message-id.js';
 import type { SyncLogger } from './logger.js';
 import { SyncFailure } from './errors.js';
 
@@ -107,7 +108,7 @@ export async function downloadNewMessages(
     await flush();
     const meta = await client.fetchOne(
       String(uid),
-      { uid: true, flags: true, internalDate: true },
+      { uid: true, flags: true, internalDate: true, headers: ['message-id'] },
       { uid: true },
     );
     const download = await client.download(String(uid), undefined, { uid: true });
@@ -130,7 +131,14 @@ export async function downloadNewMessages(
     const flags = [...(meta.flags ?? [])].filter((f) => f !== '\\Recent');
     const internalDate = meta.internalDate ? new Date(meta.internalDate).getTime() : NaN;
     state.recordMessages(folder.id, [
-      { uid, base, flags, size, internalDate: Number.isFinite(internalDate) ? internalDate : null },
+      {
+        uid,
+        base,
+        flags,
+        size,
+        internalDate: Number.isFinite(internalDate) ? internalDate : null,
+        messageId: normalizeMessageId(messageIdOf(meta.headers) ?? ''),
+      },
     ]);
     await local.publish([{ base, letters: maildirLetters(flags) }]);
     result.downloaded += 1;
@@ -184,6 +192,7 @@ function toPendingFile(
       size: data.length,
       internalDate: Number.isFinite(internalDate) ? internalDate : null,
       partial: headersOnly,
+      messageId: normalizeMessageId(messageIdOf(data) ?? ''),
     },
     serverBytes: raw.length,
   };

@@ -10,6 +10,8 @@ import {
   type AccountSummary,
   type DoneEvent,
   emptyStats,
+  type HistoryEntry,
+  type MessageLocation,
   type ProgressEvent,
   type SyncEvent,
   type SyncFlags,
@@ -17,12 +19,14 @@ import {
   type SyncStats,
   type SyncTrigger,
 } from '../protocol/index.js';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { completePartialMessages } from './download-new-messages.js';
 import { classifyError, SyncFailure } from './errors.js';
 import { bindProtocolLog, openImapSession } from './imap-session.js';
 import { folderDirectory, folderSegments } from './maildir/folder-path.js';
 import { MaildirFolder } from './maildir/maildir-folder.js';
+import { backfillMessageIds } from './message-index.js';
 import type { ImapProtocolLog } from './imap-session.js';
 import { silentLogger, type SyncLogger } from './logger.js';
 import type { StateDb } from './state-db.js';
@@ -131,7 +135,7 @@ export class SyncEngine {
       done: Promise.resolve(null as unknown as DoneEvent),
     };
     this.runs.set(syncId, run);
-    this.state.startRun(syncId, request.trigger, request.flags, startedAt);
+    this.state.startRun(syncId, request.trigger, request.flags, startedAt, ids);
     this.emit({
       type: 'syncStarted',
       syncId,
@@ -155,7 +159,7 @@ export class SyncEngine {
     accountId: string,
     folderPath: string,
     uid: number,
-  ): Promise<{ path: string; fetched: boolean }> {
+  ): Promise<{ path: string; fetched: boolean; size: number }> {
     const [account] = this.pickAccounts([accountId]);
     const folder = this.state.folders(account!.id).find((f) => f.path === folderPath);
     if (!folder)
@@ -203,7 +207,8 @@ export class SyncEngine {
         `The file of UID ${uid} in "${folderPath}" is missing from the Maildir`,
         folderPath,
       );
-    return { path: path.join(local.dir, file.subdir, file.name), fetched };
+    const where = path.join(local.dir, file.subdir, file.name);
+    return { path: where, fetched, size: (await fs.stat(where)).size };
   }
 
   cancel(syncId: string): boolean {
@@ -230,18 +235,49 @@ export class SyncEngine {
   }
 
   accountSummaries(): AccountSummary[] {
-    return this.accounts.map((account) => {
-      const counts = this.state.accountCounts(account.id);
-      const last = this.state.lastAccountRun(account.id);
-      return {
-        id: account.id,
-        host: account.imap.host,
-        folderCount: counts.folders,
-        messageCount: counts.messages,
-        lastSyncAt: last?.finishedAt ?? null,
-        lastResult: last?.result ?? null,
-      };
-    });
+    return this.accounts.map((account) => this.summaryOf(account));
+  }
+
+  /** The account's counts and last result as the state has them now; null if not configured. */
+  accountSummary(accountId: string): AccountSummary | null {
+    const account = this.accounts.find((a) => a.id === accountId);
+    return account ? this.summaryOf(account) : null;
+  }
+
+  /** Sync runs, newest first. */
+  history(limit: number, before?: number): HistoryEntry[] {
+    return this.state.recentRuns(limit, before);
+  }
+
+  /** Every place a message with this Message-ID is stored, in the configured accounts. */
+  async lookupMessage(internetMessageId: string): Promise<MessageLocation[]> {
+    for (const account of this.accounts) await backfillMessageIds(this.state, account);
+    const configured = new Set(this.accounts.map((a) => a.id));
+    return this.state
+      .placesOfMessage(internetMessageId)
+      .filter((place) => configured.has(place.accountId))
+      .map((place) => ({
+        accountId: place.accountId,
+        folder: place.folder,
+        uid: place.uid,
+        size: place.size,
+        partial: place.partial,
+        syncedAt: place.folderSyncedAt,
+      }));
+  }
+
+  private summaryOf(account: AccountConfig): AccountSummary {
+    const folders = this.state.folderCounts(account.id);
+    const last = this.state.lastAccountRun(account.id);
+    return {
+      id: account.id,
+      host: account.imap.host,
+      folderCount: folders.length,
+      messageCount: folders.reduce((n, f) => n + f.messageCount, 0),
+      lastSyncAt: last?.finishedAt ?? null,
+      lastResult: last?.result ?? null,
+      folders,
+    };
   }
 
   private pickAccounts(ids: readonly string[] | undefined): AccountConfig[] {

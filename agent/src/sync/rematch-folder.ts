@@ -20,6 +20,7 @@ import { lfToCrlf } from './maildir/crlf.js';
 import { imapFlagsOfLetters } from './maildir/flags.js';
 import type { MaildirFolder } from './maildir/maildir-folder.js';
 import type { MessageRow, StateDb } from './state-db.js';
+import { messageIdOf } from './message-id.js';
 
 export interface RematchResult {
   /** Server UIDs no local file matched: to download. */
@@ -139,13 +140,4 @@ async function byContent(
       return candidate;
   }
   return undefined;
-}
-
-/** The Message-ID header's value (unfolded, trimmed), from a header block or a whole message. */
-export function messageIdOf(data: Buffer | undefined): string | null {
-  if (!data) return null;
-  const end = data.indexOf('\n\n') >= 0 ? data.indexOf('\n\n') : data.indexOf('\r\n\r\n');
-  const head = data.subarray(0, end >= 0 ? end : Math.min(data.length, 65536)).toString('latin1');
-  const match = /^message-id:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)/im.exec(head);
-  return match ? match[1]!.replace(/\r?\n[ \t]+/g, ' ').trim() : null;
 }

@@ -14,6 +14,12 @@ import type { SyncFlags, SyncResult, SyncStats, SyncTrigger } from '../protocol/
 const MIGRATIONS: readonly string[] = [
   // 2: headers-only downloads mark their message partial until the body is fetched.
   'ALTER TABLE messages ADD COLUMN partial INTEGER NOT NULL DEFAULT 0',
+  // 3: the pane finds the item open in Outlook by its Message-ID (normalised; '' = it has
+  // none, NULL = not read yet); history lists the accounts of runs still going.
+  `ALTER TABLE messages ADD COLUMN message_id TEXT;
+   CREATE INDEX IF NOT EXISTS messages_by_message_id ON messages (message_id)
+     WHERE message_id IS NOT NULL AND message_id <> '';
+   ALTER TABLE sync_runs ADD COLUMN account_ids TEXT;`,
 ];
 const SCHEMA_VERSION = 1 + MIGRATIONS.length;
 
@@ -95,6 +101,45 @@ export interface MessageRow {
   internalDate: number | null;
   /** Only the header block is stored (headers-only sync); the body comes on demand. */
   partial?: boolean;
+  /** Normalised (see normalizeMessageId); '' when it has none; undefined/null: not read yet. */
+  messageId?: string | null;
+}
+
+/** Where the state places a message, for lookups by Message-ID. */
+export interface MessagePlace {
+  accountId: string;
+  folder: string;
+  uid: number;
+  size: number;
+  partial: boolean;
+  folderSyncedAt: number | null;
+}
+
+export interface FolderCounts {
+  path: string;
+  messageCount: number;
+  partialCount: number;
+  lastSyncAt: number | null;
+}
+
+export interface RunRecord {
+  syncId: string;
+  trigger: SyncTrigger;
+  flags: SyncFlags;
+  accountIds: string[];
+  startedAt: number;
+  finishedAt: number | null;
+  result: SyncResult | null;
+  stats: SyncStats | null;
+}
+
+/**
+ * Message-IDs as compared: without the angle brackets and surrounding space, lower-cased
+ * (Outlook and servers disagree on case and brackets; a collision from case alone is not a
+ * real-world concern next to a lookup that misses).
+ */
+export function normalizeMessageId(value: string): string {
+  return value.trim().replace(/^<\s*/, '').replace(/\s*>$/, '').toLowerCase();
 }
 
 interface FolderRecord {
@@ -143,15 +188,16 @@ export class StateDb {
           size: number;
           internal_date: number | null;
           partial: number;
+          message_id: string | null;
         }
       >(
-        'SELECT uid, base, flags, size, internal_date, partial FROM messages WHERE folder_id = ? ORDER BY uid',
+        'SELECT uid, base, flags, size, internal_date, partial, message_id FROM messages WHERE folder_id = ? ORDER BY uid',
       ),
       maxUid: this.db.prepare<[number], { max: number | null }>(
         'SELECT MAX(uid) AS max FROM messages WHERE folder_id = ?',
       ),
       insertMessage: this.db.prepare(
-        'INSERT OR REPLACE INTO messages (folder_id, uid, base, flags, size, internal_date, partial) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO messages (folder_id, uid, base, flags, size, internal_date, partial, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       pendingAppends: this.db.prepare<
         [number],
@@ -177,7 +223,56 @@ export class StateDb {
         'SELECT finished_at, result FROM account_runs WHERE account_id = ? ORDER BY finished_at DESC LIMIT 1',
       ),
       insertRun: this.db.prepare(
-        'INSERT INTO sync_runs (sync_id, trigger, flags, started_at) VALUES (?, ?, ?, ?)',
+        'INSERT INTO sync_runs (sync_id, trigger, flags, started_at, account_ids) VALUES (?, ?, ?, ?, ?)',
+      ),
+      setMessageId: this.db.prepare(
+        'UPDATE messages SET message_id = ? WHERE folder_id = ? AND uid = ?',
+      ),
+      withoutMessageId: this.db.prepare<[number], { uid: number; base: string }>(
+        'SELECT uid, base FROM messages WHERE folder_id = ? AND message_id IS NULL',
+      ),
+      byMessageId: this.db.prepare<
+        [string],
+        {
+          account_id: string;
+          path: string;
+          uid: number;
+          size: number;
+          partial: number;
+          last_sync_at: number | null;
+        }
+      >(
+        `SELECT f.account_id, f.path, m.uid, m.size, m.partial, f.last_sync_at
+           FROM messages m JOIN folders f ON f.id = m.folder_id
+          WHERE m.message_id = ? ORDER BY f.account_id, f.path, m.uid`,
+      ),
+      folderCounts: this.db.prepare<
+        [string],
+        { path: string; messages: number; partials: number; last_sync_at: number | null }
+      >(
+        `SELECT f.path, COUNT(m.uid) AS messages, COALESCE(SUM(m.partial), 0) AS partials,
+                f.last_sync_at
+           FROM folders f LEFT JOIN messages m ON m.folder_id = f.id
+          WHERE f.account_id = ? GROUP BY f.id ORDER BY f.path`,
+      ),
+      recentRuns: this.db.prepare<
+        [number, number],
+        {
+          sync_id: string;
+          trigger: string;
+          flags: string;
+          account_ids: string | null;
+          started_at: number;
+          finished_at: number | null;
+          result: string | null;
+          stats: string | null;
+        }
+      >(
+        `SELECT r.sync_id, r.trigger, r.flags, r.started_at, r.finished_at, r.result, r.stats,
+                COALESCE(r.account_ids,
+                  (SELECT json_group_array(a.account_id) FROM account_runs a
+                    WHERE a.sync_id = r.sync_id)) AS account_ids
+           FROM sync_runs r WHERE r.started_at < ? ORDER BY r.started_at DESC LIMIT ?`,
       ),
       finishRun: this.db.prepare(
         'UPDATE sync_runs SET finished_at = ?, result = ?, stats = ? WHERE sync_id = ?',
@@ -236,6 +331,57 @@ export class StateDb {
       size: row.size,
       internalDate: row.internal_date,
       partial: row.partial === 1,
+      messageId: row.message_id,
+    }));
+  }
+
+  /** Messages whose Message-ID has not been read from their file yet. */
+  messagesWithoutMessageId(folderId: number): Array<{ uid: number; base: string }> {
+    return this.statements.withoutMessageId.all(folderId);
+  }
+
+  /** Records Message-IDs read from files ('' for a message that has none). */
+  setMessageIds(folderId: number, ids: ReadonlyArray<{ uid: number; messageId: string }>): void {
+    this.db.transaction(() => {
+      for (const { uid, messageId } of ids)
+        this.statements.setMessageId.run(messageId, folderId, uid);
+    })();
+  }
+
+  /** Every stored copy of the message with this Message-ID, in any account. */
+  placesOfMessage(messageId: string): MessagePlace[] {
+    const key = normalizeMessageId(messageId);
+    if (key === '') return [];
+    return this.statements.byMessageId.all(key).map((row) => ({
+      accountId: row.account_id,
+      folder: row.path,
+      uid: row.uid,
+      size: row.size,
+      partial: row.partial === 1,
+      folderSyncedAt: row.last_sync_at,
+    }));
+  }
+
+  folderCounts(accountId: string): FolderCounts[] {
+    return this.statements.folderCounts.all(accountId).map((row) => ({
+      path: row.path,
+      messageCount: row.messages,
+      partialCount: row.partials,
+      lastSyncAt: row.last_sync_at,
+    }));
+  }
+
+  /** Runs newest first, started before `before` (ms), at most `limit`. */
+  recentRuns(limit: number, before = Number.MAX_SAFE_INTEGER): RunRecord[] {
+    return this.statements.recentRuns.all(before, limit).map((row) => ({
+      syncId: row.sync_id,
+      trigger: row.trigger as SyncTrigger,
+      flags: JSON.parse(row.flags) as SyncFlags,
+      accountIds: row.account_ids ? (JSON.parse(row.account_ids) as string[]) : [],
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+      result: row.result as SyncResult | null,
+      stats: row.stats ? (JSON.parse(row.stats) as SyncStats) : null,
     }));
   }
 
@@ -252,6 +398,7 @@ export class StateDb {
       row.size,
       row.internalDate,
       row.partial ? 1 : 0,
+      row.messageId ?? null,
     );
   }
 
@@ -361,8 +508,20 @@ export class StateDb {
     return row ? { finishedAt: row.finished_at, result: row.result as SyncResult } : null;
   }
 
-  startRun(syncId: string, trigger: SyncTrigger, flags: SyncFlags, startedAt: number): void {
-    this.statements.insertRun.run(syncId, trigger, JSON.stringify(flags), startedAt);
+  startRun(
+    syncId: string,
+    trigger: SyncTrigger,
+    flags: SyncFlags,
+    startedAt: number,
+    accountIds: readonly string[],
+  ): void {
+    this.statements.insertRun.run(
+      syncId,
+      trigger,
+      JSON.stringify(flags),
+      startedAt,
+      JSON.stringify(accountIds),
+    );
   }
 
   finishRun(syncId: string, result: SyncResult, stats: SyncStats, finishedAt: number): void {

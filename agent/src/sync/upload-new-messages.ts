@@ -17,7 +17,13 @@ import type { SyncLogger } from './logger.js';
 import { lfToCrlf } from './maildir/crlf.js';
 import { imapFlagsOfLetters } from './maildir/flags.js';
 import type { LocalFile, MaildirFolder } from './maildir/maildir-folder.js';
-import type { FolderState, PendingAppend, StateDb } from './state-db.js';
+import {
+  normalizeMessageId,
+  type FolderState,
+  type PendingAppend,
+  type StateDb,
+} from './state-db.js';
+import { messageIdOf } from './message-id.js';
 
 export interface UploadContext {
   client: ImapFlow;
@@ -142,6 +148,7 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
     flags,
     size: data.length,
     internalDate: stat.mtime.getTime(),
+    messageId: normalizeMessageId(messageIdOf(data) ?? ''),
   });
 }
 

@@ -1,0 +1,59 @@
+/**
+ * One connected pane: whether it has shown a token yet, and its send buffer. A pane that
+ * reads slowly (a busy Outlook, a remote desktop) must not slow the sync or grow the agent's
+ * memory without bound: while its socket has more than SLOW_CLIENT_BYTES queued, progress
+ * is held back (only the newest per sync and account) and sent once it has caught up.
+ * Errors, dones and replies are always queued; a pane that lets even those pile up past
+ * DEAD_CLIENT_BYTES is cut off, and gets them again by replay when it reconnects.
+ */
+import { WebSocket } from 'ws';
+import type { ProgressEvent, ServerMessage } from '../protocol/index.js';
+
+export const SLOW_CLIENT_BYTES = 1024 * 1024;
+export const DEAD_CLIENT_BYTES = 64 * 1024 * 1024;
+/** Wrong tokens a connection may present before it is closed. */
+export const MAX_AUTH_FAILURES = 5;
+
+export class PaneClient {
+  authenticated = false;
+  authFailures = 0;
+  alive = true;
+  private readonly heldProgress = new Map<string, ProgressEvent>();
+
+  constructor(readonly ws: WebSocket) {}
+
+  get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(message: ServerMessage): void {
+    if (!this.open) return;
+    if (message.type === 'progress' && this.ws.bufferedAmount > SLOW_CLIENT_BYTES) {
+      this.heldProgress.set(`${message.syncId}\u0000${message.accountId}`, message);
+      return;
+    }
+    if (this.ws.bufferedAmount > DEAD_CLIENT_BYTES) {
+      this.ws.terminate();
+      return;
+    }
+    this.ws.send(JSON.stringify(message));
+  }
+
+  /** Sends held progress if the socket has drained; called on a timer. */
+  drain(): void {
+    if (this.heldProgress.size === 0 || !this.open) return;
+    if (this.ws.bufferedAmount > SLOW_CLIENT_BYTES) return;
+    const held = [...this.heldProgress.values()];
+    this.heldProgress.clear();
+    for (const event of held) this.ws.send(JSON.stringify(event));
+  }
+
+  /** Sends the sync's held progress now, slow or not: its error or done comes next. */
+  flushProgressOf(syncId: string): void {
+    for (const [key, event] of [...this.heldProgress]) {
+      if (!key.startsWith(`${syncId}\u0000`)) continue;
+      this.heldProgress.delete(key);
+      if (this.open) this.ws.send(JSON.stringify(event));
+    }
+  }
+}

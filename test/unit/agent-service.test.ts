@@ -1,0 +1,183 @@
+/** The agent's small parts: pairing secrets, the dataDir lock, progress coalescing, replay. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { emptyStats, type ProgressEvent } from '../../agent/src/protocol/index.js';
+import {
+  DataDirLock,
+  DataDirLockedError,
+  lockFileOf,
+  readLockHolder,
+} from '../../agent/src/server/agent-lock.js';
+import { EventJournal } from '../../agent/src/server/event-journal.js';
+import {
+  CODE_TTL_MS,
+  MAX_FAILED_REDEMPTIONS,
+  PairingStore,
+  readCliToken,
+} from '../../agent/src/server/pairing.js';
+import { ProgressCoalescer } from '../../agent/src/server/progress-coalescer.js';
+
+describe('agent service parts', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storesync-service-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  describe('pairing', () => {
+    it('trades a code once for a token that survives a restart, and stores no token', () => {
+      let now = 1_000_000;
+      const store = new PairingStore(dir, () => now);
+      const { secret } = store.issue('code');
+      assert.match(secret, /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
+      const token = store.redeem(secret, 'Outlook (Edge)');
+      assert.ok(token);
+      assert.equal(store.redeem(secret), null, 'a code works once');
+      const restarted = new PairingStore(dir, () => now);
+      assert.equal(restarted.verify(token), true);
+      assert.equal(restarted.verify(token + 'x'), false);
+      assert.equal(restarted.list()[0]?.name, 'Outlook (Edge)');
+      assert.ok(!fs.readFileSync(path.join(dir, 'paired-clients.json'), 'utf8').includes(token));
+      assert.equal(fs.statSync(path.join(dir, 'paired-clients.json')).mode & 0o077, 0);
+      assert.equal(readCliToken(dir), store.cliToken);
+      assert.equal(restarted.verify(store.cliToken), true);
+      // Expired codes are refused.
+      const late = restarted.issue('code').secret;
+      now += CODE_TTL_MS + 1;
+      assert.equal(restarted.redeem(late), null);
+      assert.equal(restarted.revokeAll(), 1);
+      assert.equal(restarted.verify(token), false);
+    });
+
+    it('withdraws outstanding codes after too many wrong guesses', () => {
+      const store = new PairingStore(dir);
+      const { secret } = store.issue('code');
+      for (let i = 0; i < MAX_FAILED_REDEMPTIONS; i++)
+        assert.equal(store.redeem('AAAA-AAAA'), null);
+      assert.equal(store.redeem(secret), null, 'the real code is void too');
+    });
+
+    it('reads codes as people type them', () => {
+      const store = new PairingStore(dir);
+      const { secret } = store.issue('code');
+      const typed = ` ${secret.toLowerCase().replace('-', ' ')} `;
+      assert.ok(store.redeem(typed));
+    });
+  });
+
+  describe('dataDir lock', () => {
+    it('admits one holder, names it, and is taken over from a dead one', () => {
+      const lock = DataDirLock.acquire(dir, 'agent');
+      lock.update({ url: 'https://localhost:4643/', port: 4643 });
+      assert.equal(readLockHolder(dir)?.port, 4643);
+      assert.throws(
+        () => DataDirLock.acquire(dir, 'sync'),
+        (err: Error) => err instanceof DataDirLockedError && /already running/.test(err.message),
+      );
+      lock.release();
+      assert.equal(fs.existsSync(lockFileOf(dir)), false);
+      // A holder killed with -9 leaves its file behind; its pid is gone.
+      fs.writeFileSync(
+        lockFileOf(dir),
+        JSON.stringify({ pid: 2 ** 22 + 12345, role: 'agent', startedAt: 0 }),
+      );
+      assert.equal(readLockHolder(dir), null);
+      const next = DataDirLock.acquire(dir, 'sync');
+      assert.equal(readLockHolder(dir)?.pid, process.pid);
+      next.release();
+    });
+  });
+
+  describe('progress coalescing', () => {
+    const progress = (index: number, accountId = 'a'): ProgressEvent => ({
+      type: 'progress',
+      syncId: 's',
+      accountId,
+      folder: 'INBOX',
+      step: 'downloading',
+      text: `Downloading ${index}`,
+      index,
+      indexMax: 1000,
+      bytes: 0,
+      at: 0,
+    });
+
+    it('sends at most ten a second per account, and the last one before the done', () => {
+      const sent: ProgressEvent[] = [];
+      let now = 0;
+      const coalescer = new ProgressCoalescer(
+        (e) => sent.push(e),
+        () => now,
+      );
+      for (let i = 1; i <= 1000; i++) {
+        now = i; // 1000 events over one second
+        coalescer.push(progress(i));
+      }
+      coalescer.push(progress(1, 'b'));
+      // Only the first went at once; the rest wait for their slot (timers not run here).
+      assert.deepEqual(
+        sent.map((e) => [e.accountId, e.index]),
+        [
+          ['a', 1],
+          ['b', 1],
+        ],
+      );
+      coalescer.flush('s');
+      assert.deepEqual(sent.at(-1)?.index, 1000, 'the newest value, never a stale one');
+      assert.equal(sent.length, 3);
+      coalescer.close();
+    });
+
+    it('releases the held value on its timer', async () => {
+      const sent: number[] = [];
+      const coalescer = new ProgressCoalescer((e) => sent.push(e.index));
+      coalescer.push(progress(1));
+      coalescer.push(progress(2));
+      coalescer.push(progress(3));
+      await new Promise((r) => setTimeout(r, 250));
+      assert.deepEqual(sent, [1, 3]);
+      coalescer.close();
+    });
+  });
+
+  describe('event journal', () => {
+    it('numbers every event and keeps the errors and dones for replay', () => {
+      const journal = new EventJournal(2);
+      const done = (syncId: string) => ({
+        type: 'done' as const,
+        syncId,
+        result: 'ok' as const,
+        stats: emptyStats(),
+        startedAt: 0,
+        finishedAt: 1,
+      });
+      assert.equal(journal.record({ ...done('s1') }).eventId, 1);
+      journal.record({
+        type: 'progress',
+        syncId: 's2',
+        accountId: 'a',
+        folder: null,
+        step: 'connecting',
+        text: '',
+        index: 0,
+        indexMax: 0,
+        bytes: 0,
+        at: 0,
+      });
+      journal.record(done('s2'));
+      journal.record(done('s3'));
+      assert.equal(journal.lastId, 4);
+      // Capacity 2: the oldest done is gone; progress is never kept.
+      assert.deepEqual(
+        journal.since(0).map((e) => e.eventId),
+        [3, 4],
+      );
+      assert.deepEqual(
+        journal.since(3).map((e) => e.eventId),
+        [4],
+      );
+    });
+  });
+});
