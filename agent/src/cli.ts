@@ -15,6 +15,8 @@ import { runDemo } from './commands/demo-command.js';
 import { registerLogsCommand } from './commands/logs-command.js';
 import { registerSupportBundleCommand } from './commands/support-bundle-command.js';
 import { registerCertCommand } from './commands/cert-command.js';
+import { registerAgentCommands } from './commands/agent-commands.js';
+import { DataDirLock, DataDirLockedError } from './server/agent-lock.js';
 import { registerDoctorCommand } from './commands/doctor-command.js';
 
 export const EXIT_OK = 0;
@@ -124,15 +126,21 @@ export function buildProgram(setExit: (code: number) => void): Command {
         );
       }
       const config = readConfig(opts.config);
-      setExit(
-        await runSyncOnce(config, {
-          accountIds: opts.account ? [opts.account] : [],
-          folders: opts.folder ?? [],
-          flags: syncFlagsOf(opts),
-          json: opts.json === true,
-          events: opts.events === true,
-        }),
-      );
+      // Never beside the agent or another sync on the same Maildir and state.
+      const lock = DataDirLock.acquire(config.dataDir, 'sync');
+      try {
+        setExit(
+          await runSyncOnce(config, {
+            accountIds: opts.account ? [opts.account] : [],
+            folders: opts.folder ?? [],
+            flags: syncFlagsOf(opts),
+            json: opts.json === true,
+            events: opts.events === true,
+          }),
+        );
+      } finally {
+        lock.release();
+      }
     });
 
   program
@@ -145,7 +153,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption('--folder <name>', 'folder ("Archive/2024")')
     .requiredOption('--uid <n>', 'the message UID', (v) => Number.parseInt(v, 10))
     .option('--json', 'print {"path":…,"fetched":…} instead of the path')
-    .addHelpText('after', '\nExample:\n  storesync fetch --account work --folder INBOX --uid 4711')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  storesync fetch --account work --folder INBOX --uid 4711\n' +
+        '  storesync fetch --config ~/.config/storesync/config.json --account work --folder "Archive/2024" --uid 12 --json\n' +
+        '  less "$(storesync fetch --account work --folder INBOX --uid 4711)"',
+    )
     .action(
       async (opts: {
         config?: string;
@@ -161,7 +175,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
             '--uid must be a positive integer',
           );
         }
-        setExit(await runFetch(readConfig(opts.config), opts));
+        const config = readConfig(opts.config);
+        const lock = DataDirLock.acquire(config.dataDir, 'sync');
+        try {
+          setExit(await runFetch(config, opts));
+        } finally {
+          lock.release();
+        }
       },
     );
 
@@ -171,9 +191,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
       'Run the agent: background sync, the task pane and its WebSocket on https://localhost',
     )
     .option('-c, --config <file>', 'config file')
-    .addHelpText('after', '\nExample:\n  storesync start --config ~/.config/storesync/config.json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  storesync start --config ~/.config/storesync/config.json\n' +
+        '  storesync start                 # reads ~/.config/storesync/config.json\n' +
+        '  storesync doctor && storesync start',
+    )
     .action(async (opts: { config?: string }) => {
-      setExit(await runAgentUntilStopped(readConfig(opts.config)));
+      const configFile = opts.config ?? defaultConfigFile();
+      setExit(await runAgentUntilStopped(readConfig(opts.config), { configFile }));
     });
 
   program
@@ -193,7 +220,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .addHelpText(
       'after',
-      '\nExample:\n  storesync demo            # then open https://localhost:4643/',
+      '\nExamples:\n' +
+        '  storesync demo            # then open https://localhost:4643/\n' +
+        '  storesync demo --port 5443 --messages 2000\n' +
+        '  storesync demo --data-dir /tmp/storesync-demo   # a throw-away demo',
     )
     .action(async (opts: { dataDir: string; port: number; messages: number }) => {
       setExit(
@@ -206,6 +236,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     });
 
   registerCertCommand(program, setExit);
+  registerAgentCommands(program, readConfig, setExit);
   registerDoctorCommand(program, setExit);
 
   registerLogsCommand(program, setExit);
@@ -237,6 +268,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       process.stderr.write(`storesync: ${err.message}\n`);
       return EXIT_USAGE;
+    }
+    if (err instanceof DataDirLockedError) {
+      process.stderr.write(`storesync: ${err.message}\n`);
+      return EXIT_FAILED;
     }
     throw err;
   }
