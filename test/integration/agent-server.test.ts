@@ -19,6 +19,7 @@ import {
 import { startAgent, type RunningAgent } from '../../agent/src/server/agent-server.js';
 import { DataDirLockedError } from '../../agent/src/server/agent-lock.js';
 import { silentLogger } from '../../agent/src/sync/logger.js';
+import { connectPane, isType } from '../support/pane-socket.js';
 
 interface Answer {
   status: number;
@@ -51,55 +52,6 @@ function request(
     req.end(options.body);
   });
 }
-
-/** Opens a socket and collects every message it receives. */
-async function connect(agent: RunningAgent, origin = `https://localhost:${agent.port}`) {
-  const ws = new WebSocket(`wss://localhost:${agent.port}/ws`, {
-    origin,
-    rejectUnauthorized: false,
-  });
-  const received: ServerMessage[] = [];
-  const waiters: Array<() => void> = [];
-  ws.on('message', (data) => {
-    received.push(JSON.parse(data.toString()) as ServerMessage);
-    waiters.splice(0).forEach((w) => w());
-  });
-  ws.on('close', () => waiters.splice(0).forEach((w) => w()));
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  /** The first message after index `from` that matches. */
-  const waitFor = async <T extends ServerMessage>(
-    match: (m: ServerMessage) => m is T,
-    from = 0,
-  ): Promise<T> => {
-    for (;;) {
-      const found = received.slice(from).find(match);
-      if (found) return found;
-      if (ws.readyState !== WebSocket.OPEN) throw new Error('socket closed while waiting');
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  const reply = (requestId: string) =>
-    waitFor((m): m is Extract<ServerMessage, { type: 'reply' }> => {
-      return m.type === 'reply' && m.requestId === requestId;
-    });
-  const send = (message: unknown) => ws.send(JSON.stringify(message));
-  const untilCount = async (count: number) => {
-    while (received.length < count) {
-      if (ws.readyState !== WebSocket.OPEN) throw new Error('socket closed while waiting');
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  await waitFor((m) => m.type === 'hello');
-  return { ws, received, waitFor, reply, send, untilCount };
-}
-
-const isType =
-  <K extends ServerMessage['type']>(type: K) =>
-  (m: ServerMessage): m is Extract<ServerMessage, { type: K }> =>
-    m.type === type;
 
 /** A small deterministic PRNG (mulberry32): the fuzz run is the same every time. */
 function prng(seed: number): () => number {
@@ -253,7 +205,7 @@ describe('agent server', () => {
     });
 
     it('says hello, then serves nothing until the pane shows a valid token', async () => {
-      const pane = await connect(agent);
+      const pane = await connectPane(agent.port);
       const hello = pane.received[0]!;
       assert.ok(hello.type === 'hello' && hello.protocolVersion === PROTOCOL_VERSION);
       pane.send({ type: 'sync', requestId: 'r0', flags: FULL_SYNC });
@@ -280,7 +232,7 @@ describe('agent server', () => {
     });
 
     it('closes a connection that keeps guessing tokens', async () => {
-      const pane = await connect(agent);
+      const pane = await connectPane(agent.port);
       const closed = new Promise<number>((resolve) => pane.ws.once('close', resolve));
       for (let i = 0; i < 5; i++) pane.send({ type: 'auth', requestId: `g${i}`, token: `g${i}` });
       assert.equal(await closed, 1008);
@@ -288,7 +240,7 @@ describe('agent server', () => {
 
     it('pairs a pane with a one-time code, and the token it gets works again', async () => {
       const code = agent.pairing.issue('code').secret;
-      const first = await connect(agent);
+      const first = await connectPane(agent.port);
       // Typed by a person: lower case and without the dash still count.
       first.send({ type: 'pair', requestId: 'p1', code: code.replace('-', '').toLowerCase() });
       const paired = await first.reply('p1');
@@ -296,7 +248,7 @@ describe('agent server', () => {
       await first.waitFor(isType('snapshot'));
       first.ws.close();
 
-      const reused = await connect(agent);
+      const reused = await connectPane(agent.port);
       reused.send({ type: 'pair', requestId: 'p2', code });
       assert.equal((await reused.reply('p2')).error?.code, 'PAIRING_FAILED', 'one use only');
       reused.send({ type: 'auth', requestId: 'a1', token: paired.token });
@@ -306,7 +258,7 @@ describe('agent server', () => {
     });
 
     it('answers 10,000 hostile frames with errors and stays up', async function () {
-      const pane = await connect(agent);
+      const pane = await connectPane(agent.port);
       pane.send({ type: 'auth', requestId: 'auth', token: agent.cliToken });
       await pane.waitFor(isType('snapshot'));
       const before = pane.received.length;
@@ -381,7 +333,7 @@ describe('agent server', () => {
     });
 
     it('answers bad frames with errors and keeps the connection', async () => {
-      const pane = await connect(agent);
+      const pane = await connectPane(agent.port);
       pane.send({ type: 'auth', requestId: 'auth', token: agent.cliToken });
       await pane.waitFor(isType('snapshot'));
       let from = pane.received.length;
@@ -408,7 +360,7 @@ describe('agent server', () => {
     });
 
     it('replays the errors and dones a reconnecting pane missed', async () => {
-      const first = await connect(agent);
+      const first = await connectPane(agent.port);
       first.send({ type: 'auth', requestId: 'auth', token: agent.cliToken });
       const snapshot = await first.waitFor(isType('snapshot'));
       const hello = first.received[0] as Extract<ServerMessage, { type: 'hello' }>;
@@ -419,7 +371,7 @@ describe('agent server', () => {
       const done = await run.done;
       assert.equal(done.result, 'error');
 
-      const back = await connect(agent);
+      const back = await connectPane(agent.port);
       back.send({
         type: 'auth',
         requestId: 'auth',
@@ -440,7 +392,7 @@ describe('agent server', () => {
       back.ws.close();
 
       // A pane that resumes from another agent instance gets no replay (ids would not match).
-      const other = await connect(agent);
+      const other = await connectPane(agent.port);
       other.send({
         type: 'auth',
         requestId: 'auth',

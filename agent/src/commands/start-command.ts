@@ -3,6 +3,7 @@
  * progress finishes its message and commits, panes are told, state is closed); SIGHUP
  * re-reads the config file and applies its accounts without dropping the panes.
  */
+import path from 'node:path';
 import { ConfigError, loadConfigFile, type AgentConfig } from '../config/load.js';
 import { createFileLogger } from '../logging.js';
 import { startAgent, type RunningAgent } from '../server/agent-server.js';
@@ -16,11 +17,11 @@ export async function runAgentUntilStopped(
   } = {},
 ): Promise<number> {
   const log = createFileLogger(config.dataDir, config.log);
-  const agent = await startAgent(config, log);
+  const agent = await startAgent(config, log, { protocolLog: log.imapProtocolLog });
   const accounts = config.accounts.map((a) => a.id).join(', ') || 'none configured';
   process.stdout.write(
     `StoreSync agent listening on ${agent.url}\n` +
-      `  accounts: ${accounts}\n  data: ${config.dataDir}\n  logs: ${config.dataDir}/logs/agent.log\n` +
+      `  accounts: ${accounts}\n  data: ${config.dataDir}\n  logs: ${path.join(config.dataDir, 'logs')} (storesync logs)\n` +
       `  pair a pane: storesync pair${options.configFile ? ` --config ${options.configFile}` : ''}\n`,
   );
   options.onStarted?.(agent);
@@ -51,6 +52,6 @@ export async function runAgentUntilStopped(
   }
   await agent.close('the agent is stopping');
   log.info({}, 'agent stopped');
-  log.flush();
+  await log.close();
   return 0;
 }

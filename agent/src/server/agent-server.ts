@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { AgentConfig } from '../config/load.js';
 import { AGENT_VERSION } from '../package-info.js';
 import { SyncEngine } from '../sync/engine.js';
+import type { ImapProtocolLog } from '../sync/imap-session.js';
 import type { SyncLogger } from '../sync/logger.js';
 import { SyncScheduler } from '../sync/scheduler.js';
 import { StateDb } from '../sync/state-db.js';
@@ -35,14 +36,25 @@ export interface RunningAgent {
   close(reason?: string): Promise<void>;
 }
 
-export async function startAgent(config: AgentConfig, log: SyncLogger): Promise<RunningAgent> {
+export interface AgentOptions {
+  /** Every IMAP command and response, redacted, when the config's log asks for it. */
+  protocolLog?: ImapProtocolLog;
+}
+
+export async function startAgent(
+  config: AgentConfig,
+  log: SyncLogger,
+  options: AgentOptions = {},
+): Promise<RunningAgent> {
   const lock = DataDirLock.acquire(config.dataDir, 'agent');
   let state: StateDb | undefined;
   try {
     const identity = await ensureTlsIdentity(config.dataDir);
     const pairing = new PairingStore(config.dataDir);
     state = new StateDb(path.join(config.dataDir, 'state.db'));
-    const engine = new SyncEngine(config.accounts, state, log);
+    const engine = new SyncEngine(config.accounts, state, log, {
+      protocolLog: options.protocolLog,
+    });
 
     const server = https.createServer({ key: identity.key, cert: identity.cert });
     await listen(server, config.server.host, config.server.port).catch(

@@ -1,0 +1,189 @@
+/**
+ * `storesync start` as users and scripts meet it: status with and without a running agent,
+ * one agent per dataDir, commands from a paired pane, config reload on SIGHUP, a slow pane
+ * that must not hold the sync back, and a clean stop on SIGTERM that tells the panes.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
+import { FULL_SYNC } from '../../agent/src/protocol/index.js';
+import { lockFileOf } from '../../agent/src/server/agent-lock.js';
+import { messageIdOf } from '../../agent/src/sync/message-id.js';
+import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
+import { connectPane, isType } from '../support/pane-socket.js';
+import {
+  runCli,
+  startAgentProcess,
+  writeTestConfig,
+  type AgentProcess,
+} from '../support/storesync-process.js';
+
+const PASSWORD_ENV = 'STORESYNC_SERVICE_TEST_PASSWORD';
+
+describe('agent service', () => {
+  let dovecot: TestDovecot;
+  let dir: string;
+  let configFile: string;
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  let agent: AgentProcess | undefined;
+
+  const port = () => Number(new URL(agent!.url).port);
+  const token = () => fs.readFile(path.join(dataDir, 'agent.token'), 'utf8').then((t) => t.trim());
+  /** A pane that has shown the CLI's token (a paired pane's is checked the same way). */
+  const pairedPane = async () => {
+    const pane = await connectPane(port());
+    pane.send({ type: 'auth', requestId: 'auth', token: await token() });
+    assert.equal((await pane.reply('auth')).ok, true);
+    await pane.waitFor(isType('snapshot'));
+    return pane;
+  };
+
+  before(async () => {
+    dovecot = await startTestDovecot();
+    await dovecot.appendMessages(
+      generateMailbox({ count: 300, folders: ['INBOX', 'Archive'], seed: 5 }),
+    );
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-service-'));
+    configFile = await writeTestConfig(dir, dovecot, {
+      passwordEnv: PASSWORD_ENV,
+      accountId: 'work',
+    });
+    dataDir = path.join(dir, 'data');
+    env = { [PASSWORD_ENV]: dovecot.password };
+  });
+
+  after(async () => {
+    await agent?.stop();
+    await dovecot?.cleanup();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports status from the state when no agent runs', async () => {
+    const status = await runCli(['status', '--config', configFile]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /Agent: not running/);
+    assert.match(status.stdout, /work \(127\.0\.0\.1\): 0 messages in 0 folders; never synced/);
+  });
+
+  it('runs one agent per dataDir, and `sync --once` waits its turn', async () => {
+    agent = await startAgentProcess(['--config', configFile], env);
+    const second = await runCli(['start', '--config', configFile], env);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, new RegExp(`pid ${agent.child.pid}.*already running`));
+    const sync = await runCli(['sync', '--once', '--config', configFile], env);
+    assert.equal(sync.code, 1);
+    assert.match(sync.stderr, /agent .*is already running/);
+    const status = await runCli(['status', '--json', '--config', configFile]);
+    const parsed = JSON.parse(status.stdout) as { agent: { running: boolean; pid: number } };
+    assert.deepEqual([parsed.agent.running, parsed.agent.pid], [true, agent.child.pid]);
+  });
+
+  it('syncs for a paired pane, then finds a message by Message-ID and fetches its body', async () => {
+    const pane = await pairedPane();
+    pane.send({ type: 'sync', requestId: 's', flags: FULL_SYNC });
+    const started = await pane.reply('s');
+    const done = await pane.waitFor(
+      (m): m is Extract<typeof m, { type: 'done' }> =>
+        m.type === 'done' && m.syncId === started.syncId,
+    );
+    assert.equal(done.result, 'ok');
+    assert.equal(done.stats.downloaded, 300);
+    // The new counts come as accountState, with the folder list.
+    const state = await pane.waitFor(isType('accountState'));
+    assert.equal(state.account.messageCount, 300);
+    assert.deepEqual(state.account.folders.map((f) => f.path).sort(), ['Archive', 'INBOX']);
+
+    const [message] = await dovecot.listMessages('Archive');
+    const messageId = messageIdOf(message!.raw);
+    assert.ok(messageId);
+    pane.send({ type: 'lookupMessage', requestId: 'l', internetMessageId: messageId });
+    const found = await pane.reply('l');
+    assert.deepEqual(
+      found.locations?.map((l) => [l.accountId, l.folder, l.uid]),
+      [['work', 'Archive', message!.uid]],
+    );
+    assert.ok(found.locations![0]!.syncedAt);
+    pane.send({
+      type: 'fetchBody',
+      requestId: 'f',
+      accountId: 'work',
+      folder: 'Archive',
+      uid: message!.uid,
+    });
+    const body = await pane.reply('f');
+    assert.deepEqual(body.body, { size: found.locations![0]!.size, fetched: false });
+    pane.send({ type: 'getHistory', requestId: 'h', limit: 5 });
+    assert.equal((await pane.reply('h')).history?.[0]?.syncId, started.syncId);
+    pane.ws.close();
+
+    const status = await runCli(['status', '--config', configFile]);
+    assert.match(status.stdout, /Agent: running/);
+    assert.match(status.stdout, /300 messages in 2 folders; last sync .* ago: ok/);
+  });
+
+  it('keeps syncing while a pane reads nothing, which still gets the done', async () => {
+    const slow = await pairedPane();
+    const watcher = await pairedPane();
+    // A pane that stops reading (a frozen Outlook): its socket buffer fills, the agent's must not.
+    (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    await dovecot.appendMessages(generateMailbox({ count: 100, folders: ['INBOX'], seed: 6 }));
+    watcher.send({ type: 'sync', requestId: 's2', flags: FULL_SYNC });
+    const { syncId } = await watcher.reply('s2');
+    const done = await watcher.waitFor(
+      (m): m is Extract<typeof m, { type: 'done' }> => m.type === 'done' && m.syncId === syncId,
+    );
+    assert.equal(done.stats.downloaded, 100);
+    const before = slow.received.length;
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    const late = await slow.waitFor(
+      (m): m is Extract<typeof m, { type: 'done' }> => m.type === 'done' && m.syncId === syncId,
+      before,
+    );
+    assert.equal(late.result, 'ok');
+    slow.ws.close();
+    watcher.ws.close();
+  });
+
+  it('reloads its config on SIGHUP, and keeps the old one when the new one is broken', async () => {
+    const pane = await pairedPane();
+    const original = await fs.readFile(configFile, 'utf8');
+    const config = JSON.parse(original) as { accounts: Array<{ id: string }> };
+    config.accounts.push({ ...config.accounts[0]!, id: 'second' } as { id: string });
+    await fs.writeFile(configFile, JSON.stringify(config));
+    const from = pane.received.length;
+    agent!.child.kill('SIGHUP');
+    const snapshot = await pane.waitFor(isType('snapshot'), from);
+    assert.deepEqual(
+      snapshot.accounts.map((a) => a.id),
+      ['work', 'second'],
+    );
+
+    await fs.writeFile(configFile, original.replace('"tls": "none"', '"tls": "sometimes"'));
+    agent!.child.kill('SIGHUP');
+    for (let i = 0; i < 100 && !/not reloaded/.test(agent!.output()); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(agent!.output(), /configuration not reloaded: .*accounts\[0\]\.imap\.tls/);
+    pane.send({ type: 'getHistory', requestId: 'alive' });
+    assert.equal((await pane.reply('alive')).ok, true, 'still serving with the old config');
+    await fs.writeFile(configFile, original);
+    pane.ws.close();
+  });
+
+  it('stops on SIGTERM: panes are told, the lock is released, the next start resumes', async () => {
+    const pane = await pairedPane();
+    const stopped = agent!.stop();
+    const notice = await pane.waitFor(isType('agentStopping'));
+    assert.match(notice.reason, /stopping/);
+    assert.equal(await stopped, 0);
+    agent = undefined;
+    await assert.rejects(fs.stat(lockFileOf(dataDir)), { code: 'ENOENT' });
+
+    const again = await runCli(['sync', '--once', '--json', '--config', configFile], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).downloaded, 0, 'nothing was left half done');
+  });
+});
