@@ -1,0 +1,297 @@
+/**
+ * Upgrade safety: a state.db written by every earlier StoreSync schema opens in this version
+ * with all of its rows. Each earlier schema is written out here as it was released (frozen:
+ * these strings must never follow later changes to state-db.ts), filled the way a sync of
+ * that version filled it, then opened through StateDb.
+ */
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { emptyStats, type SyncFlags } from '../../agent/src/protocol/index.js';
+import { StateDb } from '../../agent/src/sync/state-db.js';
+
+/** Version 1 as first released: no APPEND journal yet. */
+const SCHEMA_V1_FIRST = `
+CREATE TABLE folders (
+  id INTEGER PRIMARY KEY, account_id TEXT NOT NULL, path TEXT NOT NULL, server_path TEXT NOT NULL,
+  delimiter TEXT, uidvalidity INTEGER, uidnext INTEGER, highestmodseq TEXT, last_sync_at INTEGER,
+  UNIQUE (account_id, path));
+CREATE TABLE messages (
+  folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE, uid INTEGER NOT NULL,
+  base TEXT NOT NULL, flags TEXT NOT NULL, size INTEGER NOT NULL, internal_date INTEGER,
+  PRIMARY KEY (folder_id, uid)) WITHOUT ROWID;
+CREATE INDEX messages_by_base ON messages (folder_id, base);
+CREATE TABLE sync_runs (
+  sync_id TEXT PRIMARY KEY, trigger TEXT NOT NULL, flags TEXT NOT NULL, started_at INTEGER NOT NULL,
+  finished_at INTEGER, result TEXT, stats TEXT);
+CREATE TABLE account_runs (
+  sync_id TEXT NOT NULL REFERENCES sync_runs(sync_id) ON DELETE CASCADE, account_id TEXT NOT NULL,
+  finished_at INTEGER NOT NULL, result TEXT NOT NULL, PRIMARY KEY (sync_id, account_id));
+PRAGMA user_version = 1;
+`;
+
+/** Version 1 once uploads were journalled (the version number did not change). */
+const SCHEMA_V1 = SCHEMA_V1_FIRST.replace(
+  'PRAGMA user_version = 1;',
+  `CREATE TABLE pending_appends (
+     folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE, base TEXT NOT NULL,
+     sha256 TEXT NOT NULL, size INTEGER NOT NULL, uidnext_before INTEGER NOT NULL,
+     PRIMARY KEY (folder_id, base)) WITHOUT ROWID;
+   PRAGMA user_version = 1;`,
+);
+
+/** Version 2: headers-only messages are marked partial. */
+const SCHEMA_V2 = SCHEMA_V1.replace(
+  'PRAGMA user_version = 1;',
+  `ALTER TABLE messages ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;
+   PRAGMA user_version = 2;`,
+);
+
+const FLAGS: SyncFlags = {
+  uploadHierarchy: true,
+  downloadHierarchy: true,
+  uploadContents: true,
+  downloadContents: true,
+  headersOnly: false,
+  onDemand: false,
+};
+const STATS = { ...emptyStats(), downloaded: 3, foldersSynced: 2, bytes: 5120 };
+const T0 = Date.UTC(2025, 2, 1, 8, 0, 0);
+
+/** What a version-1 sync of one account with two folders left behind. */
+function fillVersion1(db: Database.Database, options: { journal: boolean }): void {
+  db.prepare(
+    `INSERT INTO folders (id, account_id, path, server_path, delimiter, uidvalidity, uidnext, highestmodseq, last_sync_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(1, 'work', 'INBOX', 'INBOX', '/', 1_700_000_001, 4, '9223372036854775000', T0 + 60_000);
+  db.prepare(
+    `INSERT INTO folders (id, account_id, path, server_path, delimiter, uidvalidity, uidnext, highestmodseq, last_sync_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(2, 'work', 'Archive/2024', 'Archive.2024', '.', 1_700_000_002, 2, null, T0 + 61_000);
+  const message = db.prepare(
+    'INSERT INTO messages (folder_id, uid, base, flags, size, internal_date) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  message.run(1, 1, '1740816000.M1P100Q1.host', '\\Seen', 2048, T0 - 86_400_000);
+  message.run(1, 3, '1740816000.M2P100Q2.host', '\\Seen \\Flagged $Label1', 1024, T0);
+  message.run(2, 1, '1740816000.M3P100Q3.host', '', 2048, null);
+  if (options.journal) {
+    db.prepare('INSERT INTO pending_appends VALUES (?, ?, ?, ?, ?)').run(
+      1,
+      '1740816100.M9P100Q9.host',
+      'a'.repeat(64),
+      777,
+      4,
+    );
+  }
+  db.prepare(
+    'INSERT INTO sync_runs (sync_id, trigger, flags, started_at, finished_at, result, stats) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  ).run('run-1', 'cli', JSON.stringify(FLAGS), T0, T0 + 62_000, 'ok', JSON.stringify(STATS));
+  db.prepare('INSERT INTO account_runs VALUES (?, ?, ?, ?)').run(
+    'run-1',
+    'work',
+    T0 + 62_000,
+    'ok',
+  );
+}
+
+describe('state database upgrades from every earlier schema', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storesync-migrate-'));
+    file = path.join(dir, 'state.db');
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function write(schema: string, fill: (db: Database.Database) => void): void {
+    const db = new Database(file);
+    db.exec(schema);
+    fill(db);
+    db.close();
+  }
+
+  function userVersion(): number {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.pragma('user_version', { simple: true }) as number;
+    } finally {
+      db.close();
+    }
+  }
+
+  /** The version-1 rows, as this version reads them. */
+  function assertVersion1RowsKept(state: StateDb): void {
+    const folders = state.folders('work');
+    assert.deepEqual(
+      folders.map((f) => [f.id, f.path, f.serverPath, f.delimiter, f.uidValidity, f.uidNext]),
+      [
+        [2, 'Archive/2024', 'Archive.2024', '.', 1_700_000_002, 2],
+        [1, 'INBOX', 'INBOX', '/', 1_700_000_001, 4],
+      ],
+    );
+    // 63-bit modseqs survive as text, not rounded through a double.
+    assert.equal(folders[1]!.highestModseq, 9223372036854775000n);
+    assert.equal(folders[1]!.lastSyncAt, T0 + 60_000);
+    assert.deepEqual(state.messages(1), [
+      {
+        uid: 1,
+        base: '1740816000.M1P100Q1.host',
+        flags: ['\\Seen'],
+        size: 2048,
+        internalDate: T0 - 86_400_000,
+        partial: false,
+        messageId: null,
+      },
+      {
+        uid: 3,
+        base: '1740816000.M2P100Q2.host',
+        flags: ['\\Seen', '\\Flagged', '$Label1'],
+        size: 1024,
+        internalDate: T0,
+        partial: false,
+        messageId: null,
+      },
+    ]);
+    assert.deepEqual(state.messages(2)[0]?.flags, []);
+    assert.equal(state.maxUid(1), 3);
+    assert.deepEqual(state.accountCounts('work'), { folders: 2, messages: 3 });
+    assert.deepEqual(state.lastAccountRun('work'), { finishedAt: T0 + 62_000, result: 'ok' });
+    // Runs from before account_ids existed name their accounts from account_runs.
+    assert.deepEqual(state.recentRuns(10), [
+      {
+        syncId: 'run-1',
+        trigger: 'cli',
+        flags: FLAGS,
+        accountIds: ['work'],
+        startedAt: T0,
+        finishedAt: T0 + 62_000,
+        result: 'ok',
+        stats: STATS,
+      },
+    ]);
+    // Messages of older versions are queued for the Message-ID index, and then found by it.
+    assert.deepEqual(
+      state.messagesWithoutMessageId(1).map((m) => m.uid),
+      [1, 3],
+    );
+    state.setMessageIds(1, [{ uid: 3, messageId: 'abc@example.com' }]);
+    assert.deepEqual(
+      state.placesOfMessage('<ABC@example.com>').map((p) => [p.accountId, p.folder, p.uid]),
+      [['work', 'INBOX', 3]],
+    );
+  }
+
+  it('version 1 as first released (no APPEND journal): every row kept, the journal added', () => {
+    write(SCHEMA_V1_FIRST, (db) => fillVersion1(db, { journal: false }));
+    const state = new StateDb(file);
+    try {
+      assertVersion1RowsKept(state);
+      assert.deepEqual(state.pendingAppends(1), []);
+      // The table the first release lacked works: an upload can be journalled and settled.
+      state.journalAppend(1, { base: 'new', sha256: 'b'.repeat(64), size: 10, uidNextBefore: 4 });
+      assert.equal(state.pendingAppends(1).length, 1);
+    } finally {
+      state.close();
+    }
+    assert.equal(userVersion(), 3);
+  });
+
+  it('version 1 with an upload in flight: rows and the journal entry kept', () => {
+    write(SCHEMA_V1, (db) => fillVersion1(db, { journal: true }));
+    const state = new StateDb(file);
+    try {
+      assertVersion1RowsKept(state);
+      // After the upgrade the crash-recovery path still finds the APPEND to look for.
+      assert.deepEqual(state.pendingAppends(1), [
+        { base: '1740816100.M9P100Q9.host', sha256: 'a'.repeat(64), size: 777, uidNextBefore: 4 },
+      ]);
+    } finally {
+      state.close();
+    }
+    assert.equal(userVersion(), 3);
+  });
+
+  it('version 2: headers-only messages stay partial, full ones complete', () => {
+    write(SCHEMA_V2, (db) => {
+      fillVersion1(db, { journal: true });
+      // A headers-only sync of version 2: two messages whose bodies were not fetched yet.
+      db.prepare(
+        'UPDATE messages SET partial = 1, size = 400 WHERE folder_id = 1 AND uid = 3',
+      ).run();
+      db.prepare(
+        'INSERT INTO messages (folder_id, uid, base, flags, size, internal_date, partial) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(2, 2, '1740816000.M4P100Q4.host', '\\Answered', 350, T0, 1);
+      db.prepare(
+        'INSERT INTO sync_runs (sync_id, trigger, flags, started_at, finished_at, result, stats) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        'run-2',
+        'schedule',
+        JSON.stringify({ ...FLAGS, headersOnly: true }),
+        T0 + 3_600_000,
+        null,
+        null,
+        null,
+      );
+    });
+    const state = new StateDb(file);
+    try {
+      assert.deepEqual(
+        state.messages(1).map((m) => [m.uid, m.partial, m.size]),
+        [
+          [1, false, 2048],
+          [3, true, 400],
+        ],
+      );
+      assert.deepEqual(
+        state.messages(2).map((m) => [m.uid, m.partial, m.flags]),
+        [
+          [1, false, []],
+          [2, true, ['\\Answered']],
+        ],
+      );
+      assert.deepEqual(
+        state.folderCounts('work').map((c) => [c.path, c.messageCount, c.partialCount]),
+        [
+          ['Archive/2024', 2, 1],
+          ['INBOX', 2, 1],
+        ],
+      );
+      // The unfinished run (the agent stopped mid-way) is listed, newest first.
+      const runs = state.recentRuns(10);
+      assert.deepEqual(
+        runs.map((r) => [r.syncId, r.result, r.flags.headersOnly]),
+        [
+          ['run-2', null, true],
+          ['run-1', 'ok', false],
+        ],
+      );
+      assert.equal(state.pendingAppends(1).length, 1);
+      // Fetching a body later completes the partial message, as in version 2.
+      state.markComplete(1, 3, 1024);
+      assert.deepEqual(
+        state.messages(1).map((m) => [m.uid, m.partial, m.size]),
+        [
+          [1, false, 2048],
+          [3, false, 1024],
+        ],
+      );
+    } finally {
+      state.close();
+    }
+    assert.equal(userVersion(), 3);
+  });
+
+  it('an upgraded file opens again unchanged (migrations run once)', () => {
+    write(SCHEMA_V1, (db) => fillVersion1(db, { journal: true }));
+    new StateDb(file).close();
+    const state = new StateDb(file);
+    try {
+      assertVersion1RowsKept(state);
+    } finally {
+      state.close();
+    }
+    assert.equal(userVersion(), 3);
+  });
+});
