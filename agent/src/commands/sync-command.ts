@@ -72,6 +72,9 @@ export async function runSyncOnce(
         message: e.message,
         folder: e.folder,
         account: e.accountId,
+        // Scripts tell a notice (a renumbered folder) or a retried hiccup from a failure.
+        severity: e.severity ?? 'error',
+        hint: e.hint,
       })),
     };
     if (options.events) {

@@ -395,10 +395,12 @@ export class SyncEngine {
           result = 'cancelled';
         } else if (RETRIED_CODES.has(failure.code) && attempt < RETRY_DELAYS_MS.length) {
           const delay = RETRY_DELAYS_MS[attempt]!;
-          log.warn(
-            { code: failure.code, err: failure.message, attempt: attempt + 1, delay },
-            'connection trouble; retrying',
-          );
+          // The pane shows it as it happens (with the hint), not only in the step text.
+          this.emitFailure(run.syncId, account.id, failure, log, {
+            delayMs: delay,
+            attempt: attempt + 1,
+            attempts: RETRY_DELAYS_MS.length,
+          });
           report.progress(
             'connecting',
             null,
@@ -424,20 +426,26 @@ export class SyncEngine {
     accountId: string,
     failure: SyncFailure,
     log: SyncLogger,
+    /** A failure the engine is about to retry is a warning, and says when it retries. */
+    retry?: { delayMs: number; attempt: number; attempts: number },
   ): void {
-    const fields = { code: failure.code, folder: failure.folder, err: failure.message };
-    if (failure.severity === 'error') log.warn(fields, 'sync error');
-    else log.info(fields, 'sync notice');
+    const severity = retry ? 'warning' : failure.severity;
+    const message = retry
+      ? `${failure.message}; retrying in ${Math.round(retry.delayMs / 1000)} s (attempt ${retry.attempt} of ${retry.attempts})`
+      : failure.message;
+    const fields = { code: failure.code, folder: failure.folder, err: message };
+    if (severity === 'info') log.info(fields, 'sync notice');
+    else log.warn(fields, severity === 'warning' ? 'sync warning' : 'sync error');
     this.emit({
       type: 'error',
       syncId,
       accountId,
       code: failure.code,
-      message: failure.message,
+      message,
       hint: failure.hint,
       folder: failure.folder,
       retryable: failure.retryable,
-      severity: failure.severity,
+      severity,
       at: Date.now(),
     });
   }

@@ -1,0 +1,130 @@
+/**
+ * A TCP proxy between the agent and Dovecot that misbehaves on request, as networks do: it
+ * cuts a connection after so many bytes or when the server says something, stalls one
+ * direction for a while, or delays every chunk. Faults are armed for the next connection that
+ * meets them and then disarmed, so the engine's retry meets a healthy network.
+ */
+import net from 'node:net';
+
+export type Fault =
+  /** Cut once the server has sent this many bytes on the connection (mid-FETCH). */
+  | { kind: 'cut-after-server-bytes'; bytes: number }
+  /** Cut once the client has sent this many bytes on the connection (mid-APPEND). */
+  | { kind: 'cut-after-client-bytes'; bytes: number }
+  /** Cut when the server's output matches (e.g. /\+ idling/ for mid-IDLE). */
+  | { kind: 'cut-when-server-says'; pattern: RegExp }
+  /** Hold the server's bytes for `ms` once it has sent `afterBytes`, then let them through. */
+  | { kind: 'stall-server'; afterBytes: number; ms: number };
+
+export interface FaultProxy {
+  host: string;
+  port: number;
+  /** Arms a fault for the next connection that meets it. */
+  arm(fault: Fault): void;
+  /** Faults that have fired so far, in order. */
+  readonly fired: Fault[];
+  /** Every connection ever made through the proxy. */
+  readonly connections: number;
+  /** Cuts every open connection now (a network drop). */
+  cutAll(): void;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
+  const armed: Fault[] = [];
+  const fired: Fault[] = [];
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+
+  const server = net.createServer((client) => {
+    connections += 1;
+    const upstream = net.connect(target.port, target.host);
+    sockets.add(client);
+    sockets.add(upstream);
+    let fromServer = 0;
+    let fromClient = 0;
+    let serverText = '';
+    let stalled: Buffer[] | null = null;
+    const cut = (fault: Fault) => {
+      armed.splice(armed.indexOf(fault), 1);
+      fired.push(fault);
+      client.destroy();
+      upstream.destroy();
+    };
+    const forget = () => {
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('close', () => {
+      upstream.destroy();
+      forget();
+    });
+    upstream.on('close', () => {
+      client.destroy();
+      forget();
+    });
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+
+    client.on('data', (chunk: Buffer) => {
+      fromClient += chunk.length;
+      const fault = armed.find((f) => f.kind === 'cut-after-client-bytes' && fromClient >= f.bytes);
+      if (fault) {
+        // Let the part before the limit through: the server sees a truncated command.
+        const keep = chunk.length - (fromClient - (fault as { bytes: number }).bytes);
+        if (keep > 0) upstream.write(chunk.subarray(0, keep));
+        return cut(fault);
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      fromServer += chunk.length;
+      if (stalled) {
+        stalled.push(chunk);
+        return;
+      }
+      serverText = (serverText + chunk.toString('latin1')).slice(-4096);
+      for (const fault of armed) {
+        if (
+          (fault.kind === 'cut-after-server-bytes' && fromServer >= fault.bytes) ||
+          (fault.kind === 'cut-when-server-says' && fault.pattern.test(serverText))
+        ) {
+          if (fault.kind === 'cut-after-server-bytes') {
+            const keep = chunk.length - (fromServer - fault.bytes);
+            if (keep > 0) client.write(chunk.subarray(0, keep));
+          }
+          return cut(fault);
+        }
+        if (fault.kind === 'stall-server' && fromServer >= fault.afterBytes) {
+          armed.splice(armed.indexOf(fault), 1);
+          fired.push(fault);
+          client.write(chunk);
+          const held: Buffer[] = [];
+          stalled = held;
+          setTimeout(() => {
+            stalled = null;
+            for (const b of held) client.write(b);
+          }, fault.ms);
+          return;
+        }
+      }
+      client.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    host: '127.0.0.1',
+    port,
+    arm: (fault) => armed.push(fault),
+    fired,
+    get connections() {
+      return connections;
+    },
+    cutAll: () => sockets.forEach((s) => s.destroy()),
+    close: async () => {
+      sockets.forEach((s) => s.destroy());
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
