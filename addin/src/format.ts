@@ -59,3 +59,15 @@ export function lastResultText(result: SyncResult, stats: SyncStats, durationMs:
   parts.push(`${formatBytes(stats.bytes)} in ${formatDuration(durationMs)}`);
   return parts.join(' · ');
 }
+
+/** "a few seconds left", "about 40 s left", "about 3 min left", "about 1 h 20 min left". */
+export function formatTimeLeft(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 10) return 'a few seconds left';
+  if (seconds < 60) return `about ${Math.round(seconds / 5) * 5} s left`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} min left`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return `about ${hours} h${rest > 0 ? ` ${rest} min` : ''} left`;
+}

@@ -7,15 +7,21 @@ import {
   type DoneEvent,
   type ErrorCode,
   type ErrorEvent,
+  type ErrorSeverity,
   type HistoryEntry,
+  type MessageLocation,
   PROTOCOL_VERSION,
   type ProgressEvent,
   type ReplyMessage,
   type ServerMessage,
+  SNAPSHOT_HISTORY,
   type SnapshotMessage,
+  type SyncFlags,
   type SyncResult,
+  type SyncStartedEvent,
   type SyncStats,
 } from '../../agent/src/protocol/index.js';
+import { type RateEstimate, startEstimate, timeLeft, updateEstimate } from './rate-estimator.js';
 
 export type ConnectionState =
   'connecting' | 'connected' | 'reconnecting' | 'not-running' | 'incompatible';
@@ -29,7 +35,31 @@ export interface ErrorItem {
   hint: string;
   folder: string | null;
   retryable: boolean;
+  /** 'info' and 'warning' are worth knowing but did not make the run fail. */
+  severity: ErrorSeverity;
+  /** What the run that failed was asked to do, so that "Retry" asks the same; null if unknown. */
+  flags: SyncFlags | null;
   at: number;
+}
+
+/** A run this pane saw start, until it is done. */
+export interface RunInfo {
+  flags: SyncFlags;
+  trigger: SyncStartedEvent['trigger'];
+  accountIds: string[];
+  startedAt: number;
+}
+
+/**
+ * The message selected in Outlook and where the agent stores it. 'none': no message (outside
+ * Outlook, nothing selected, or one being composed, which has no Message-ID yet).
+ */
+export interface ItemState {
+  status: 'none' | 'pending' | 'found' | 'not-found' | 'failed';
+  internetMessageId: string | null;
+  subject: string;
+  requestId: string | null;
+  locations: MessageLocation[];
 }
 
 export interface LastDone {
@@ -51,6 +81,8 @@ export interface AccountView extends AccountSummary {
   passFolderCount: number;
   /** How far the running pass is, 0…1; never goes back while the run lasts. */
   fraction: number;
+  /** Smoothed rate and time left of the running pass; null when none runs. */
+  estimate: RateEstimate | null;
   /** Newest first. */
   errors: ErrorItem[];
   /** How the last run this pane watched ended; null when it watched none. */
@@ -87,6 +119,11 @@ export interface PaneState {
    * the run's `syncStarted` arrives or the agent turns the request down.
    */
   pendingSync: { requestId: string; syncId: string | null } | null;
+  /** A run the user asked to cancel, until its `done` arrives. */
+  pendingCancel: string | null;
+  /** Runs that started and are not done yet, by syncId. */
+  runs: Record<string, RunInfo>;
+  item: ItemState;
   notice: Notice | null;
 }
 
@@ -104,9 +141,20 @@ export function initialState(): PaneState {
     accounts: [],
     runErrors: [],
     pendingSync: null,
+    pendingCancel: null,
+    runs: {},
+    item: NO_ITEM,
     notice: null,
   };
 }
+
+const NO_ITEM: ItemState = {
+  status: 'none',
+  internetMessageId: null,
+  subject: '',
+  requestId: null,
+  locations: [],
+};
 
 /**
  * The socket's own transitions (connecting, reconnecting, not running). An incompatible agent
@@ -119,6 +167,11 @@ export function connectionChanged(state: PaneState, connection: ConnectionState)
     ...state,
     connection,
     pendingSync: connection === 'connected' ? state.pendingSync : null,
+    pendingCancel: connection === 'connected' ? state.pendingCancel : null,
+    item:
+      connection === 'connected' || state.item.status !== 'pending'
+        ? state.item
+        : { ...state.item, status: 'failed', requestId: null },
   };
 }
 
@@ -135,6 +188,40 @@ export function pairingChanged(
 /** The pane sent `sync`; the button shows it is busy until the run starts. */
 export function syncRequested(state: PaneState, requestId: string): PaneState {
   return { ...state, pendingSync: { requestId, syncId: null }, notice: null };
+}
+
+/** The pane sent `cancel`; Cancel shows it is under way until the run is done. */
+export function cancelRequested(state: PaneState, syncId: string): PaneState {
+  return { ...state, pendingCancel: syncId };
+}
+
+/**
+ * Outlook selected another item (or none). A message with a Message-ID is looked up next;
+ * `lookupRequested` records the request once it is sent.
+ */
+export function itemSelected(
+  state: PaneState,
+  item: { internetMessageId: string | null; subject: string } | null,
+): PaneState {
+  if (!item?.internetMessageId)
+    return { ...state, item: { ...NO_ITEM, subject: item?.subject ?? '' } };
+  return {
+    ...state,
+    item: {
+      ...NO_ITEM,
+      status: 'pending',
+      internetMessageId: item.internetMessageId,
+      subject: item.subject,
+    },
+  };
+}
+
+/** The lookup of the selected item went out (null: it could not, the agent is not connected). */
+export function lookupRequested(state: PaneState, requestId: string | null): PaneState {
+  if (state.item.status !== 'pending') return state;
+  return requestId === null
+    ? { ...state, item: { ...state.item, status: 'failed', requestId: null } }
+    : { ...state, item: { ...state.item, requestId } };
 }
 
 export function reduce(state: PaneState, message: ServerMessage): PaneState {
@@ -172,11 +259,21 @@ export function reduce(state: PaneState, message: ServerMessage): PaneState {
         passFolderIndex: 0,
         passFolderCount: 0,
         fraction: 0,
+        estimate: startEstimate(message.at),
         // A new run starts with a clean slate; the old errors were about the old run.
         errors: [],
       }));
       return {
         ...started,
+        runs: {
+          ...state.runs,
+          [message.syncId]: {
+            flags: message.flags,
+            trigger: message.trigger,
+            accountIds: message.accountIds,
+            startedAt: message.at,
+          },
+        },
         runErrors: keepRunning(started, state.runErrors),
         pendingSync:
           state.pendingSync?.syncId === message.syncId ||
@@ -192,7 +289,17 @@ export function reduce(state: PaneState, message: ServerMessage): PaneState {
       return applyError(state, message);
     case 'done': {
       const done = applyDone(state, message);
-      return state.pendingSync?.syncId === message.syncId ? { ...done, pendingSync: null } : done;
+      const { [message.syncId]: run, ...runs } = state.runs;
+      const waited =
+        state.pendingSync?.syncId === message.syncId || state.pendingCancel === message.syncId;
+      if (done === state && !run && !waited) return state;
+      return {
+        ...done,
+        runs,
+        history: run ? addToHistory(state.history, run, message) : state.history,
+        pendingSync: state.pendingSync?.syncId === message.syncId ? null : state.pendingSync,
+        pendingCancel: state.pendingCancel === message.syncId ? null : state.pendingCancel,
+      };
     }
     case 'reply':
       return applyReply(state, message);
@@ -220,6 +327,7 @@ function applySnapshot(state: PaneState, snapshot: SnapshotMessage): PaneState {
           passFolderIndex: 0,
           passFolderCount: 0,
           fraction: 0,
+          estimate: null,
           errors: [],
           lastDone: null,
         };
@@ -234,6 +342,7 @@ function applySnapshot(state: PaneState, snapshot: SnapshotMessage): PaneState {
         passFolderIndex: sameRun ? base.passFolderIndex : 0,
         passFolderCount: sameRun ? base.passFolderCount : 0,
         fraction: sameRun ? base.fraction : 0,
+        estimate: sameRun && base.estimate ? base.estimate : startEstimate(run.startedAt),
         errors: sameRun ? base.errors : base.errors.filter((e) => e.syncId === run.syncId),
       };
       const progress = run.progress.find((p) => p.accountId === summary.id);
@@ -243,9 +352,10 @@ function applySnapshot(state: PaneState, snapshot: SnapshotMessage): PaneState {
     return base.activity === 'syncing'
       ? {
           ...base,
-          activity: base.errors.length > 0 ? 'error' : activityOfResult(summary.lastResult),
+          activity: hasFailure(base.errors) ? 'error' : activityOfResult(summary.lastResult),
           syncId: null,
           progress: null,
+          estimate: null,
         }
       : base;
   });
@@ -281,6 +391,12 @@ function applyProgress(account: AccountView, progress: ProgressEvent): AccountVi
     account.syncId === null ? 0 : account.fraction,
     passFraction(next, progress),
   );
+  next.estimate = updateEstimate(
+    (account.syncId === null ? null : account.estimate) ?? startEstimate(next.startedAt!),
+    progress.at,
+    progress.bytes,
+    next.fraction,
+  );
   return next;
 }
 
@@ -301,6 +417,8 @@ function applyError(state: PaneState, error: ErrorEvent): PaneState {
     hint: error.hint,
     folder: error.folder,
     retryable: error.retryable,
+    severity: error.severity ?? 'error',
+    flags: state.runs[error.syncId]?.flags ?? null,
     at: error.at,
   };
   const known = error.accountId !== null && state.accounts.some((a) => a.id === error.accountId);
@@ -314,13 +432,14 @@ function applyError(state: PaneState, error: ErrorEvent): PaneState {
 function applyDone(state: PaneState, done: DoneEvent): PaneState {
   const ids = state.accounts.filter((a) => a.syncId === done.syncId).map((a) => a.id);
   return updateAccounts(state, ids, (a) => {
-    const failed = a.errors.some((e) => e.syncId === done.syncId);
+    const failed = hasFailure(a.errors.filter((e) => e.syncId === done.syncId));
     return {
       ...a,
       activity:
         done.result === 'cancelled' ? 'idle' : failed || done.result === 'error' ? 'error' : 'done',
       syncId: null,
       progress: null,
+      estimate: null,
       lastDone: {
         syncId: done.syncId,
         result: done.result,
@@ -335,6 +454,19 @@ function applyDone(state: PaneState, done: DoneEvent): PaneState {
 }
 
 function applyReply(state: PaneState, reply: ReplyMessage): PaneState {
+  if (reply.requestId === state.item.requestId) {
+    const locations = reply.locations ?? [];
+    return {
+      ...state,
+      item: {
+        ...state.item,
+        requestId: null,
+        locations,
+        status: !reply.ok ? 'failed' : locations.length > 0 ? 'found' : 'not-found',
+      },
+    };
+  }
+  if (reply.history) return { ...state, history: reply.history.slice(0, SNAPSHOT_HISTORY) };
   const pending = state.pendingSync;
   if (!reply.ok) {
     return {
@@ -352,6 +484,26 @@ function applyReply(state: PaneState, reply: ReplyMessage): PaneState {
     ...state,
     pendingSync: alreadyStarted ? null : { requestId: reply.requestId, syncId: reply.syncId! },
   };
+}
+
+/** Errors that made something not sync; notices ('info', 'warning') do not count. */
+export function hasFailure(errors: readonly ErrorItem[]): boolean {
+  return errors.some((e) => e.severity === 'error');
+}
+
+/** The run that just ended, newest first, once, within the snapshot's length. */
+function addToHistory(history: HistoryEntry[], run: RunInfo, done: DoneEvent): HistoryEntry[] {
+  const entry: HistoryEntry = {
+    syncId: done.syncId,
+    trigger: run.trigger,
+    flags: run.flags,
+    accountIds: run.accountIds,
+    startedAt: done.startedAt,
+    finishedAt: done.finishedAt,
+    result: done.result,
+    stats: done.stats,
+  };
+  return [entry, ...history.filter((h) => h.syncId !== done.syncId)].slice(0, SNAPSHOT_HISTORY);
 }
 
 /** Run-level errors of runs that are over give way when a new run starts. */
@@ -377,11 +529,17 @@ export function overallFraction(account: AccountView): number {
   return account.activity === 'syncing' ? account.fraction : 0;
 }
 
-/** Average download rate of the running pass, in bytes per second. */
-export function downloadRate(account: AccountView, now: number): number | null {
-  if (account.activity !== 'syncing' || !account.progress || !account.startedAt) return null;
-  const seconds = (now - account.startedAt) / 1000;
-  return seconds > 0.5 && account.progress.bytes > 0 ? account.progress.bytes / seconds : null;
+/** Smoothed download rate of the running pass, in bytes per second; null before it is known. */
+export function downloadRate(account: AccountView): number | null {
+  if (account.activity !== 'syncing' || !account.estimate) return null;
+  const rate = account.estimate.bytesPerSecond;
+  return rate !== null && rate > 0 ? rate : null;
+}
+
+/** Milliseconds the running pass still needs, smoothed; null while there is too little to go on. */
+export function eta(account: AccountView): number | null {
+  if (account.activity !== 'syncing' || !account.estimate) return null;
+  return timeLeft(account.estimate);
 }
 
 export function isSyncing(state: PaneState): boolean {

@@ -5,7 +5,18 @@
  * their place. No inline styles anywhere: the agent's CSP allows only its own stylesheet;
  * the one dynamic length, a progress bar's fill, is set through the CSSOM.
  */
-import { formatAgo, formatBytes, formatCount, lastResultText, plural } from './format.js';
+import type { FolderSummary, HistoryEntry } from '../../agent/src/protocol/index.js';
+import { durationOf, historyChart, movedCount, rateChart } from './charts.js';
+import {
+  formatAgo,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatTimeLeft,
+  lastResultText,
+  plural,
+} from './format.js';
+import { modeOfFlags, SYNC_MODES, type SyncModeId } from './sync-modes.js';
 import {
   type AccountActivity,
   type AccountView,
@@ -13,14 +24,20 @@ import {
   type ConnectionState,
   downloadRate,
   type ErrorItem,
+  eta,
   isSyncing,
+  type ItemState,
   overallFraction,
   type PaneState,
 } from './view-model.js';
 
 export interface ViewActions {
-  syncNow(): void;
+  /** "Sync now" (full) or one of its menu's choices. */
+  syncNow(mode: SyncModeId): void;
   cancel(syncId: string): void;
+  /** Runs again what failed: the same account, with the same flags. */
+  retrySync(error: ErrorItem): void;
+  /** Reconnects to the agent now instead of after the backoff. */
   retry(): void;
   /** The user entered the code `storesync pair` showed. */
   pair(code: string): void;
@@ -79,6 +96,8 @@ function glyph(d: string, className = 'glyph'): SVGSVGElement {
 
 const SYNC_GLYPH =
   'M8 2.5a5.5 5.5 0 0 1 4.9 3H11a.5.5 0 0 0 0 1h3a.5.5 0 0 0 .5-.5V3a.5.5 0 0 0-1 0v1.6A6.5 6.5 0 0 0 1.6 7a.5.5 0 0 0 1 .1A5.5 5.5 0 0 1 8 2.5Zm5.9 6.4a.5.5 0 0 0-.5.4 5.5 5.5 0 0 1-10.3 1.2H5a.5.5 0 0 0 0-1H2a.5.5 0 0 0-.5.5v3a.5.5 0 0 0 1 0v-1.6A6.5 6.5 0 0 0 14.4 9.5a.5.5 0 0 0-.5-.6Z';
+const CHEVRON_GLYPH =
+  'M3.65 5.65a.5.5 0 0 1 .7 0L8 9.29l3.65-3.64a.5.5 0 0 1 .7.7l-4 4a.5.5 0 0 1-.7 0l-4-4a.5.5 0 0 1 0-.7Z';
 const PLUG_GLYPH =
   'M6 1.5a.5.5 0 0 0-1 0V4H4a.5.5 0 0 0-.5.5V7a4.5 4.5 0 0 0 4 4.47V14.5a.5.5 0 0 0 1 0v-3.03A4.5 4.5 0 0 0 12.5 7V4.5A.5.5 0 0 0 12 4h-1V1.5a.5.5 0 0 0-1 0V4H6V1.5ZM4.5 5h7v2a3.5 3.5 0 0 1-7 0V5Z';
 
@@ -110,17 +129,37 @@ interface CardElements {
   fill: HTMLElement;
   step: HTMLElement;
   detail: HTMLElement;
+  rate: HTMLElement;
+  shownRate: readonly number[] | null;
   cancel: HTMLButtonElement;
   result: HTMLElement;
   errors: HTMLElement;
   shownErrors: ErrorItem[] | null;
+  folders: HTMLDetailsElement;
+  foldersSummary: HTMLElement;
+  folderList: HTMLElement;
+  shownFolders: string | null;
 }
+
+const RESULT_LABEL: Record<string, string> = {
+  ok: 'Done',
+  error: 'Errors',
+  cancelled: 'Cancelled',
+  running: 'Running',
+};
 
 export class PaneView {
   private readonly statusLine: HTMLElement;
   private readonly statusText: HTMLElement;
   private readonly syncButton: HTMLButtonElement;
   private readonly syncLabel: HTMLElement;
+  private readonly menuButton: HTMLButtonElement;
+  private readonly menu: HTMLElement;
+  private readonly itemBox: HTMLElement;
+  private shownItem: ItemState | null = null;
+  private readonly historyBox: HTMLElement;
+  private readonly historyBody: HTMLElement;
+  private shownHistory: { entries: HistoryEntry[]; minute: number } | null = null;
   private readonly notice: HTMLElement;
   private readonly help: HTMLElement;
   private readonly runErrors: HTMLElement;
@@ -154,13 +193,34 @@ export class PaneView {
     this.statusLine.setAttribute('role', 'status');
 
     this.syncLabel = el('span', { text: 'Sync now' });
-    this.syncButton = button('', 'primary', () => this.actions.syncNow(), 'sync-now');
+    this.syncButton = button(
+      '',
+      'primary split-main',
+      () => this.actions.syncNow('full'),
+      'sync-now',
+    );
     this.syncButton.append(glyph(SYNC_GLYPH), this.syncLabel);
+    this.menuButton = button('', 'primary split-toggle', () => this.toggleMenu(), 'sync-menu');
+    this.menuButton.append(glyph(CHEVRON_GLYPH));
+    this.menuButton.setAttribute('aria-label', 'More ways to sync');
+    this.menuButton.setAttribute('aria-haspopup', 'menu');
+    this.menuButton.setAttribute('aria-expanded', 'false');
+    this.menu = this.createMenu();
+    const split = el('div', { className: 'split' }, this.syncButton, this.menuButton, this.menu);
+    this.menuButton.addEventListener('keydown', (event) => {
+      if (event.key === 'ArrowDown' && !this.syncButton.disabled) {
+        event.preventDefault();
+        this.openMenu();
+      }
+    });
+    document.addEventListener('click', (event) => {
+      if (!this.menu.hidden && !split.contains(event.target as Node)) this.closeMenu(false);
+    });
 
     const header = el(
       'header',
       { className: 'top' },
-      el('div', { className: 'top-row' }, logo, el('h1', { text: 'StoreSync' }), this.syncButton),
+      el('div', { className: 'top-row' }, logo, el('h1', { text: 'StoreSync' }), split),
       this.statusLine,
     );
 
@@ -201,7 +261,85 @@ export class PaneView {
       el('code', { text: '~/.config/storesync/config.json' }),
       ' and restart the agent.',
     );
-    root.replaceChildren(header, this.notice, this.help, this.runErrors, this.list);
+    this.itemBox = el('section', { className: 'item', testId: 'item' });
+    this.itemBox.setAttribute('aria-label', 'The selected message');
+    this.itemBox.setAttribute('aria-live', 'polite');
+    this.itemBox.hidden = true;
+    this.historyBody = el('div', { className: 'history-body' });
+    const historyToggle = el('summary', {}, el('h2', { text: 'Recent syncs' }));
+    this.historyBox = el(
+      'details',
+      { className: 'history', testId: 'history' },
+      historyToggle,
+      this.historyBody,
+    );
+    (this.historyBox as HTMLDetailsElement).open = true;
+    this.historyBox.hidden = true;
+    root.replaceChildren(
+      header,
+      this.notice,
+      this.help,
+      this.itemBox,
+      this.runErrors,
+      this.list,
+      this.historyBox,
+    );
+  }
+
+  private createMenu(): HTMLElement {
+    const menu = el('div', { className: 'menu', testId: 'sync-menu-list' });
+    menu.setAttribute('role', 'menu');
+    menu.setAttribute('aria-label', 'Sync now');
+    menu.hidden = true;
+    for (const mode of SYNC_MODES) {
+      const item = button('', 'menu-item', () => {
+        this.closeMenu(true);
+        this.actions.syncNow(mode.id);
+      });
+      item.dataset.mode = mode.id;
+      item.setAttribute('role', 'menuitem');
+      item.tabIndex = -1;
+      item.append(
+        el('span', { className: 'menu-label', text: mode.label }),
+        el('span', { className: 'menu-description', text: mode.description }),
+      );
+      menu.append(item);
+    }
+    menu.addEventListener('keydown', (event) => {
+      const items = [...menu.querySelectorAll<HTMLButtonElement>('[role="menuitem"]')];
+      const at = items.indexOf(document.activeElement as HTMLButtonElement);
+      const move: Record<string, number> = {
+        ArrowDown: at + 1,
+        ArrowUp: at - 1,
+        Home: 0,
+        End: items.length - 1,
+      };
+      if (event.key in move) {
+        event.preventDefault();
+        items[(move[event.key]! + items.length) % items.length]!.focus();
+      } else if (event.key === 'Escape' || event.key === 'Tab') {
+        if (event.key === 'Escape') event.preventDefault();
+        this.closeMenu(event.key === 'Escape');
+      }
+    });
+    return menu;
+  }
+
+  private toggleMenu(): void {
+    if (this.menu.hidden) this.openMenu();
+    else this.closeMenu(true);
+  }
+
+  private openMenu(): void {
+    this.menu.hidden = false;
+    this.menuButton.setAttribute('aria-expanded', 'true');
+    this.menu.querySelector<HTMLButtonElement>('[role="menuitem"]')?.focus();
+  }
+
+  private closeMenu(refocus: boolean): void {
+    this.menu.hidden = true;
+    this.menuButton.setAttribute('aria-expanded', 'false');
+    if (refocus) this.menuButton.focus();
   }
 
   /** "Outlook on the web" and the like, shown next to the connection state. */
@@ -219,6 +357,9 @@ export class PaneView {
       : state.notice.code === 'AGENT_STOPPING'
         ? `The agent is stopping (${state.notice.message}); the pane reconnects when it is back.`
         : `The agent did not accept that: ${state.notice.message}`;
+
+    this.renderItem(state.item, now);
+    this.renderHistory(state, now);
 
     if (this.shownRunErrors !== state.runErrors) {
       this.shownRunErrors = state.runErrors;
@@ -243,7 +384,7 @@ export class PaneView {
         : this.list.firstElementChild;
       if (expected !== card.root) this.list.insertBefore(card.root, expected);
       previous = card.root;
-      this.updateCard(card, account, now, state.connection === 'connected');
+      this.updateCard(card, account, now, state);
     }
     for (const [id, card] of this.cards) {
       if (seen.has(id)) continue;
@@ -266,6 +407,8 @@ export class PaneView {
     const syncing = isSyncing(state);
     const starting = state.pendingSync !== null;
     this.syncButton.disabled = !canSyncNow(state);
+    this.menuButton.disabled = this.syncButton.disabled;
+    if (this.menuButton.disabled && !this.menu.hidden) this.closeMenu(false);
     this.syncButton.classList.toggle('busy', syncing || starting);
     this.syncLabel.textContent = starting ? 'Starting…' : syncing ? 'Syncing…' : 'Sync now';
     this.syncButton.title =
@@ -347,7 +490,8 @@ export class PaneView {
     bar.setAttribute('aria-valuenow', '0');
     bar.setAttribute('aria-label', `Sync progress of ${id}`);
     const step = el('div', { className: 'step', testId: 'step-text' });
-    const detail = el('div', { className: 'detail' });
+    const detail = el('div', { className: 'detail', testId: 'progress-detail' });
+    const rate = el('div', { className: 'rate', testId: 'rate-chart' });
     const cancel = button(
       'Cancel',
       'link',
@@ -362,7 +506,16 @@ export class PaneView {
       { className: 'progress' },
       bar,
       el('div', { className: 'progress-text' }, el('div', {}, step, detail), cancel),
+      rate,
     );
+    const foldersSummary = el('summary', { text: 'Folders' });
+    const folderList = el('ul', { className: 'folder-list' });
+    const folders = el(
+      'details',
+      { className: 'folders', testId: 'folders' },
+      foldersSummary,
+      folderList,
+    ) as HTMLDetailsElement;
     const result = el('div', { className: 'result', testId: 'last-result' });
     result.setAttribute('aria-live', 'polite');
     const errors = el('ul', { className: 'errors' });
@@ -381,6 +534,7 @@ export class PaneView {
       progressBox,
       result,
       errors,
+      folders,
     );
     root.dataset.accountId = id;
     root.setAttribute('aria-label', `Account ${id}`);
@@ -395,14 +549,21 @@ export class PaneView {
       fill,
       step,
       detail,
+      rate,
+      shownRate: null,
       cancel,
       result,
       errors,
       shownErrors: null,
+      folders,
+      foldersSummary,
+      folderList,
+      shownFolders: null,
     };
   }
 
-  private updateCard(card: CardElements, a: AccountView, now: number, connected: boolean): void {
+  private updateCard(card: CardElements, a: AccountView, now: number, state: PaneState): void {
+    const connected = state.connection === 'connected';
     card.root.dataset.state = a.activity;
     card.badge.textContent = BADGE_TEXT[a.activity];
     card.badge.dataset.state = a.activity;
@@ -432,16 +593,28 @@ export class PaneView {
         );
       }
       if (p && p.bytes > 0) parts.push(formatBytes(p.bytes));
-      const rate = downloadRate(a, now);
+      const rate = downloadRate(a);
       if (rate) parts.push(`${formatBytes(rate)}/s`);
+      const left = eta(a);
+      if (left !== null) parts.push(formatTimeLeft(left));
       setParts(card.detail, parts);
     } else {
       card.step.textContent = '';
       card.bar.removeAttribute('aria-valuetext');
       setParts(card.detail, []);
     }
+    const samples = syncing ? (a.estimate?.samples ?? []) : [];
+    if (card.shownRate !== samples) {
+      card.shownRate = samples;
+      card.rate.hidden = samples.length < 2;
+      card.rate.replaceChildren(...(samples.length < 2 ? [] : [rateChart(samples)]));
+    }
     card.cancel.hidden = !syncing || !a.syncId || !connected;
     card.cancel.dataset.syncId = a.syncId ?? '';
+    const cancelling = a.syncId !== null && state.pendingCancel === a.syncId;
+    card.cancel.disabled = cancelling;
+    card.cancel.textContent = cancelling ? 'Cancelling…' : 'Cancel';
+    this.updateFolders(card, a.folders, now);
 
     setParts(
       card.result,
@@ -459,6 +632,143 @@ export class PaneView {
       card.shownErrors = a.errors;
       card.errors.replaceChildren(...a.errors.map((e) => this.errorItem(e)));
     }
+  }
+
+  private updateFolders(card: CardElements, folders: FolderSummary[], now: number): void {
+    card.folders.hidden = folders.length === 0;
+    // Rebuilt when the counts change, or once a minute for the "ago" texts.
+    const key = JSON.stringify(folders) + Math.floor(now / 60_000);
+    if (card.shownFolders === key) return;
+    card.shownFolders = key;
+    const stored = folders.reduce((n, f) => n + f.messageCount, 0);
+    card.foldersSummary.textContent = `${plural(folders.length, 'folder')} · ${plural(stored, 'message')}`;
+    card.folderList.replaceChildren(
+      ...folders.map((f) => {
+        const counts = [plural(f.messageCount, 'message')];
+        if (f.partialCount > 0) counts.push(`${formatCount(f.partialCount)} headers only`);
+        const row = el(
+          'li',
+          { className: 'folder', testId: 'folder' },
+          el('span', { className: 'folder-name', text: f.path }),
+          el('span', { className: 'folder-count', text: counts.join(', ') }),
+          el('span', {
+            className: 'folder-when',
+            text: f.lastSyncAt ? formatAgo(f.lastSyncAt, now) : 'never synced',
+          }),
+        );
+        row.dataset.folder = f.path;
+        return row;
+      }),
+    );
+  }
+
+  private renderItem(item: ItemState, now: number): void {
+    // Outside Outlook, or with nothing selected, there is nothing to say about a message.
+    this.itemBox.hidden = item.status === 'none';
+    if (this.shownItem === item) return;
+    this.shownItem = item;
+    this.itemBox.dataset.status = item.status;
+    const heading = el('h2', { text: item.subject || 'This message' });
+    let body: HTMLElement;
+    switch (item.status) {
+      case 'none':
+        this.itemBox.replaceChildren();
+        return;
+      case 'pending':
+        body = el('p', { text: 'Checking whether it is stored offline…' });
+        break;
+      case 'failed':
+        body = el('p', { text: 'Could not ask the agent whether it is stored offline.' });
+        break;
+      case 'not-found':
+        body = el('p', {
+          text: 'Not stored offline yet: it is in no folder StoreSync has synced.',
+        });
+        break;
+      case 'found':
+        body = el(
+          'ul',
+          { className: 'locations' },
+          ...item.locations.map((l) =>
+            el(
+              'li',
+              { testId: 'item-location' },
+              el('strong', { text: `${l.accountId} › ${l.folder}` }),
+              ` · ${formatBytes(l.size)}${l.partial ? ' · headers only' : ''} · ` +
+                (l.syncedAt ? `synced ${formatAgo(l.syncedAt, now)}` : 'not synced yet'),
+            ),
+          ),
+        );
+        break;
+    }
+    const verdict = el('div', {
+      className: 'item-verdict',
+      testId: 'item-status',
+      text:
+        item.status === 'found'
+          ? 'Stored offline'
+          : item.status === 'not-found'
+            ? 'Not stored offline'
+            : item.status === 'pending'
+              ? 'Checking…'
+              : 'Unknown',
+    });
+    verdict.dataset.status = item.status;
+    this.itemBox.replaceChildren(el('div', { className: 'item-head' }, heading, verdict), body);
+  }
+
+  private renderHistory(state: PaneState, now: number): void {
+    const entries = state.history;
+    this.historyBox.hidden = entries.length === 0;
+    const minute = Math.floor(now / 60_000);
+    if (this.shownHistory?.entries === entries && this.shownHistory.minute === minute) return;
+    this.shownHistory = { entries, minute };
+    const legend = el(
+      'div',
+      { className: 'legend' },
+      el('span', { className: 'key key-bar', text: 'duration' }),
+      el('span', { className: 'key key-line', text: 'messages moved' }),
+    );
+    legend.setAttribute('aria-hidden', 'true');
+    const list = el('ol', { className: 'history-list' });
+    list.setAttribute('aria-label', 'The last syncs, newest first');
+    for (const entry of entries) {
+      const result = entry.result ?? 'running';
+      const mode = modeOfFlags(entry.flags)?.label ?? 'Custom sync';
+      const counts = entry.stats
+        ? [
+            `${formatCount(entry.stats.downloaded)} down`,
+            `${formatCount(entry.stats.uploaded)} up`,
+            ...(entry.stats.foldersFailed > 0 ? [`${entry.stats.foldersFailed} failed`] : []),
+          ]
+        : [];
+      const row = el(
+        'li',
+        { className: 'history-row', testId: 'history-entry' },
+        el('span', { className: 'result-dot' }),
+        el(
+          'div',
+          { className: 'history-text' },
+          el('div', {
+            className: 'history-title',
+            text: `${RESULT_LABEL[result]} · ${mode}${entry.trigger === 'schedule' ? ' (scheduled)' : ''}`,
+          }),
+          el('div', {
+            className: 'history-meta',
+            text: [
+              formatAgo(entry.startedAt, now),
+              ...(entry.finishedAt !== null ? [formatDuration(durationOf(entry))] : []),
+              ...counts,
+            ].join(' · '),
+          }),
+        ),
+      );
+      row.dataset.result = result;
+      row.dataset.syncId = entry.syncId;
+      row.title = `${entry.syncId}: ${movedCount(entry)} messages moved`;
+      list.append(row);
+    }
+    this.historyBody.replaceChildren(historyChart(entries), legend, list);
   }
 
   private errorItem(error: ErrorItem): HTMLElement {
@@ -489,14 +799,32 @@ export class PaneView {
       el('span', { className: 'code', text: error.code }),
     );
     if (error.folder) title.append(el('span', { className: 'folder', text: error.folder }));
+    const meta = el(
+      'div',
+      { className: 'error-meta' },
+      el('span', { text: 'Sync ' }),
+      syncId,
+      copy,
+    );
+    if (error.retryable && error.severity === 'error') {
+      const retry = button(
+        'Retry',
+        'secondary small',
+        () => this.actions.retrySync(error),
+        'retry-sync',
+      );
+      retry.setAttribute('aria-label', `Retry: ${error.message}`);
+      meta.append(retry);
+    }
     const item = el(
       'li',
-      { className: 'error-item', testId: 'error' },
+      { className: `error-item severity-${error.severity}`, testId: 'error' },
       title,
       el('div', { className: 'error-message', text: error.message }),
       el('div', { className: 'error-hint', testId: 'error-hint', text: error.hint }),
-      el('div', { className: 'error-meta' }, el('span', { text: 'Sync ' }), syncId, copy),
+      meta,
     );
+    item.dataset.severity = error.severity;
     item.dataset.code = error.code;
     item.dataset.syncId = error.syncId;
     return item;

@@ -1,10 +1,33 @@
 import assert from 'node:assert/strict';
 import { agentSocketUrl, backoffDelay } from '../../addin/src/connection.js';
-import { formatAgo, formatBytes, lastResultText, plural } from '../../addin/src/format.js';
 import {
+  formatAgo,
+  formatBytes,
+  formatTimeLeft,
+  lastResultText,
+  plural,
+} from '../../addin/src/format.js';
+import {
+  clip,
+  itemNotification,
+  NOTIFICATION_MAX_CHARS,
+} from '../../addin/src/item-notification.js';
+import {
+  RATE_SAMPLES_KEPT,
+  startEstimate,
+  timeLeft,
+  updateEstimate,
+} from '../../addin/src/rate-estimator.js';
+import { modeOfFlags, SYNC_MODES, syncMode } from '../../addin/src/sync-modes.js';
+import {
+  cancelRequested,
   canSyncNow,
   connectionChanged,
+  downloadRate,
+  eta,
   initialState,
+  itemSelected,
+  lookupRequested,
   overallFraction,
   pairingChanged,
   reduce,
@@ -15,6 +38,7 @@ import {
   emptyStats,
   FULL_SYNC,
   PROTOCOL_VERSION,
+  SNAPSHOT_HISTORY,
   type ServerMessage,
   type SyncStep,
 } from '../../agent/src/protocol/index.js';
@@ -491,5 +515,263 @@ describe('pane formats', () => {
       ),
       'Done · 200 downloaded · 3 folders · 4.1 MB in 2.3 s',
     );
+  });
+});
+
+/** A download progress sample of run s1 at `at` ms, `bytes` in so far, `index` of 100 done. */
+const sample = (at: number, bytes: number, index: number): Msg<'progress'> => ({
+  type: 'progress',
+  syncId: 's1',
+  accountId: 'work',
+  folder: 'INBOX',
+  step: 'downloading',
+  text: `Downloading messages ${index} of 100 in INBOX`,
+  index,
+  indexMax: 100,
+  bytes,
+  at,
+});
+
+describe('pane rate and time left', () => {
+  it('measure a steady download exactly', () => {
+    let e = startEstimate(0);
+    for (let t = 1; t <= 10; t++) e = updateEstimate(e, t * 1000, t * 100_000, t / 20);
+    assert.ok(Math.abs(e.bytesPerSecond! - 100_000) < 1e-6);
+    // Half done at 1/20 per second: 10 s left.
+    assert.ok(Math.abs(timeLeft(e)! - 10_000) < 1e-6);
+  });
+
+  it('smooth a burst instead of jumping to it', () => {
+    let e = startEstimate(0);
+    for (let t = 1; t <= 10; t++) e = updateEstimate(e, t * 1000, t * 100_000, t / 100);
+    // One second at ten times the rate…
+    e = updateEstimate(e, 11_000, 1_000_000 + 1_000_000, 0.11);
+    const rate = e.bytesPerSecond!;
+    // …moves the average by 1 - e^(-1/5) ≈ 18 % of the difference, not all the way.
+    assert.ok(rate > 100_000 && rate < 1_000_000, String(rate));
+    assert.ok(Math.abs(rate - (100_000 + (1 - Math.exp(-0.2)) * 900_000)) < 1e-6);
+  });
+
+  it('merge samples that come too close together, and never go backwards', () => {
+    let e = startEstimate(0);
+    e = updateEstimate(e, 1000, 1000, 0.1);
+    const before = e;
+    assert.equal(updateEstimate(e, 1100, 5000, 0.2), before, 'a 100 ms gap is not measured');
+    e = updateEstimate(e, 2000, 500, 0.05);
+    assert.equal(e.bytesPerSecond! < before.bytesPerSecond!, true);
+    assert.equal(e.lastBytes, 1000);
+    assert.equal(e.lastFraction, 0.1);
+  });
+
+  it('guess no time left too early, nor when nothing moves', () => {
+    let e = startEstimate(0);
+    e = updateEstimate(e, 1000, 1000, 0.5);
+    assert.equal(timeLeft(e), null, 'after one second');
+    e = updateEstimate(startEstimate(0), 3000, 0, 0);
+    assert.equal(timeLeft(e), null, 'nothing done yet');
+  });
+
+  it('keep a bounded series for the chart', () => {
+    let e = startEstimate(0);
+    for (let t = 1; t <= RATE_SAMPLES_KEPT + 15; t++) e = updateEstimate(e, t * 1000, t * 10, 0);
+    assert.equal(e.samples.length, RATE_SAMPLES_KEPT);
+  });
+
+  it('reach the account card from progress events, and end with the run', () => {
+    let state = run([hello, snapshot, { ...started, at: 0 }]);
+    assert.equal(downloadRate(state.accounts[0]!), null, 'nothing measured yet');
+    state = run(
+      [
+        { ...progress('checking-folder', 0, 1), at: 0 },
+        sample(1000, 50_000, 10),
+        sample(2000, 100_000, 20),
+        sample(3000, 150_000, 30),
+      ],
+      state,
+    );
+    const a = state.accounts[0]!;
+    assert.ok(Math.abs(downloadRate(a)! - 50_000) < 1e-6);
+    // 30 % done at 10 % a second.
+    assert.ok(Math.abs(eta(a)! - 7000) < 1e-6, String(eta(a)));
+    state = run([done({ startedAt: 0, finishedAt: 4000 })], state);
+    assert.equal(downloadRate(state.accounts[0]!), null);
+    assert.equal(eta(state.accounts[0]!), null);
+  });
+
+  it('are worded for people', () => {
+    assert.equal(formatTimeLeft(4000), 'a few seconds left');
+    assert.equal(formatTimeLeft(42_000), 'about 40 s left');
+    assert.equal(formatTimeLeft(185_000), 'about 3 min left');
+    assert.equal(formatTimeLeft(80 * 60_000), 'about 1 h 20 min left');
+  });
+});
+
+describe('pane history, notices, retry and cancel', () => {
+  it('adds each run this pane saw to the history, newest first, at most 20', () => {
+    let state = run([hello, snapshot]);
+    for (let i = 1; i <= SNAPSHOT_HISTORY + 3; i++) {
+      const syncId = `s${i}`;
+      state = run(
+        [
+          { ...started, syncId, at: i * 100, flags: syncMode('download').flags },
+          done({ syncId, startedAt: i * 100, finishedAt: i * 100 + 50 }),
+        ],
+        state,
+      );
+    }
+    assert.equal(state.history.length, SNAPSHOT_HISTORY);
+    assert.equal(state.history[0]!.syncId, `s${SNAPSHOT_HISTORY + 3}`);
+    assert.equal(state.history[0]!.result, 'ok');
+    assert.equal(state.history[0]!.stats?.downloaded, 10);
+    assert.equal(modeOfFlags(state.history[0]!.flags)?.id, 'download');
+    assert.deepEqual(state.runs, {}, 'finished runs are not kept');
+  });
+
+  it('takes the agent’s history from a getHistory reply', () => {
+    const entry = {
+      syncId: 'x',
+      trigger: 'cli' as const,
+      flags: FULL_SYNC,
+      accountIds: ['work'],
+      startedAt: 1,
+      finishedAt: 2,
+      result: 'error' as const,
+      stats: emptyStats(),
+    };
+    const state = run([
+      hello,
+      snapshot,
+      { type: 'reply', requestId: 'h', ok: true, history: [entry] },
+    ]);
+    assert.deepEqual(state.history, [entry]);
+    assert.equal(state.notice, null);
+  });
+
+  it('shows an info-severity error as a notice: the run still ends done', () => {
+    const state = run([
+      hello,
+      snapshot,
+      started,
+      error({ code: 'UIDVALIDITY_CHANGED', severity: 'info', retryable: false }),
+      done(),
+    ]);
+    const a = state.accounts[0]!;
+    assert.equal(a.activity, 'done');
+    assert.equal(a.errors[0]!.severity, 'info');
+    // An error without a severity is an error, as agents before the field meant.
+    const failed = run([hello, snapshot, started, error(), done()]);
+    assert.equal(failed.accounts[0]!.errors[0]!.severity, 'error');
+    assert.equal(failed.accounts[0]!.activity, 'error');
+  });
+
+  it('remembers what a failed run was asked to do, for Retry', () => {
+    const flags = syncMode('headers').flags;
+    const state = run([
+      hello,
+      snapshot,
+      { ...started, flags },
+      error({ code: 'CONNECTION_LOST', retryable: true }),
+    ]);
+    assert.deepEqual(state.accounts[0]!.errors[0]!.flags, flags);
+    assert.equal(state.accounts[0]!.errors[0]!.retryable, true);
+  });
+
+  it('shows Cancel under way until the run is done', () => {
+    let state = run([hello, snapshot, started]);
+    state = cancelRequested(state, 's1');
+    assert.equal(state.pendingCancel, 's1');
+    state = run([done({ result: 'cancelled' })], state);
+    assert.equal(state.pendingCancel, null);
+    assert.equal(state.accounts[0]!.activity, 'idle');
+  });
+
+  it('offers four ways to sync, each a user request', () => {
+    assert.deepEqual(
+      SYNC_MODES.map((m) => m.id),
+      ['full', 'download', 'upload', 'headers'],
+    );
+    for (const mode of SYNC_MODES) {
+      assert.equal(mode.flags.onDemand, true, mode.id);
+      assert.equal(modeOfFlags(mode.flags), mode);
+    }
+    assert.equal(syncMode('upload').flags.downloadContents, false);
+    assert.equal(syncMode('headers').flags.headersOnly, true);
+  });
+});
+
+describe('pane and the Outlook item', () => {
+  const location = {
+    accountId: 'work',
+    folder: 'INBOX',
+    uid: 7,
+    size: 1234,
+    partial: false,
+    syncedAt: 5000,
+  };
+
+  it('looks the selected message up and shows where it is stored', () => {
+    let state = run([hello, snapshot]);
+    state = itemSelected(state, { internetMessageId: '<a@b>', subject: 'Hi' });
+    assert.equal(state.item.status, 'pending');
+    state = lookupRequested(state, 'r1');
+    // Another reply does not answer the lookup.
+    state = run([{ type: 'reply', requestId: 'other', ok: true }], state);
+    assert.equal(state.item.status, 'pending');
+    state = run([{ type: 'reply', requestId: 'r1', ok: true, locations: [location] }], state);
+    assert.equal(state.item.status, 'found');
+    assert.deepEqual(state.item.locations, [location]);
+
+    state = lookupRequested(itemSelected(state, { internetMessageId: '<c@d>', subject: '' }), 'r2');
+    state = run([{ type: 'reply', requestId: 'r2', ok: true, locations: [] }], state);
+    assert.equal(state.item.status, 'not-found');
+  });
+
+  it('has nothing to look up while composing or with nothing selected', () => {
+    const state = itemSelected(run([hello, snapshot]), { internetMessageId: null, subject: '' });
+    assert.equal(state.item.status, 'none');
+    assert.equal(itemSelected(state, null).item.status, 'none');
+  });
+
+  it('gives up a lookup when the connection drops, and says so', () => {
+    let state = lookupRequested(
+      itemSelected(run([hello, snapshot]), { internetMessageId: '<a@b>', subject: '' }),
+      'r1',
+    );
+    state = connectionChanged(state, 'reconnecting');
+    assert.equal(state.item.status, 'failed');
+    assert.equal(
+      lookupRequested(itemSelected(state, { internetMessageId: '<a@b>', subject: '' }), null).item
+        .status,
+      'failed',
+    );
+  });
+
+  it('notifies progress, then done, under one key', () => {
+    let state = run([hello, snapshot]);
+    assert.equal(itemNotification(state), null, 'nothing happened yet');
+    state = run(
+      [started, progress('checking-folder', 1, 2), progress('downloading', 5, 10)],
+      state,
+    );
+    assert.deepEqual(itemNotification(state), {
+      kind: 'progress',
+      message: 'StoreSync is syncing work: 70% done',
+    });
+    state = run([done()], state);
+    assert.deepEqual(itemNotification(state), {
+      kind: 'info',
+      message: 'StoreSync: work up to date, 10 new messages stored offline.',
+    });
+  });
+
+  it('notifies an error with its hint, within Outlook’s length limit', () => {
+    const long = 'x '.repeat(200);
+    const state = run([hello, snapshot, started, error({ hint: long }), done()]);
+    const n = itemNotification(state)!;
+    assert.equal(n.kind, 'error');
+    assert.match(n.message, /^StoreSync: work \(Archive\): The folder was deleted on the server x/);
+    assert.ok(n.message.length <= NOTIFICATION_MAX_CHARS, String(n.message.length));
+    assert.ok(n.message.endsWith('…'));
+    assert.equal(clip('short'), 'short');
   });
 });
