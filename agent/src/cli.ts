@@ -18,6 +18,7 @@ import { registerCertCommand } from './commands/cert-command.js';
 import { registerAgentCommands } from './commands/agent-commands.js';
 import { DataDirLock, DataDirLockedError } from './server/agent-lock.js';
 import { registerDoctorCommand } from './commands/doctor-command.js';
+import { registerConfigCommand } from './commands/config-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -241,6 +242,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   registerLogsCommand(program, setExit);
   registerSupportBundleCommand(program, setExit);
+  registerConfigCommand(program, setExit);
 
   return program;
 }

@@ -1,6 +1,7 @@
 /**
  * Reads and validates the config file, and turns it into the resolved form the agent uses:
- * absolute paths (relative ones are relative to the config file), defaults filled in.
+ * absolute paths (relative ones are relative to the config file), defaults filled in, renamed
+ * keys read under their new names, and the machine's admin policy (policy.ts) applied.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -12,10 +13,11 @@ import {
   type RawAccount,
   type SecretSource,
 } from './schema.js';
+import { ConfigError } from './errors.js';
+import { applyPolicy, loadPolicy, type LoadedPolicy } from './policy.js';
+import { applyRenamedKeys, RENAMED_KEYS, type RenamedKey } from './renamed-keys.js';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 export interface AccountConfig {
   id: string;
@@ -33,6 +35,8 @@ export interface AccountConfig {
   maxConnections: number;
   idleFolders: string[];
   folders: { include: string[]; exclude: string[] };
+  /** Every sync stores header blocks only (config or policy); absent: false. */
+  headersOnly?: boolean;
 }
 
 /** How the account logs in; the secret itself is resolved only when connecting. */
@@ -49,6 +53,23 @@ export interface AgentConfig {
   accounts: AccountConfig[];
   /** The "log" block, defaults filled in (optional only for configs made in code). */
   log?: LogConfig;
+  /** Where the values came from (`storesync config show`); absent for configs made in code. */
+  sources?: ConfigSources;
+}
+
+export interface ConfigSources {
+  /** Keys the user's file sets (after renames), as `accounts[0].imap.host`. */
+  userKeys: string[];
+  /** The admin policy applied, and the keys whose value it decided. */
+  policy: { file: string; keys: string[] } | null;
+  /** Deprecated names and values the policy replaced: for the user to read. */
+  warnings: string[];
+}
+
+export interface ParseOptions {
+  /** The admin policy; default: the machine's (policy.ts), null: none. */
+  policy?: LoadedPolicy | null;
+  renames?: readonly RenamedKey[];
 }
 
 /** Where state, certificates and logs live when the config does not say. */
@@ -62,7 +83,15 @@ export function defaultDataDir(): string {
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
-export function loadConfigFile(file: string): AgentConfig {
+/** Where load-time warnings go unless the caller shows them itself. */
+function warnOnStderr(text: string): void {
+  process.stderr.write(`storesync: warning: ${text}\n`);
+}
+
+export function loadConfigFile(
+  file: string,
+  options: ParseOptions & { warn?: (text: string) => void } = {},
+): AgentConfig {
   const absolute = path.resolve(file);
   let text: string;
   try {
@@ -78,13 +107,20 @@ export function loadConfigFile(file: string): AgentConfig {
   } catch (err) {
     throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
   }
-  return parseConfig(json, absolute);
+  const config = parseConfig(json, absolute, options);
+  config.sources?.warnings.forEach(options.warn ?? warnOnStderr);
+  return config;
 }
 
 /** Validates a parsed config object; errors name the file and the field. */
-export function parseConfig(json: unknown, file: string | null): AgentConfig {
-  const parsed = ConfigSchema.safeParse(json);
+export function parseConfig(
+  json: unknown,
+  file: string | null,
+  options: ParseOptions = {},
+): AgentConfig {
   const where = file ?? 'config';
+  const renamed = applyRenamedKeys(json, options.renames ?? RENAMED_KEYS, where);
+  const parsed = ConfigSchema.safeParse(renamed.json);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const field = issue.path.length > 0 ? formatPath(issue.path) : '(top level)';
@@ -92,14 +128,22 @@ export function parseConfig(json: unknown, file: string | null): AgentConfig {
     });
     throw new ConfigError(lines.join('\n'));
   }
-  const raw = parsed.data;
+  const policy = options.policy === undefined ? loadPolicy() : options.policy;
+  const userKeys = keysOf(renamed.json);
+  const enforced = policy
+    ? applyPolicy(parsed.data, policy, where, (key) => userKeys.includes(key))
+    : { config: parsed.data, keys: [], warnings: [] };
+  const raw = enforced.config;
   const base = file ? path.dirname(file) : process.cwd();
   const resolve = (p: string) => path.resolve(base, expandHome(p));
 
   if (!raw.server.allowRemote && !LOOPBACK_HOSTS.has(raw.server.host)) {
     throw new ConfigError(
       `${where}: server.host: "${raw.server.host}" is not a loopback address; ` +
-        'the agent only listens on 127.0.0.1, ::1 or localhost unless server.allowRemote is true',
+        'the agent only listens on 127.0.0.1, ::1 or localhost unless server.allowRemote is true' +
+        (policy?.rules.server?.allowRemote === false
+          ? ` (forbidden by the policy ${policy.file})`
+          : ''),
     );
   }
   return {
@@ -108,6 +152,11 @@ export function parseConfig(json: unknown, file: string | null): AgentConfig {
     server: raw.server,
     accounts: raw.accounts.map((account) => resolveAccount(account, resolve)),
     log: raw.log,
+    sources: {
+      userKeys,
+      policy: policy ? { file: policy.file, keys: enforced.keys } : null,
+      warnings: [...renamed.warnings, ...enforced.warnings],
+    },
   };
 }
 
@@ -134,7 +183,23 @@ function resolveAccount(account: RawAccount, resolve: (p: string) => string): Ac
     maxConnections: account.maxConnections,
     idleFolders: account.idleFolders,
     folders: account.folders,
+    headersOnly: account.headersOnly,
   };
+}
+
+/** Every key a parsed config file sets, objects walked and `accounts` by index. */
+function keysOf(json: unknown, prefix = ''): string[] {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return [];
+  return Object.entries(json).flatMap(([key, value]) => {
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (name === 'accounts' && Array.isArray(value)) {
+      return [
+        name,
+        ...value.flatMap((item, i) => [`${name}[${i}]`, ...keysOf(item, `${name}[${i}]`)]),
+      ];
+    }
+    return [name, ...keysOf(value, name)];
+  });
 }
 
 function expandHome(p: string): string {

@@ -82,11 +82,23 @@ const AccountSchema = z.strictObject({
   maxConnections: z.number().int().min(1).max(8).default(2),
   /** What a message deleted from the Maildir becomes on the server. */
   deletePolicy: z.enum(['expunge', 'trash', 'keep-remote']).default('expunge'),
+  /** Every sync of this account stores header blocks only; bodies come on demand. */
+  headersOnly: z.boolean().default(false),
 });
 
 /** The agent's own log (agent/src/logging.ts); STORESYNC_LOG_LEVEL overrides `level`. */
+export const LogLevelSchema = z.enum([
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+]);
+
 const LogSchema = z.strictObject({
-  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  level: LogLevelSchema.default('info'),
   /** The current file is rotated at this size (MiB; fractions allowed). */
   maxSizeMB: z.number().positive('must be more than 0').max(1024).default(10),
   /** Files kept, the current one included. */

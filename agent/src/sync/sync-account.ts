@@ -108,7 +108,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             remote,
             downloadContents: flags.downloadContents,
             uploadContents: flags.uploadContents,
-            headersOnly: flags.headersOnly,
+            // The account's config (or the admin policy) can make every sync headers-only.
+            headersOnly: flags.headersOnly || account.headersOnly === true,
             deletePolicy: account.deletePolicy,
             trashPath,
             onUploaded: () => {
