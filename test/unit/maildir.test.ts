@@ -69,21 +69,23 @@ describe('Maildir flags', () => {
 
 describe('folder paths', () => {
   it('nests hierarchy levels as directories', () => {
-    assert.equal(folderDirectory('/m', ['Archive', '2024']), path.join('/m', 'Archive', '2024'));
+    assert.equal(folderDirectory('/m', 'Archive/2024'), path.join('/m', 'Archive', '2024'));
   });
 
-  it('refuses names that would escape or collide with Maildir subdirectories', () => {
-    for (const segments of [
-      ['..'],
-      ['a', '..', 'b'],
-      ['.'],
-      [''],
-      ['INBOX', 'cur'],
-      ['a\\b'],
-      ['x\0y'],
-    ]) {
-      assert.throws(() => folderDirectory('/m', segments), /cannot be stored/, segments.join('|'));
-    }
+  it('escapes names that would escape or collide with Maildir subdirectories', () => {
+    const cases: Array<[string, string[]]> = [
+      ['..', ['%2E.']],
+      ['a/../b', ['a', '%2E.', 'b']],
+      ['.', ['%2E']],
+      ['INBOX/cur', ['INBOX', '%63ur']],
+      ['x\0y', ['x%00y']],
+    ];
+    for (const [display, entries] of cases)
+      assert.equal(folderDirectory('/m', display), path.join('/m', ...entries), display);
+  });
+
+  it('refuses an empty hierarchy level, naming the folder', () => {
+    assert.throws(() => folderDirectory('/m', 'a//b'), /Folder "a\/\/b".*empty hierarchy level/);
   });
 
   it('selects folders with IMAP wildcards', () => {

@@ -10,8 +10,8 @@ import type { SyncFlags } from '../protocol/index.js';
 import { classifyError, SyncFailure } from './errors.js';
 import type { RemoteFolder } from './list-folders.js';
 import type { SyncLogger } from './logger.js';
-import { folderDirectory, folderSegments } from './maildir/folder-path.js';
-import { MaildirFolder } from './maildir/maildir-folder.js';
+import { serverPathOf } from './maildir/folder-path.js';
+import { openLocalFolder } from './maildir/open-local-folder.js';
 import type { HierarchyPlan } from './plan-hierarchy.js';
 import type { FolderState, StateDb } from './state-db.js';
 
@@ -53,7 +53,7 @@ export async function applyHierarchy(input: {
   if (flags.uploadHierarchy) {
     for (const displayPath of plan.createRemote) {
       await attempt(displayPath, async () => {
-        const serverPath = folderSegments(displayPath, '/').join(input.delimiter);
+        const serverPath = serverPathOf(displayPath, input.delimiter);
         await client.mailboxCreate(serverPath);
         outcome.created.push({
           serverPath,
@@ -102,8 +102,8 @@ export async function applyHierarchy(input: {
 }
 
 async function deleteLocalFolder(root: string, folder: FolderState, state: StateDb): Promise<void> {
-  const dir = folderDirectory(root, folderSegments(folder.path, '/'));
-  const local = new MaildirFolder(dir);
+  const local = openLocalFolder(state, { id: folder.accountId, maildir: root }, folder.path);
+  const dir = local.dir;
   const known = new Set(state.messages(folder.id).map((m) => m.base));
   const files = await local.scan();
   if ([...files.keys()].some((base) => !known.has(base))) {

@@ -24,8 +24,7 @@ import path from 'node:path';
 import { completePartialMessages } from './download-new-messages.js';
 import { classifyError, SyncFailure } from './errors.js';
 import { bindProtocolLog, openImapSession } from './imap-session.js';
-import { folderDirectory, folderSegments } from './maildir/folder-path.js';
-import { MaildirFolder } from './maildir/maildir-folder.js';
+import { openLocalFolder } from './maildir/open-local-folder.js';
 import { backfillMessageIds } from './message-index.js';
 import type { ImapProtocolLog } from './imap-session.js';
 import { silentLogger, type SyncLogger } from './logger.js';
@@ -167,9 +166,7 @@ export class SyncEngine {
     const row = this.state.messages(folder.id).find((r) => r.uid === uid);
     if (!row)
       throw new NotInStateError(`No message with UID ${uid} in "${folderPath}" (sync first?)`);
-    const local = new MaildirFolder(
-      folderDirectory(account!.maildir, folderSegments(folder.path, '/')),
-    );
+    const local = openLocalFolder(this.state, account!, folder.path);
     let fetched = false;
     if (row.partial) {
       const client = await openImapSession(account!, this.options.protocolLog);

@@ -5,12 +5,12 @@
 import type { ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../config/load.js';
 import { folderSelected } from './folder-filter.js';
-import { displayName } from './maildir/folder-path.js';
+import { displayPathOf } from './maildir/folder-path.js';
 
 export interface RemoteFolder {
   /** The folder's path as the server names it (pass this to SELECT). */
   serverPath: string;
-  /** "/"-separated path used on disk, in the state and in events. */
+  /** Display path (folder-path.ts): "/" between levels; used in the state and in events. */
   path: string;
   delimiter: string | null;
   specialUse: string | null;
@@ -37,7 +37,7 @@ export async function listRemoteFolders(
     if (entry.specialUse === '\\Trash') trashPath = entry.path;
     const delimiter = entry.delimiter || null;
     const path =
-      entry.path.toUpperCase() === 'INBOX' ? 'INBOX' : displayName(entry.path, delimiter);
+      entry.path.toUpperCase() === 'INBOX' ? 'INBOX' : displayPathOf(entry.path, delimiter);
     if (!folderSelected(path, account.folders)) continue;
     folders.push({ serverPath: entry.path, path, delimiter, specialUse: entry.specialUse || null });
   }

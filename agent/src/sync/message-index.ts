@@ -6,8 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AccountConfig } from '../config/load.js';
-import { folderDirectory, folderSegments } from './maildir/folder-path.js';
-import { MaildirFolder } from './maildir/maildir-folder.js';
+import { openLocalFolder } from './maildir/open-local-folder.js';
 import { messageIdOf } from './message-id.js';
 import { normalizeMessageId, type StateDb } from './state-db.js';
 
@@ -20,9 +19,7 @@ export async function backfillMessageIds(state: StateDb, account: AccountConfig)
   for (const folder of state.folders(account.id)) {
     const missing = state.messagesWithoutMessageId(folder.id);
     if (missing.length === 0) continue;
-    const local = new MaildirFolder(
-      folderDirectory(account.maildir, folderSegments(folder.path, '/')),
-    );
+    const local = openLocalFolder(state, account, folder.path);
     const files = await local.scan();
     const ids: Array<{ uid: number; messageId: string }> = [];
     for (const { uid, base } of missing) {

@@ -20,6 +20,12 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX IF NOT EXISTS messages_by_message_id ON messages (message_id)
      WHERE message_id IS NOT NULL AND message_id <> '';
    ALTER TABLE sync_runs ADD COLUMN account_ids TEXT;`,
+  // 4: each account's Maildir keeps the info separator (":" or, on Windows, ";"/"!") it
+  // started with: its file names are only readable with that one.
+  `CREATE TABLE IF NOT EXISTS maildir_stores (
+     account_id TEXT PRIMARY KEY,
+     info_separator TEXT NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 const SCHEMA_VERSION = 1 + MIGRATIONS.length;
 
@@ -465,6 +471,26 @@ export class StateDb {
     this.db
       .prepare('UPDATE messages SET partial = 0, size = ? WHERE folder_id = ? AND uid = ?')
       .run(size, folderId, uid);
+  }
+
+  /**
+   * The info separator of the account's Maildir: the one recorded when the store began, or
+   * `proposed` (then recorded) for a new store. A store from before this was recorded used
+   * ":", which is what `proposed` is on the platforms it could have been written on.
+   */
+  maildirInfoSeparator(accountId: string, proposed: string): string {
+    const get = () =>
+      this.db
+        .prepare<[string], { info_separator: string }>(
+          'SELECT info_separator FROM maildir_stores WHERE account_id = ?',
+        )
+        .get(accountId)?.info_separator;
+    const recorded = get();
+    if (recorded !== undefined) return recorded;
+    this.db
+      .prepare('INSERT OR IGNORE INTO maildir_stores (account_id, info_separator) VALUES (?, ?)')
+      .run(accountId, proposed);
+    return get()!;
   }
 
   /** Forgets a folder with its messages and journal (the folder is gone from both sides). */

@@ -19,7 +19,7 @@ import { SyncFailure } from './errors.js';
 import type { RemoteFolder } from './list-folders.js';
 import type { SyncLogger } from './logger.js';
 import { maildirLetters } from './maildir/flags.js';
-import { folderDirectory, folderSegments } from './maildir/folder-path.js';
+import { openLocalFolder } from './maildir/open-local-folder.js';
 import { MaildirFolder } from './maildir/maildir-folder.js';
 import type { StateDb } from './state-db.js';
 
@@ -55,8 +55,13 @@ export interface FolderSyncResult extends ReconcileResult {
 
 export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResult> {
   const { client, state, remote, log } = input;
-  const dir = folderDirectory(input.maildirRoot, folderSegments(remote.path, '/'));
-  const local = new MaildirFolder(dir);
+  const local = openLocalFolder(
+    state,
+    { id: input.accountId, maildir: input.maildirRoot },
+    remote.path,
+    { create: true },
+  );
+  const dir = local.dir;
   const folder = state.folder(input.accountId, remote.path, remote.serverPath, remote.delimiter);
   // Created here in this pass: counted once (a folder pushed to the server already exists).
   const created = !existsSync(path.join(dir, 'cur'));

@@ -55,12 +55,40 @@ function canonicalSystemFlag(flag: string): string {
 }
 
 /** Splits "base:2,FS" into its unique base name and its flag letters. */
-export function splitMaildirName(name: string, separator = ':'): { base: string; letters: string } {
+export function splitMaildirName(
+  name: string,
+  separator: InfoSeparator = ':',
+): { base: string; letters: string } {
   const marker = name.lastIndexOf(`${separator}2,`);
   if (marker < 0) return { base: name, letters: '' };
   return { base: name.slice(0, marker), letters: name.slice(marker + 3) };
 }
 
-export function maildirName(base: string, letters: string, separator = ':'): string {
+export function maildirName(base: string, letters: string, separator: InfoSeparator = ':'): string {
   return `${base}${separator}2,${letters}`;
+}
+
+/**
+ * The character between a Maildir file's unique name and its "2,FLAGS" info. The Maildir
+ * convention's ":" cannot be in a Windows file name; other Maildir tools there use ";" or "!".
+ * A store keeps the one it started with (recorded in the state), or its files would no
+ * longer parse.
+ */
+export type InfoSeparator = ':' | ';' | '!';
+export const INFO_SEPARATORS: readonly InfoSeparator[] = [':', ';', '!'];
+
+export function defaultInfoSeparator(platform: NodeJS.Platform = process.platform): InfoSeparator {
+  return platform === 'win32' ? ';' : ':';
+}
+
+/** Refuses a separator the platform cannot have in a file name, naming the setting. */
+export function checkInfoSeparator(
+  separator: string,
+  platform: NodeJS.Platform = process.platform,
+): InfoSeparator {
+  if (!(INFO_SEPARATORS as readonly string[]).includes(separator))
+    throw new Error(`maildirInfoSeparator: expected one of ":", ";", "!", got "${separator}"`);
+  if (separator === ':' && platform === 'win32')
+    throw new Error('maildirInfoSeparator: ":" cannot be used in file names on Windows');
+  return separator as InfoSeparator;
 }

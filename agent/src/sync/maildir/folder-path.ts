@@ -1,40 +1,144 @@
 /**
- * Where an IMAP folder lives on disk: `<maildir>/<segments joined by the OS separator>`, one
- * directory level per hierarchy level (INBOX at `<maildir>/INBOX`). A name that cannot be a
- * directory safely (empty, ".", "..", a Maildir subdirectory name, a path separator or NUL)
- * is refused rather than written somewhere unexpected.
+ * Where an IMAP folder lives on disk: `<maildir>/<level>/<level>/…`, one directory per
+ * hierarchy level (INBOX at `<maildir>/INBOX`), each level's name mapped by folder-names.ts
+ * for the platform's file-system rules.
+ *
+ * Folders are known everywhere else (state, events, the pane) by their display path: the
+ * server's levels joined by "/". A level's own "/" (possible when the server's delimiter is
+ * something else, such as ".") and "\" are written "\/" and "\\" there, so the display path
+ * names exactly one server folder.
  */
+import {
+  type Dirent,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { SyncFailure } from '../errors.js';
+import {
+  chooseDirectoryName,
+  decodeDirectoryName,
+  FolderNameError,
+  hostFolderNameRules,
+  nameHash,
+  type FolderNameRules,
+} from './folder-names.js';
 
-const MAILDIR_SUBDIRS = new Set(['cur', 'new', 'tmp']);
+/** Inside a directory whose name was cut to fit: the level's full name, UTF-8. */
+export const FULL_NAME_FILE = '.storesync-name';
 
-/** Splits a server folder path on its hierarchy delimiter into display segments. */
-export function folderSegments(serverPath: string, delimiter: string | null): string[] {
-  return delimiter ? serverPath.split(delimiter) : [serverPath];
+/** The display path of a server folder. */
+export function displayPathOf(serverPath: string, delimiter: string | null): string {
+  const levels = delimiter ? serverPath.split(delimiter) : [serverPath];
+  return joinDisplayPath(levels);
 }
 
-/** The folder's name as the pane and logs show it: "/" between hierarchy levels. */
-export function displayName(serverPath: string, delimiter: string | null): string {
-  return folderSegments(serverPath, delimiter).join('/');
+export function joinDisplayPath(levels: readonly string[]): string {
+  return levels.map((level) => level.replace(/[\\/]/g, (c) => `\\${c}`)).join('/');
 }
 
-export function folderDirectory(maildirRoot: string, segments: string[]): string {
-  const display = segments.join('/');
-  for (const segment of segments) {
-    if (
-      segment === '' ||
-      segment === '.' ||
-      segment === '..' ||
-      MAILDIR_SUBDIRS.has(segment) ||
-      /[/\\\0]/.test(segment)
-    ) {
+/** The hierarchy levels of a display path (the inverse of joinDisplayPath). */
+export function displaySegments(displayPath: string): string[] {
+  const levels: string[] = [''];
+  for (let i = 0; i < displayPath.length; i++) {
+    const c = displayPath[i]!;
+    if (c === '\\' && i + 1 < displayPath.length) levels[levels.length - 1] += displayPath[++i];
+    else if (c === '/') levels.push('');
+    else levels[levels.length - 1] += c;
+  }
+  return levels;
+}
+
+/** The server name for a folder first seen locally, in the server's hierarchy. */
+export function serverPathOf(displayPath: string, delimiter: string): string {
+  const levels = displaySegments(displayPath);
+  const clash = levels.find((level) => level.includes(delimiter));
+  if (clash !== undefined) {
+    throw new SyncFailure(
+      'FOLDER_NAME_INVALID',
+      `Folder "${displayPath}" cannot be created on the server: "${clash}" contains the server's hierarchy delimiter "${delimiter}"`,
+      displayPath,
+    );
+  }
+  return levels.join(delimiter);
+}
+
+export interface FolderDirectoryOptions {
+  /** Create missing directories (claiming their names), as delivery into the folder will. */
+  create?: boolean;
+  rules?: FolderNameRules;
+}
+
+/**
+ * The folder's directory. An existing directory that stores the name is reused, whatever
+ * spelling an older version gave it; otherwise the name's encoding, made unique among its
+ * siblings. With `create`, the choice and the directory creation happen in one synchronous
+ * step, so two folders synced at once can never pick the same directory.
+ */
+export function folderDirectory(
+  maildirRoot: string,
+  displayPath: string,
+  options: FolderDirectoryOptions = {},
+): string {
+  const rules = options.rules ?? hostFolderNameRules();
+  let dir = maildirRoot;
+  for (const level of displaySegments(displayPath)) {
+    let choice;
+    try {
+      const entries = entriesOf(dir);
+      const directories = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
+      choice = chooseDirectoryName(
+        level,
+        entries.map((e) => e.name),
+        rules,
+        (name) => directories.has(name),
+      );
+    } catch (err) {
+      if (!(err instanceof FolderNameError)) throw err;
       throw new SyncFailure(
         'FOLDER_NAME_INVALID',
-        `Folder "${display}" has a name that cannot be stored as a directory`,
-        display,
+        `Folder "${displayPath}" has a name that cannot be stored as a directory: ${err.message}`,
+        displayPath,
       );
     }
+    const child = path.join(dir, choice.entry);
+    if (options.create && !choice.exists) {
+      mkdirSync(child, { recursive: true, mode: 0o700 });
+      if (decodeDirectoryName(choice.entry, rules).shortenedHash !== null)
+        writeFullName(child, level);
+    }
+    dir = child;
   }
-  return path.join(maildirRoot, ...segments);
+  return dir;
+}
+
+/** The hierarchy level a directory entry stores, or null for a cut name without its record. */
+export function levelNameOf(dir: string, entry: string, rules: FolderNameRules): string | null {
+  const decoded = decodeDirectoryName(entry, rules);
+  if (decoded.shortenedHash === null) return decoded.name;
+  let full: string;
+  try {
+    full = readFileSync(path.join(dir, entry, FULL_NAME_FILE), 'utf8');
+  } catch {
+    return null;
+  }
+  return nameHash(full) === decoded.shortenedHash ? full : null;
+}
+
+function entriesOf(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+function writeFullName(dir: string, name: string): void {
+  const file = path.join(dir, FULL_NAME_FILE);
+  writeFileSync(`${file}.tmp`, name, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
 }

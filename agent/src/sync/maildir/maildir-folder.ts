@@ -12,7 +12,15 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CrlfToLfConverter } from './crlf.js';
-import { maildirName, splitMaildirName } from './flags.js';
+import { fsyncDirectory, renameDurably } from './durable-fs.js';
+import {
+  defaultInfoSeparator,
+  maildirName,
+  splitMaildirName,
+  type InfoSeparator,
+} from './flags.js';
+
+export { fsyncDirectory } from './durable-fs.js';
 
 /** Files written and fsynced at once; bounded so a batch never exhausts file descriptors. */
 const WRITE_CONCURRENCY = 16;
@@ -30,21 +38,52 @@ export interface LocalFile {
 }
 
 let sequence = 0;
-const hostPart = os.hostname().replace(/\//g, '\\057').replace(/:/g, '\\072') || 'localhost';
+
+/**
+ * The host in a unique name. The Maildir convention writes "/" and ":" as \057 and \072;
+ * on Windows a backslash is not allowed either, nor any info separator, so everything but
+ * letters, digits, ".", "_" and "-" becomes "_" and its octal code there.
+ */
+export function maildirHostPart(
+  hostname: string,
+  platform: NodeJS.Platform = process.platform,
+): string {
+  if (hostname === '') return 'localhost';
+  if (platform === 'win32') return hostname.replace(/[^A-Za-z0-9._-]/g, (c) => `_${octal(c)}`);
+  return hostname.replace(/[/:]/g, (c) => `\\${octal(c)}`);
+}
+
+function octal(c: string): string {
+  return c.charCodeAt(0).toString(8).padStart(3, '0');
+}
+
+const hostPart = maildirHostPart(os.hostname());
 
 /**
  * A unique file name per the Maildir convention: time, microseconds, pid and a counter, host,
  * and the size (",S=", which Dovecot trusts) unless the content will change later (partial).
  */
-export function uniqueBaseName(size: number | null, now = Date.now()): string {
+export function uniqueBaseName(size: number | null, now = Date.now(), host = hostPart): string {
   const seconds = Math.floor(now / 1000);
   const micros = (now % 1000) * 1000 + (sequence % 1000);
   sequence += 1;
-  return `${seconds}.M${micros}P${process.pid}Q${sequence}.${hostPart}${size === null ? '' : `,S=${size}`}`;
+  return `${seconds}.M${micros}P${process.pid}Q${sequence}.${host}${size === null ? '' : `,S=${size}`}`;
+}
+
+export interface MaildirFolderOptions {
+  /** The store's info separator (state-recorded); default: the platform's. */
+  infoSeparator?: InfoSeparator;
 }
 
 export class MaildirFolder {
-  constructor(readonly dir: string) {}
+  readonly infoSeparator: InfoSeparator;
+
+  constructor(
+    readonly dir: string,
+    options: MaildirFolderOptions = {},
+  ) {
+    this.infoSeparator = options.infoSeparator ?? defaultInfoSeparator();
+  }
 
   async ensure(): Promise<void> {
     for (const sub of ['cur', 'new', 'tmp']) {
@@ -65,7 +104,7 @@ export class MaildirFolder {
       }
       for (const name of names) {
         if (name.startsWith('.')) continue; // not a message by the Maildir convention
-        const { base, letters } = splitMaildirName(name);
+        const { base, letters } = splitMaildirName(name, this.infoSeparator);
         files.set(base, { subdir, name, letters });
       }
     }
@@ -135,15 +174,15 @@ export class MaildirFolder {
 
   /** Gives a file in tmp/ its final name (once its size, part of the name, is known). */
   async renameInTmp(from: string, to: string): Promise<void> {
-    await fs.rename(path.join(this.dir, 'tmp', from), path.join(this.dir, 'tmp', to));
+    await renameDurably(path.join(this.dir, 'tmp', from), path.join(this.dir, 'tmp', to));
   }
 
   /** Moves a written batch from tmp/ into cur/ and makes the renames durable. */
   async publish(batch: ReadonlyArray<Pick<PendingFile, 'base' | 'letters'>>): Promise<void> {
     for (const file of batch) {
-      await fs.rename(
+      await renameDurably(
         path.join(this.dir, 'tmp', file.base),
-        path.join(this.dir, 'cur', maildirName(file.base, file.letters)),
+        path.join(this.dir, 'cur', maildirName(file.base, file.letters, this.infoSeparator)),
       );
     }
     if (batch.length > 0) await fsyncDirectory(path.join(this.dir, 'cur'));
@@ -163,9 +202,9 @@ export class MaildirFolder {
   ): Promise<void> {
     const touched = new Set<string>();
     for (const change of renames) {
-      await fs.rename(
+      await renameDurably(
         path.join(this.dir, change.from.subdir, change.from.name),
-        path.join(this.dir, 'cur', maildirName(change.base, change.letters)),
+        path.join(this.dir, 'cur', maildirName(change.base, change.letters, this.infoSeparator)),
       );
       touched.add(change.from.subdir).add('cur');
     }
@@ -183,15 +222,18 @@ export class MaildirFolder {
    */
   async replaceContent(file: LocalFile, base: string, data: Uint8Array): Promise<void> {
     await this.writeToTmp([{ base, letters: file.letters, data }]);
-    await fs.rename(path.join(this.dir, 'tmp', base), path.join(this.dir, file.subdir, file.name));
+    await renameDurably(
+      path.join(this.dir, 'tmp', base),
+      path.join(this.dir, file.subdir, file.name),
+    );
   }
 
   /** Finishes a delivery that a crash interrupted after the state was committed. */
   async recoverFromTmp(base: string, letters: string): Promise<boolean> {
     try {
-      await fs.rename(
+      await renameDurably(
         path.join(this.dir, 'tmp', base),
-        path.join(this.dir, 'cur', maildirName(base, letters)),
+        path.join(this.dir, 'cur', maildirName(base, letters, this.infoSeparator)),
       );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
@@ -234,15 +276,6 @@ async function olderThan(file: string, ms: number): Promise<boolean> {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function forEachLimited<T>(
