@@ -1,7 +1,8 @@
 /**
  * The disk holding the Maildir fills up mid-download (a real ENOSPC: the Maildir is a 2 MB
  * tmpfs): the folder stops with DISK_FULL and a hint, what was committed before is intact,
- * and no partial file is left behind to keep the disk full.
+ * and no partial file is left behind to keep the disk full. Once space is freed, the next
+ * sync finishes the job.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -61,5 +62,23 @@ describe('disk full while downloading (tmpfs Maildir)', function () {
       const message = server.find((m) => m.uid === row.uid)!;
       assert.ok(file?.data.equals(crlfToLf(message.raw)), `UID ${row.uid}: file and server differ`);
     }
+  });
+
+  it('resumes once space is freed, and ends identical to the server', async () => {
+    await run('mount', ['-o', 'remount,size=64m', fixture.account.maildir]);
+    const { done, errors } = await fixture.sync();
+    assert.equal(done.result, 'ok', JSON.stringify(errors));
+    assert.equal(done.stats.downloaded, 1, 'only the message that did not fit');
+    const inbox = fixture.folderDir('INBOX');
+    const local = (await readMaildirFolder(inbox)).map((f) => f.data.toString('latin1')).sort();
+    const server = (await fixture.dovecot.listMessages('INBOX'))
+      .map((m) => crlfToLf(m.raw).toString('latin1'))
+      .sort();
+    assert.equal(local.length, server.length);
+    assert.ok(
+      local.every((m, i) => m === server[i]),
+      'contents differ',
+    );
+    assert.ok(await tmpIsEmpty(inbox));
   });
 });

@@ -35,6 +35,7 @@ export async function runSyncOnce(
 ): Promise<number> {
   const log = createFileLogger(config.dataDir, config.log);
   const state = new StateDb(stateFile(config));
+  reportRecoveredState(state, log);
   const engine = new SyncEngine(config.accounts, state, log, {
     protocolLog: log.imapProtocolLog,
   });
@@ -142,4 +143,16 @@ export async function runFetch(
     state.close();
     await log.close();
   }
+}
+
+/** A damaged state file was set aside: support needs to know, the user only that it healed. */
+export function reportRecoveredState(state: StateDb, log: SyncLogger): void {
+  if (!state.recovered) return;
+  log.warn(
+    state.recovered,
+    'state database was damaged; set aside, rebuilding from Maildir and server',
+  );
+  process.stderr.write(
+    `storesync: the sync state was damaged and has been rebuilt (the damaged copy is ${state.recovered.damagedCopy})\n`,
+  );
 }

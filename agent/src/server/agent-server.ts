@@ -52,6 +52,11 @@ export async function startAgent(
     const identity = await ensureTlsIdentity(config.dataDir);
     const pairing = new PairingStore(config.dataDir);
     state = new StateDb(path.join(config.dataDir, 'state.db'));
+    if (state.recovered)
+      log.warn(
+        state.recovered,
+        'state database was damaged; set aside, rebuilding from Maildir and server',
+      );
     const engine = new SyncEngine(config.accounts, state, log, {
       protocolLog: options.protocolLog,
     });

@@ -1,0 +1,125 @@
+/**
+ * Trouble on this side: the state database deleted or damaged (rebuilt from the Maildir and
+ * the server without a message lost or doubled), and another mail client (mutt, say) editing
+ * the Maildir between the agent's runs: marking messages, moving files from new/ to cur/,
+ * moving a message to another folder.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { generateMailbox, generateMessage } from '../../agent/src/demo/sample-mail.js';
+import { StateDb } from '../../agent/src/sync/state-db.js';
+import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
+import { maildirLetters } from '../../agent/src/sync/maildir/flags.js';
+import { readMaildirFolder } from '../support/maildir-files.js';
+import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
+
+const FOLDERS = ['INBOX', 'Archive'];
+
+describe('local faults', function () {
+  this.timeout(180_000);
+  let fixture: SyncFixture;
+
+  /** Same messages, each once, with the same flags on both sides. */
+  const assertInSync = async () => {
+    for (const folder of FOLDERS) {
+      const server = (await fixture.dovecot.listMessages(folder))
+        .map((m) => `${maildirLetters(m.flags)}|${crlfToLf(m.raw).toString('latin1')}`)
+        .sort();
+      const local = (await readMaildirFolder(fixture.folderDir(folder)))
+        .map((m) => `${m.letters}|${m.data.toString('latin1')}`)
+        .sort();
+      assert.equal(local.length, server.length, `${folder}: files vs messages`);
+      assert.equal(local.filter((m, i) => m !== server[i]).length, 0, `${folder}: differences`);
+      assert.equal(new Set(server).size, server.length, `${folder}: a message is there twice`);
+    }
+  };
+  const stateFile = () => path.join(fixture.dir, 'state.db');
+
+  before(async () => {
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 120, folders: FOLDERS, seed: 71 }),
+    });
+    const { done } = await fixture.sync();
+    assert.equal(done.result, 'ok');
+  });
+  after(async () => fixture?.cleanup());
+
+  it('rebuilds a damaged state database without losing or doubling anything', async () => {
+    // Local work the lost state never saw: a new message and a flag change.
+    const inbox = fixture.folderDir('INBOX');
+    const fresh = crlfToLf(generateMessage(7100));
+    await fs.writeFile(path.join(inbox, 'new', '1725000000.fresh.host'), fresh);
+    const [first] = (await fs.readdir(path.join(inbox, 'cur'))).sort();
+    await fs.rename(
+      path.join(inbox, 'cur', first!),
+      path.join(inbox, 'cur', `${first!.split(':2,')[0]}:2,F`),
+    );
+
+    fixture.state.close();
+    for (const suffix of ['-wal', '-shm']) await fs.rm(stateFile() + suffix, { force: true });
+    await fs.writeFile(stateFile(), randomBytes(64 * 1024));
+    fixture.state = new StateDb(stateFile());
+    assert.ok(fixture.state.recovered, 'the damage was noticed');
+    assert.ok(
+      (await fs.readFile(fixture.state.recovered.damagedCopy)).length > 0,
+      'the damaged file is kept for support',
+    );
+
+    const { done, errors } = await fixture.sync();
+    assert.equal(done.result, 'ok', JSON.stringify(errors));
+    assert.equal(done.stats.downloaded, 0, 'nothing downloaded again');
+    assert.equal(done.stats.uploaded, 1, 'only the new local message uploaded');
+    await assertInSync();
+    const again = await fixture.sync();
+    assert.deepEqual(
+      [again.done.stats.downloaded, again.done.stats.uploaded, again.done.stats.flagsPushed],
+      [0, 0, 0],
+    );
+  });
+
+  it('rebuilds a deleted state database the same way', async () => {
+    await fixture.discardState();
+    const { done } = await fixture.sync();
+    assert.equal(done.result, 'ok');
+    assert.deepEqual([done.stats.downloaded, done.stats.uploaded], [0, 0]);
+    await assertInSync();
+  });
+
+  it("takes another client's edits: flags, new/ → cur/, a move to another folder", async () => {
+    const inbox = fixture.folderDir('INBOX');
+    const archive = fixture.folderDir('Archive');
+    const names = (await fs.readdir(path.join(inbox, 'cur'))).sort();
+    // mutt marks one replied and flagged…
+    const [replied, moved] = names;
+    const base = (name: string) => name.split(':2,')[0]!;
+    await fs.rename(
+      path.join(inbox, 'cur', replied!),
+      path.join(inbox, 'cur', `${base(replied!)}:2,FRS`),
+    );
+    // …moves one to Archive (a new name there, as mutt does)…
+    const movedData = await fs.readFile(path.join(inbox, 'cur', moved!));
+    await fs.rename(
+      path.join(inbox, 'cur', moved!),
+      path.join(archive, 'cur', `1725000100.mutt-move.host:2,S`),
+    );
+    // …and a message delivered by a local MDA into new/ is seen and moved to cur/.
+    const delivered = crlfToLf(generateMessage(7200));
+    await fs.writeFile(path.join(inbox, 'cur', '1725000200.mda.host:2,S'), delivered);
+
+    const { done, errors } = await fixture.sync();
+    assert.equal(done.result, 'ok', JSON.stringify(errors));
+    await assertInSync();
+    const server = await fixture.dovecot.listMessages('INBOX');
+    assert.ok(
+      !server.some((m) => crlfToLf(m.raw).equals(movedData)),
+      'the moved message left INBOX on the server',
+    );
+    const inArchive = (await fixture.dovecot.listMessages('Archive')).filter((m) =>
+      crlfToLf(m.raw).equals(movedData),
+    );
+    assert.equal(inArchive.length, 1, 'and is in Archive once');
+    assert.ok(server.some((m) => crlfToLf(m.raw).equals(delivered)));
+  });
+});
