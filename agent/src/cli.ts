@@ -19,6 +19,7 @@ import { registerAgentCommands } from './commands/agent-commands.js';
 import { DataDirLock, DataDirLockedError } from './server/agent-lock.js';
 import { registerDoctorCommand } from './commands/doctor-command.js';
 import { registerConfigCommand } from './commands/config-command.js';
+import { registerServiceCommand } from './commands/service-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -243,6 +244,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerLogsCommand(program, setExit);
   registerSupportBundleCommand(program, setExit);
   registerConfigCommand(program, setExit);
+  registerServiceCommand(program, setExit);
 
   return program;
 }
