@@ -32,7 +32,10 @@ export interface TestDovecot extends PrivateDovecot {
 }
 
 export async function startTestDovecot(
-  options: Pick<PrivateDovecotOptions, 'capabilities' | 'tls' | 'oauth2' | 'maxMessageSize'> = {},
+  options: Pick<
+    PrivateDovecotOptions,
+    'capabilities' | 'tls' | 'oauth2' | 'maxMessageSize' | 'mailboxNames' | 'separator'
+  > = {},
 ): Promise<TestDovecot> {
   await ensureDovecotInstalled();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-dovecot-'));

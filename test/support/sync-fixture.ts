@@ -43,7 +43,10 @@ let instances = 0;
 
 export async function startSyncFixture(
   options: {
-    dovecot?: Pick<PrivateDovecotOptions, 'capabilities' | 'tls' | 'maxMessageSize'>;
+    dovecot?: Pick<
+      PrivateDovecotOptions,
+      'capabilities' | 'tls' | 'maxMessageSize' | 'mailboxNames' | 'separator'
+    >;
     mail?: SampleMessage[];
     /** Extra account settings as in the config file (folders, deletePolicy, …). */
     account?: Record<string, unknown>;

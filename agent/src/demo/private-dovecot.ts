@@ -52,6 +52,14 @@ export interface PrivateDovecotOptions {
   oauth2?: { key: Buffer; issuer?: string };
   /** Refuse to store (APPEND) messages larger than this many bytes, as many providers do. */
   maxMessageSize?: number;
+  /**
+   * Which folder names the server takes. "maildir++" (default): Dovecot's Maildir++ storage,
+   * which refuses "." in a name. "any": names kept in the index (LAYOUT=index), so ".",
+   * "..", leading and trailing dots are accepted too, as many servers do.
+   */
+  mailboxNames?: 'maildir++' | 'any';
+  /** The hierarchy delimiter the server announces (default "/"). */
+  separator?: '/' | '.';
 }
 
 export interface PrivateDovecot {
@@ -161,7 +169,12 @@ export async function startPrivateDovecot(options: PrivateDovecotOptions): Promi
     ? { key: options.oauth2.key, issuer: options.oauth2.issuer ?? 'storesync-test-issuer' }
     : null;
   const maxMessageSize = options.maxMessageSize ?? null;
-  const settings = { dir, port, user, password, version, tls, oauth2, maxMessageSize };
+  const mailboxNames = options.mailboxNames ?? 'maildir++';
+  const separator = options.separator ?? '/';
+  const settings = {
+    ...{ dir, port, user, password, version, tls, oauth2, maxMessageSize },
+    ...{ mailboxNames, separator },
+  };
   const logFile = path.join(dir, 'log', 'dovecot.log');
 
   let child: ChildProcess | null = null;
@@ -307,6 +320,8 @@ interface Settings {
   tls: { port: number; cert: string; key: string } | null;
   oauth2: { key: Buffer; issuer: string } | null;
   maxMessageSize: number | null;
+  mailboxNames: 'maildir++' | 'any';
+  separator: '/' | '.';
 }
 
 function writeConfig(s: Settings, capabilityList: string[] | null): void {
@@ -361,7 +376,7 @@ userdb {
   driver = passwd-file
   args = username_format=%n ${users}
 }
-mail_location = maildir:~/Maildir
+mail_location = maildir:~/Maildir${s.mailboxNames === 'any' ? ':LAYOUT=index' : ''}
 mail_fsync = optimized
 # Sync clients open several connections at once.
 mail_max_userip_connections = 200
@@ -369,7 +384,7 @@ ${capabilityList ? `imap_capability = ${capabilityList.join(' ')}` : ''}
 ${s.maxMessageSize ? sizeLimit(s.maxMessageSize) : ''}
 namespace inbox {
   inbox = yes
-  separator = /
+  separator = ${s.separator}
   prefix =
   mailbox Sent {
     special_use = \\Sent
