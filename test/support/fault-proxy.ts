@@ -14,7 +14,12 @@ export type Fault =
   /** Cut when the server's output matches (e.g. /\+ idling/ for mid-IDLE). */
   | { kind: 'cut-when-server-says'; pattern: RegExp }
   /** Hold the server's bytes for `ms` once it has sent `afterBytes`, then let them through. */
-  | { kind: 'stall-server'; afterBytes: number; ms: number };
+  | { kind: 'stall-server'; afterBytes: number; ms: number }
+  /**
+   * Hold the client's bytes from the chunk that matches until `meanwhile` has run (another
+   * client changes the mailbox between two commands of this one, e.g. SEARCH and FETCH).
+   */
+  | { kind: 'hold-client-when-says'; pattern: RegExp; meanwhile: () => Promise<void> };
 
 export interface FaultProxy {
   host: string;
@@ -45,6 +50,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     let fromClient = 0;
     let serverText = '';
     let stalled: Buffer[] | null = null;
+    let held: Buffer[] | null = null;
     const cut = (fault: Fault) => {
       armed.splice(armed.indexOf(fault), 1);
       fired.push(fault);
@@ -68,6 +74,24 @@ export async function startFaultProxy(target: { host: string; port: number }): P
 
     client.on('data', (chunk: Buffer) => {
       fromClient += chunk.length;
+      if (held) {
+        held.push(chunk);
+        return;
+      }
+      const hold = armed.find(
+        (f) => f.kind === 'hold-client-when-says' && f.pattern.test(chunk.toString('latin1')),
+      );
+      if (hold && hold.kind === 'hold-client-when-says') {
+        armed.splice(armed.indexOf(hold), 1);
+        fired.push(hold);
+        const queue: Buffer[] = [chunk];
+        held = queue;
+        void hold.meanwhile().finally(() => {
+          held = null;
+          for (const b of queue) upstream.write(b);
+        });
+        return;
+      }
       const fault = armed.find((f) => f.kind === 'cut-after-client-bytes' && fromClient >= f.bytes);
       if (fault) {
         // Let the part before the limit through: the server sees a truncated command.

@@ -160,18 +160,37 @@ interface FolderRecord {
   last_sync_at: number | null;
 }
 
+/** SQLite's answers for a file that is not (or no longer) a database. */
+const DAMAGED_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
+
 export class StateDb {
   private readonly db: Database.Database;
   private readonly statements;
+  /**
+   * Set when the file was damaged and set aside: the state starts empty and the next sync
+   * rebuilds it from the Maildir and the server (matching by Message-ID, size and content,
+   * so nothing is downloaded or uploaded twice). Says where the damaged file went.
+   */
+  readonly recovered: { damagedCopy: string; reason: string } | null = null;
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
+    let opened: Database.Database | undefined;
+    try {
+      this.db = opened = openDatabase(file);
+      this.migrate();
+    } catch (err) {
+      opened?.close();
+      const code = (err as { code?: string }).code ?? '';
+      if (!DAMAGED_CODES.has(code)) throw err;
+      const damagedCopy = `${file}.damaged-${Date.now()}`;
+      for (const suffix of ['', '-wal', '-shm']) {
+        if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, damagedCopy + suffix);
+      }
+      this.recovered = { damagedCopy, reason: (err as Error).message };
+      this.db = openDatabase(file);
+      this.migrate();
+    }
     this.statements = {
       folder: this.db.prepare<[string, string], FolderRecord>(
         'SELECT * FROM folders WHERE account_id = ? AND path = ?',
@@ -296,6 +315,8 @@ export class StateDb {
         `${this.file} was written by a newer StoreSync (schema ${version}); upgrade StoreSync to use it`,
       );
     }
+    // A damaged file fails here (SQLITE_NOTADB / SQLITE_CORRUPT) rather than mid-sync.
+    this.db.pragma('schema_version');
     this.db.transaction(() => {
       this.db.exec(SCHEMA); // version 1, for a new file
       for (let v = Math.max(version, 1); v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v - 1]!);
@@ -561,6 +582,20 @@ export class StateDb {
     finishedAt: number,
   ): void {
     this.statements.insertAccountRun.run(syncId, accountId, finishedAt, result);
+  }
+}
+
+function openDatabase(file: string): Database.Database {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
   }
 }
 
