@@ -20,18 +20,14 @@ import { DataDirLock, DataDirLockedError } from './server/agent-lock.js';
 import { registerDoctorCommand } from './commands/doctor-command.js';
 import { registerConfigCommand } from './commands/config-command.js';
 import { registerServiceCommand } from './commands/service-command.js';
+import { defaultConfigFileFor } from './platform-paths.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 export function defaultConfigFile(): string {
-  const xdg = process.env.XDG_CONFIG_HOME;
-  return path.join(
-    xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.config'),
-    'storesync',
-    'config.json',
-  );
+  return defaultConfigFileFor();
 }
 
 function readConfig(file: string | undefined): AgentConfig {

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, defaultDataDir, parseConfig, type AgentConfig } from '../config/load.js';
+import { defaultConfigFileFor } from '../platform-paths.js';
 
 export interface DiagnosticsConfig {
   /** The config file read, or null when there is none (defaults apply). */
@@ -22,12 +23,7 @@ export interface DiagnosticsConfig {
 
 /** The same rule as cli.ts's defaultConfigFile (not imported: cli.ts imports this module). */
 function defaultConfigFile(): string {
-  const xdg = process.env.XDG_CONFIG_HOME;
-  return path.join(
-    xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.config'),
-    'storesync',
-    'config.json',
-  );
+  return defaultConfigFileFor();
 }
 
 /** Throws ConfigError only when a file was named and cannot be read. */

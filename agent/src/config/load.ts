@@ -16,6 +16,7 @@ import {
 import { ConfigError } from './errors.js';
 import { applyPolicy, loadPolicy, type LoadedPolicy } from './policy.js';
 import { applyRenamedKeys, RENAMED_KEYS, type RenamedKey } from './renamed-keys.js';
+import { defaultDataDirFor } from '../platform-paths.js';
 
 export { ConfigError };
 
@@ -74,11 +75,7 @@ export interface ParseOptions {
 
 /** Where state, certificates and logs live when the config does not say. */
 export function defaultDataDir(): string {
-  const xdg = process.env.XDG_DATA_HOME;
-  return path.join(
-    xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.local', 'share'),
-    'storesync',
-  );
+  return defaultDataDirFor();
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);

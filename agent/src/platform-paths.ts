@@ -1,0 +1,53 @@
+/**
+ * Where the agent keeps its config and data by default, by each platform's convention:
+ * Linux and other Unix-likes the XDG base directories ($XDG_CONFIG_HOME or ~/.config,
+ * $XDG_DATA_HOME or ~/.local/share), macOS ~/Library/Application Support/StoreSync, Windows
+ * %LOCALAPPDATA%\StoreSync (machine-local: a mail store must not roam with the profile).
+ * Pure: the platform, environment and home directory are passed in, so every platform's
+ * answer can be checked anywhere.
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+export interface PlatformContext {
+  platform: NodeJS.Platform;
+  env: Readonly<Record<string, string | undefined>>;
+  home: string;
+}
+
+export function hostContext(): PlatformContext {
+  return { platform: process.platform, env: process.env, home: os.homedir() };
+}
+
+export function defaultConfigFileFor(ctx: PlatformContext = hostContext()): string {
+  const p = pathFor(ctx);
+  if (ctx.platform === 'darwin' || ctx.platform === 'win32')
+    return p.join(appHome(ctx), 'config.json');
+  return p.join(xdg(ctx, 'XDG_CONFIG_HOME', '.config'), 'storesync', 'config.json');
+}
+
+export function defaultDataDirFor(ctx: PlatformContext = hostContext()): string {
+  if (ctx.platform === 'darwin' || ctx.platform === 'win32') return appHome(ctx);
+  return pathFor(ctx).join(xdg(ctx, 'XDG_DATA_HOME', '.local/share'), 'storesync');
+}
+
+function appHome(ctx: PlatformContext): string {
+  const p = pathFor(ctx);
+  if (ctx.platform === 'darwin')
+    return p.join(ctx.home, 'Library', 'Application Support', 'StoreSync');
+  const local = ctx.env.LOCALAPPDATA;
+  return p.join(
+    local && p.isAbsolute(local) ? local : p.join(ctx.home, 'AppData', 'Local'),
+    'StoreSync',
+  );
+}
+
+/** An XDG variable counts only when absolute, as the specification says. */
+function xdg(ctx: PlatformContext, variable: string, fallback: string): string {
+  const value = ctx.env[variable];
+  return value && path.posix.isAbsolute(value) ? value : path.posix.join(ctx.home, fallback);
+}
+
+function pathFor(ctx: PlatformContext): path.PlatformPath {
+  return ctx.platform === 'win32' ? path.win32 : path.posix;
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { defaultConfigFileFor, defaultDataDirFor } from '../../agent/src/platform-paths.js';
+import { renameDurably } from '../../agent/src/sync/maildir/durable-fs.js';
+import { checkInfoSeparator, splitMaildirName } from '../../agent/src/sync/maildir/flags.js';
+import {
+  maildirHostPart,
+  MaildirFolder,
+  uniqueBaseName,
+} from '../../agent/src/sync/maildir/maildir-folder.js';
+import { openLocalFolder } from '../../agent/src/sync/maildir/open-local-folder.js';
+import { StateDb } from '../../agent/src/sync/state-db.js';
+
+describe('default places per platform', () => {
+  it('follow XDG on Linux, Application Support on macOS, %LOCALAPPDATA% on Windows', () => {
+    const linux = { platform: 'linux' as const, env: {}, home: '/home/u' };
+    assert.equal(defaultConfigFileFor(linux), '/home/u/.config/storesync/config.json');
+    assert.equal(defaultDataDirFor(linux), '/home/u/.local/share/storesync');
+    const xdg = { ...linux, env: { XDG_CONFIG_HOME: '/c', XDG_DATA_HOME: 'relative' } };
+    assert.equal(defaultConfigFileFor(xdg), '/c/storesync/config.json');
+    assert.equal(defaultDataDirFor(xdg), '/home/u/.local/share/storesync');
+    const mac = { platform: 'darwin' as const, env: {}, home: '/Users/u' };
+    assert.equal(
+      defaultConfigFileFor(mac),
+      '/Users/u/Library/Application Support/StoreSync/config.json',
+    );
+    assert.equal(defaultDataDirFor(mac), '/Users/u/Library/Application Support/StoreSync');
+    const win = {
+      platform: 'win32' as const,
+      env: { LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' },
+      home: 'C:\\Users\\u',
+    };
+    assert.equal(defaultConfigFileFor(win), 'C:\\Users\\u\\AppData\\Local\\StoreSync\\config.json');
+    assert.equal(defaultDataDirFor(win), 'C:\\Users\\u\\AppData\\Local\\StoreSync');
+    assert.equal(defaultDataDirFor({ ...win, env: {} }), 'C:\\Users\\u\\AppData\\Local\\StoreSync');
+  });
+});
+
+describe('renames on Windows', () => {
+  const busy = () => Object.assign(new Error('EBUSY: resource busy'), { code: 'EBUSY' });
+
+  it('retry while another process holds the file, then succeed', async () => {
+    let attempts = 0;
+    const waits: number[] = [];
+    await renameDurably('a', 'b', {
+      platform: 'win32',
+      rename: async () => {
+        if (++attempts < 4) throw busy();
+      },
+      sleep: async (ms) => void waits.push(ms),
+    });
+    assert.equal(attempts, 4);
+    assert.deepEqual(waits, [10, 20, 40]);
+  });
+
+  it('give up with the last error when the file stays locked', async () => {
+    let attempts = 0;
+    await assert.rejects(
+      renameDurably('a', 'b', {
+        platform: 'win32',
+        rename: async () => {
+          attempts++;
+          throw busy();
+        },
+        sleep: async () => {},
+      }),
+      /EBUSY/,
+    );
+    assert.equal(attempts, 9);
+  });
+
+  it('are not retried elsewhere, where EBUSY or EPERM do not pass', async () => {
+    let attempts = 0;
+    const rename = async () => {
+      attempts++;
+      throw busy();
+    };
+    await assert.rejects(renameDurably('a', 'b', { platform: 'linux', rename }), /EBUSY/);
+    assert.equal(attempts, 1);
+  });
+});
+
+describe('Maildir file names on every platform', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-names-'));
+  });
+  afterEach(async () => fs.rm(dir, { recursive: true, force: true }));
+
+  it('carry no character Windows refuses, with the host escaped per platform', () => {
+    assert.equal(maildirHostPart('a/b:c', 'linux'), 'a\\057b\\072c');
+    assert.equal(maildirHostPart('a/b:c\\d', 'win32'), 'a_057b_072c_134d');
+    const base = uniqueBaseName(10, Date.now(), maildirHostPart('pc:1', 'win32'));
+    assert.doesNotMatch(`${base};2,S`, /[<>:"/\\|?*]/);
+  });
+
+  it('use the separator recorded for the store, never another one under it', async () => {
+    const state = new StateDb(path.join(dir, 'state.db'));
+    try {
+      assert.equal(state.maildirInfoSeparator('w', ';'), ';');
+      assert.equal(state.maildirInfoSeparator('w', ':'), ';');
+      assert.equal(state.maildirInfoSeparator('other', '!'), '!');
+      const folder = openLocalFolder(state, { id: 'w', maildir: path.join(dir, 'M') }, 'INBOX', {
+        create: true,
+      });
+      assert.equal(folder.infoSeparator, ';');
+      await folder.ensure();
+      const base = uniqueBaseName(3);
+      await folder.writeToTmp([{ base, letters: 'FS', data: Buffer.from('one') }]);
+      await folder.publish([{ base, letters: 'FS' }]);
+      assert.deepEqual(await fs.readdir(path.join(folder.dir, 'cur')), [`${base};2,FS`]);
+      const scanned = await new MaildirFolder(folder.dir, { infoSeparator: ';' }).scan();
+      assert.equal(scanned.get(base)?.letters, 'FS');
+      assert.deepEqual(splitMaildirName(`${base}!2,S`, '!'), { base, letters: 'S' });
+    } finally {
+      state.close();
+    }
+  });
+
+  it('refuse a separator the platform cannot use, naming the setting', () => {
+    assert.throws(() => checkInfoSeparator(':', 'win32'), /maildirInfoSeparator: ":" cannot/);
+    assert.throws(() => checkInfoSeparator('#', 'linux'), /maildirInfoSeparator: expected/);
+    assert.equal(checkInfoSeparator('!', 'win32'), '!');
+  });
+});
