@@ -22,7 +22,8 @@ export interface ServiceSpec {
   configFile: string;
   /**
    * Variables the agent needs as in the installing shell: PATH (password and token commands
-   * find the same programs) and XDG_DATA_HOME (the same default data directory).
+   * find the same programs), XDG_DATA_HOME (the same default data directory) and
+   * NODE_EXTRA_CA_CERTS (a company CA that IMAP connections must trust).
    */
   environment: Record<string, string>;
 }
@@ -37,7 +38,7 @@ export function currentServiceSpec(
   env: NodeJS.ProcessEnv = process.env,
 ): ServiceSpec {
   const environment: Record<string, string> = {};
-  for (const name of ['PATH', 'XDG_DATA_HOME']) {
+  for (const name of ['PATH', 'XDG_DATA_HOME', 'NODE_EXTRA_CA_CERTS']) {
     const value = env[name];
     if (value) environment[name] = value;
   }
