@@ -413,5 +413,87 @@ describe('agent server', () => {
           err instanceof DataDirLockedError && err.message.includes(`pid ${process.pid}`),
       );
     });
+
+    it('survives 1,000 connections opened and dropped at once, with memory flat', async () => {
+      const heapBefore = process.memoryUsage().heapUsed;
+      const url = `wss://localhost:${agent.port}/ws`;
+      const origin = `https://localhost:${agent.port}`;
+      for (let wave = 0; wave < 10; wave++) {
+        await Promise.all(
+          Array.from(
+            { length: 100 },
+            (_, i) =>
+              new Promise<void>((resolve) => {
+                const ws = new WebSocket(url, { origin, rejectUnauthorized: false });
+                ws.on('error', () => resolve());
+                ws.on('close', () => resolve());
+                // Half drop before the hello, half right after it; some without a close frame.
+                if (i % 2) ws.on('open', () => ws.terminate());
+                else ws.on('message', () => ws.close());
+              }),
+          ),
+        );
+      }
+      const status = await request(agent.port, '/api/status', {
+        headers: { authorization: `Bearer ${agent.cliToken}` },
+      });
+      const panes = (JSON.parse(status.body) as { panesConnected: number }).panesConnected;
+      for (let i = 0; i < 50 && panes > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      const after = JSON.parse(
+        (
+          await request(agent.port, '/api/status', {
+            headers: { authorization: `Bearer ${agent.cliToken}` },
+          })
+        ).body,
+      ) as { panesConnected: number };
+      assert.equal(after.panesConnected, 0, 'every connection was let go');
+      // Generous: the point is that 1,000 sockets do not stay behind in memory.
+      assert.ok(process.memoryUsage().heapUsed - heapBefore < 64 * 1024 * 1024);
+      const pane = await connectPane(agent.port);
+      pane.send({ type: 'auth', requestId: 'ok', token: agent.cliToken });
+      assert.equal((await pane.reply('ok')).ok, true, 'and new panes are served');
+      pane.ws.close();
+    });
+
+    it('never serves files outside the pane (path traversal)', async () => {
+      for (const attempt of [
+        '/../../../../etc/passwd',
+        '/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
+        '/assets/..%2f..%2f..%2fpackage.json',
+        '/office/..%2f..%2f..%2fpackage.json',
+        '/..%5c..%5cpackage.json',
+        '/agent.token',
+        '/state.db',
+      ]) {
+        const answer = await request(agent.port, attempt);
+        assert.ok([400, 403, 404].includes(answer.status), `${attempt}: ${answer.status}`);
+        assert.doesNotMatch(answer.body, /root:|"name": "storesync"|SQLite/, attempt);
+      }
+    });
+
+    // Last: it leaves the agent refusing guesses for a minute.
+    it('stops answering token and code guesses made across many connections', async () => {
+      const answers: string[] = [];
+      for (let c = 0; c < 10; c++) {
+        const pane = await connectPane(agent.port);
+        for (let i = 0; i < 4; i++) {
+          const kind = i % 2 ? 'auth' : 'pair';
+          pane.send(
+            kind === 'auth'
+              ? { type: 'auth', requestId: `b${c}-${i}`, token: `guess-${c}-${i}` }
+              : { type: 'pair', requestId: `b${c}-${i}`, code: `GUES-S${c}${i}X` },
+          );
+          answers.push((await pane.reply(`b${c}-${i}`)).error?.code ?? 'OK');
+        }
+        pane.ws.close();
+      }
+      assert.ok(!answers.includes('OK'));
+      assert.ok(answers.includes('RATE_LIMITED'), answers.join(','));
+      // Once limited, even a right token gets no answer but that: guessing stops paying.
+      const pane = await connectPane(agent.port);
+      pane.send({ type: 'auth', requestId: 'right', token: agent.cliToken });
+      assert.equal((await pane.reply('right')).error?.code, 'RATE_LIMITED');
+      pane.ws.close();
+    });
   });
 });

@@ -36,6 +36,25 @@ const HARD_FRAME_LIMIT = 16 * MAX_FRAME_BYTES;
 const HEARTBEAT_MS = 30_000;
 const DRAIN_CHECK_MS = 250;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Wrong tokens and codes, over all connections, before guesses get no answer for a while. */
+const MAX_GUESSES_PER_MINUTE = 30;
+
+/** Counts failures in a sliding window; `limited` once there are too many. */
+class FailureWindow {
+  private times: number[] = [];
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {}
+  record(): void {
+    this.times.push(Date.now());
+  }
+  limited(): boolean {
+    const since = Date.now() - this.windowMs;
+    this.times = this.times.filter((t) => t > since);
+    return this.times.length >= this.max;
+  }
+}
 
 type Reply = Omit<ReplyMessage, 'type' | 'requestId'>;
 
@@ -51,6 +70,7 @@ export class WsHub {
   });
   private readonly clients = new Map<WebSocket, PaneClient>();
   private readonly journal = new EventJournal();
+  private readonly guessing = new FailureWindow(MAX_GUESSES_PER_MINUTE, 60_000);
   private readonly coalescer: ProgressCoalescer;
   /** Accounts of each run in progress, to announce their new counts when it is done. */
   private readonly runAccounts = new Map<string, string[]>();
@@ -230,12 +250,21 @@ export class WsHub {
   }
 
   private async execute(client: PaneClient, command: ClientMessage): Promise<Reply> {
+    if ((command.type === 'auth' || command.type === 'pair') && this.guessing.limited()) {
+      // Someone is guessing across connections: stop answering guesses for a while.
+      client.authFailures += 1;
+      return failed(
+        'RATE_LIMITED',
+        'too many wrong tokens or codes just now; wait a minute and try again',
+      );
+    }
     if (command.type === 'auth') {
       if (this.pairing.verify(command.token)) {
         client.authenticated = true;
         return { ok: true };
       }
       client.authFailures += 1;
+      this.guessing.record();
       this.log.warn({ failures: client.authFailures }, 'websocket presented an unknown token');
       return failed(
         'UNAUTHORIZED',
@@ -250,6 +279,7 @@ export class WsHub {
         return { ok: true, token };
       }
       client.authFailures += 1;
+      this.guessing.record();
       this.log.warn({ failures: client.authFailures }, 'pairing code refused');
       return failed(
         'PAIRING_FAILED',
