@@ -62,6 +62,37 @@ const HOSTILE: Record<string, Buffer> = {
   'NUL bytes': message(['Subject: nul', '', Buffer.from('before\0after\0\0end', 'latin1')]),
   'bare CRs': message(['Subject: bare\rCR', '', 'one\rtwo', 'three\r\rfour']),
   '150 KB line': message(['Subject: 150 KB line', '', 'w'.repeat(150_000), 'after']),
+  '200-deep multipart nesting': message([
+    'Subject: nested 200 deep',
+    'MIME-Version: 1.0',
+    ...Array.from({ length: 200 }, (_, i) => [
+      `Content-Type: multipart/mixed; boundary="b${i}"`,
+      '',
+      `--b${i}`,
+    ]).flat(),
+    'Content-Type: text/plain',
+    '',
+    'the innermost part',
+    ...Array.from({ length: 200 }, (_, i) => `--b${199 - i}--`),
+  ]),
+  'duplicate Message-ID, one body': message([
+    'Message-ID: <same@example.org>',
+    'Subject: first of two',
+    '',
+    'one',
+  ]),
+  'duplicate Message-ID, another body': message([
+    'Message-ID: <same@example.org>',
+    'Subject: second of two',
+    '',
+    'two',
+  ]),
+  'bad charset names': message([
+    'Subject: =?x-unknown-charset?B?w6k=?= =?utf-8?Q?broken=ZZ?=',
+    'Content-Type: text/plain; charset="no-such-charset"',
+    '',
+    Buffer.from([0xc3, 0x28, 0xa0, 0xa1]),
+  ]),
   '150 KB line and no final newline': Buffer.concat([
     message(['Subject: 150 KB, no newline', '']),
     Buffer.alloc(150_000, 'z'),
@@ -76,14 +107,18 @@ describe('byte-exact storage of hostile mail', function () {
 
   before(async () => {
     dovecot = await startTestDovecot();
+    // 20 MB by default; STORESYNC_BIG_MESSAGE_MB=50 for the long variant.
+    const megabytes = Number(process.env.STORESYNC_BIG_MESSAGE_MB ?? 20);
     const big = message([
-      'Subject: 20 MB',
+      `Subject: ${megabytes} MB`,
       'Content-Type: application/octet-stream',
       'Content-Transfer-Encoding: base64',
       '',
-      ...Array.from({ length: 270_000 }, (_, i) => Buffer.from(String(i).padStart(76, 'Q'))),
+      ...Array.from({ length: Math.ceil((megabytes * 1024 * 1024) / 78) + 1 }, (_, i) =>
+        Buffer.from(String(i).padStart(76, 'Q')),
+      ),
     ]);
-    assert.ok(big.length > 20 * 1024 * 1024);
+    assert.ok(big.length > megabytes * 1024 * 1024);
     const mail: SampleMessage[] = [...Object.values(HOSTILE), big].map((raw, i) => ({
       folder: 'INBOX',
       raw,
