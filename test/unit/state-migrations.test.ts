@@ -49,6 +49,19 @@ const SCHEMA_V2 = SCHEMA_V1.replace(
    PRAGMA user_version = 2;`,
 );
 
+/** Version 3: Message-IDs for the pane's lookups; runs list their accounts. */
+const SCHEMA_V3 = SCHEMA_V2.replace(
+  'PRAGMA user_version = 2;',
+  `ALTER TABLE messages ADD COLUMN message_id TEXT;
+   CREATE INDEX messages_by_message_id ON messages (message_id)
+     WHERE message_id IS NOT NULL AND message_id <> '';
+   ALTER TABLE sync_runs ADD COLUMN account_ids TEXT;
+   PRAGMA user_version = 3;`,
+);
+
+/** The versions written out above: every one before the current schema must be here. */
+const EARLIER_VERSIONS = [1, 2, 3];
+
 const FLAGS: SyncFlags = {
   uploadHierarchy: true,
   downloadHierarchy: true,
@@ -112,14 +125,30 @@ describe('state database upgrades from every earlier schema', () => {
     db.close();
   }
 
-  function userVersion(): number {
-    const db = new Database(file, { readonly: true });
+  function userVersion(at = file): number {
+    const db = new Database(at, { readonly: true });
     try {
       return db.pragma('user_version', { simple: true }) as number;
     } finally {
       db.close();
     }
   }
+
+  /** The schema version this StoreSync writes: that of a new file. */
+  function currentVersion(): number {
+    const fresh = path.join(dir, 'fresh.db');
+    new StateDb(fresh).close();
+    return userVersion(fresh);
+  }
+
+  it('has a fixture for every earlier schema version (add one with each migration)', () => {
+    const current = currentVersion();
+    assert.deepEqual(
+      EARLIER_VERSIONS,
+      Array.from({ length: current - 1 }, (_, i) => i + 1),
+      `state-db.ts is at schema ${current}: write version ${current - 1} out in this file`,
+    );
+  });
 
   /** The version-1 rows, as this version reads them. */
   function assertVersion1RowsKept(state: StateDb): void {
@@ -195,7 +224,7 @@ describe('state database upgrades from every earlier schema', () => {
     } finally {
       state.close();
     }
-    assert.equal(userVersion(), 3);
+    assert.equal(userVersion(), currentVersion());
   });
 
   it('version 1 with an upload in flight: rows and the journal entry kept', () => {
@@ -210,7 +239,7 @@ describe('state database upgrades from every earlier schema', () => {
     } finally {
       state.close();
     }
-    assert.equal(userVersion(), 3);
+    assert.equal(userVersion(), currentVersion());
   });
 
   it('version 2: headers-only messages stay partial, full ones complete', () => {
@@ -280,7 +309,61 @@ describe('state database upgrades from every earlier schema', () => {
     } finally {
       state.close();
     }
-    assert.equal(userVersion(), 3);
+    assert.equal(userVersion(), currentVersion());
+  });
+
+  it('version 3: Message-IDs and the accounts of each run kept', () => {
+    write(SCHEMA_V3, (db) => {
+      fillVersion1(db, { journal: false });
+      db.prepare(
+        "UPDATE messages SET message_id = 'abc@example.com' WHERE folder_id = 1 AND uid = 3",
+      ).run();
+      db.prepare("UPDATE messages SET message_id = '' WHERE folder_id = 1 AND uid = 1").run();
+      db.prepare('UPDATE messages SET partial = 1 WHERE folder_id = 2 AND uid = 1').run();
+      db.prepare(
+        'INSERT INTO sync_runs (sync_id, trigger, flags, started_at, finished_at, result, stats, account_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        'run-3',
+        'user',
+        JSON.stringify({ ...FLAGS, onDemand: true }),
+        T0 + 7_200_000,
+        null,
+        null,
+        null,
+        JSON.stringify(['work', 'home']),
+      );
+    });
+    const state = new StateDb(file);
+    try {
+      assert.deepEqual(
+        state.messages(1).map((m) => [m.uid, m.messageId]),
+        [
+          [1, ''],
+          [3, 'abc@example.com'],
+        ],
+      );
+      // Both were read already: '' means "has none", not "not read yet".
+      assert.deepEqual(state.messagesWithoutMessageId(1), []);
+      assert.deepEqual(
+        state.placesOfMessage('<abc@EXAMPLE.com>').map((p) => [p.folder, p.uid, p.partial]),
+        [['INBOX', 3, false]],
+      );
+      assert.equal(state.messages(2)[0]?.partial, true);
+      // A run still going names its accounts from account_ids; an older one from account_runs.
+      assert.deepEqual(
+        state.recentRuns(10).map((r) => [r.syncId, r.accountIds]),
+        [
+          ['run-3', ['work', 'home']],
+          ['run-1', ['work']],
+        ],
+      );
+      // What version 4 added works on the upgraded file: a store keeps its first separator.
+      assert.equal(state.maildirInfoSeparator('work', ':'), ':');
+      assert.equal(state.maildirInfoSeparator('work', ';'), ':');
+    } finally {
+      state.close();
+    }
+    assert.equal(userVersion(), currentVersion());
   });
 
   it('an upgraded file opens again unchanged (migrations run once)', () => {
@@ -292,6 +375,6 @@ describe('state database upgrades from every earlier schema', () => {
     } finally {
       state.close();
     }
-    assert.equal(userVersion(), 3);
+    assert.equal(userVersion(), currentVersion());
   });
 });
