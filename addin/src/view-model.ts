@@ -425,7 +425,13 @@ function applyError(state: PaneState, error: ErrorEvent): PaneState {
   if (!known) return { ...state, runErrors: [item, ...state.runErrors].slice(0, MAX_ERRORS) };
   return updateAccounts(state, [error.accountId!], (a) => ({
     ...a,
-    errors: [item, ...a.errors].slice(0, MAX_ERRORS),
+    // "Retrying in 3 s" is only true until the next word on the same failure: keep the latest.
+    errors: [
+      item,
+      ...a.errors.filter(
+        (e) => !(e.severity === 'warning' && e.syncId === item.syncId && e.code === item.code),
+      ),
+    ].slice(0, MAX_ERRORS),
   }));
 }
 

@@ -664,6 +664,26 @@ describe('pane history, notices, retry and cancel', () => {
     assert.equal(failed.accounts[0]!.activity, 'error');
   });
 
+  it('keeps only the latest word of a failure the agent retries', () => {
+    const lost = { code: 'CONNECTION_LOST' as const, retryable: true, folder: null };
+    const state = run([
+      hello,
+      snapshot,
+      started,
+      error({ ...lost, severity: 'warning', message: 'lost; retrying in 1 s' }),
+      error({ ...lost, severity: 'warning', message: 'lost; retrying in 3 s' }),
+      error({ code: 'FOLDER_GONE', severity: 'warning' }),
+      error({ ...lost, message: 'lost' }),
+    ]);
+    assert.deepEqual(
+      state.accounts[0]!.errors.map((e) => [e.code, e.severity, e.message]),
+      [
+        ['CONNECTION_LOST', 'error', 'lost'],
+        ['FOLDER_GONE', 'warning', 'The folder was deleted on the server'],
+      ],
+    );
+  });
+
   it('remembers what a failed run was asked to do, for Retry', () => {
     const flags = syncMode('headers').flags;
     const state = run([
