@@ -4,6 +4,7 @@
  * that must not hold the sync back, and a clean stop on SIGTERM that tells the panes.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,9 +33,12 @@ describe('agent service', () => {
 
   const port = () => Number(new URL(agent!.url).port);
   const token = () => fs.readFile(path.join(dataDir, 'agent.token'), 'utf8').then((t) => t.trim());
+  /** Every pane of the file: what they were sent is checked for secrets at the end. */
+  const panes: Array<Awaited<ReturnType<typeof connectPane>>> = [];
   /** A pane that has shown the CLI's token (a paired pane's is checked the same way). */
   const pairedPane = async () => {
     const pane = await connectPane(port());
+    panes.push(pane);
     pane.send({ type: 'auth', requestId: 'auth', token: await token() });
     assert.equal((await pane.reply('auth')).ok, true);
     await pane.waitFor(isType('snapshot'));
@@ -52,6 +56,10 @@ describe('agent service', () => {
       accountId: 'work',
     });
     dataDir = path.join(dir, 'data');
+    // Everything logged, the IMAP conversation included: the secrets test below reads it all.
+    const config = JSON.parse(await fs.readFile(configFile, 'utf8')) as Record<string, unknown>;
+    config.log = { level: 'debug', imapProtocol: true };
+    await fs.writeFile(configFile, JSON.stringify(config, null, 2));
     env = { [PASSWORD_ENV]: dovecot.password };
   });
 
@@ -185,5 +193,68 @@ describe('agent service', () => {
     const again = await runCli(['sync', '--once', '--json', '--config', configFile], env);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout).downloaded, 0, 'nothing was left half done');
+  });
+
+  it('lets no password or token reach a log, the support bundle or a pane', async () => {
+    // A pane paired the way users do, so that a pane token exists to look for too.
+    agent = await startAgentProcess(['--config', configFile], env);
+    const pair = await runCli(['pair', '--config', configFile]);
+    const code = /Pairing code: (\S+)/.exec(pair.stdout)![1]!;
+    const pane = await connectPane(port());
+    panes.push(pane);
+    pane.send({ type: 'pair', requestId: 'p', code });
+    const paneToken = (await pane.reply('p')).token!;
+    pane.send({ type: 'sync', requestId: 's', flags: FULL_SYNC });
+    const { syncId } = await pane.reply('s');
+    await pane.waitFor(
+      (m): m is Extract<typeof m, { type: 'done' }> => m.type === 'done' && m.syncId === syncId,
+    );
+    pane.ws.close();
+    await agent.stop();
+    agent = undefined;
+
+    const bundle = path.join(dir, 'bundle.tar.gz');
+    const made = await runCli(['support-bundle', '--config', configFile, '--out', bundle], env);
+    assert.equal(made.code, 0, made.stderr);
+    const unpacked = path.join(dir, 'bundle');
+    await fs.mkdir(unpacked);
+    await new Promise<void>((resolve, reject) =>
+      spawn('tar', ['-xzf', bundle, '-C', unpacked]).once('exit', (c) =>
+        c === 0 ? resolve() : reject(new Error(`tar exited ${c}`)),
+      ),
+    );
+
+    const password = dovecot.password;
+    const secrets: Record<string, string> = {
+      password,
+      'AUTHENTICATE PLAIN payload': Buffer.from(`\0${dovecot.user}\0${password}`).toString(
+        'base64',
+      ),
+      'CLI token': await token(),
+      'pane token': paneToken,
+      'pairing code': code,
+    };
+    const places: Array<[string, string]> = [];
+    const readAll = async (root: string) => {
+      for (const entry of await fs.readdir(root, { withFileTypes: true, recursive: true })) {
+        if (!entry.isFile()) continue;
+        const file = path.join(entry.parentPath, entry.name);
+        places.push([path.relative(dir, file), await fs.readFile(file, 'latin1')]);
+      }
+    };
+    await readAll(path.join(dataDir, 'logs'));
+    await readAll(unpacked);
+    // The one frame meant to carry a secret: the pair reply handing the pane its own token.
+    const frames = panes
+      .flatMap((p) => p.received)
+      .filter((m) => !(m.type === 'reply' && m.token === paneToken));
+    places.push(['frames sent to panes', JSON.stringify(frames)]);
+    assert.ok(
+      places.some(([where, text]) => where.includes('logs') && /LOGIN|AUTHENTICATE/.test(text)),
+      'the IMAP conversation, login included, was logged (so its redaction was put to the test)',
+    );
+    for (const [what, secret] of Object.entries(secrets))
+      for (const [where, text] of places)
+        assert.ok(!text.includes(secret), `the ${what} appears in ${where}`);
   });
 });
