@@ -18,6 +18,7 @@ import { registerCertCommand } from './commands/cert-command.js';
 import { registerAgentCommands } from './commands/agent-commands.js';
 import { DataDirLock, DataDirLockedError } from './server/agent-lock.js';
 import { registerDoctorCommand } from './commands/doctor-command.js';
+import { registerManifestCommand } from './commands/manifest-command.js';
 import { registerConfigCommand } from './commands/config-command.js';
 import { registerServiceCommand } from './commands/service-command.js';
 import { defaultConfigFileFor } from './platform-paths.js';
@@ -239,6 +240,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   registerLogsCommand(program, setExit);
   registerSupportBundleCommand(program, setExit);
+  registerManifestCommand(program, setExit);
   registerConfigCommand(program, setExit);
   registerServiceCommand(program, setExit);
 

@@ -1,72 +1,199 @@
 /**
- * manifest.xml basics: well-formed, every URL on the agent's origin, every resource id
- * defined and short enough, every icon a PNG of the declared size that the pane build ships.
- * (The full offline validator comes with the pane's deployment work.)
+ * manifest.xml and the rules `npm run manifest:validate` applies: the shipped manifest and one
+ * rendered for another host pass; each rule is shown failing on a manifest broken its way.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { localManifestFacts } from '../../agent/src/manifest/local-facts.js';
+import {
+  checkManifestXml,
+  type ManifestFacts,
+  parseManifest,
+  RULES,
+} from '../../agent/src/manifest/manifest-rules.js';
+import { renderManifest } from '../../agent/src/manifest/render-manifest.js';
 
-// Comments are prose, not configuration.
-const manifest = readFileSync('manifest.xml', 'utf8').replace(/<!--[\s\S]*?-->/g, '');
-const ORIGIN = 'https://localhost:4643';
+const shipped = readFileSync('manifest.xml', 'utf8');
+const facts = localManifestFacts();
 
-function pngSize(file: string): { width: number; height: number } {
-  const data = readFileSync(file);
-  assert.equal(data.subarray(1, 4).toString('latin1'), 'PNG', `${file} is not a PNG`);
-  return { width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
+/** Problems one rule finds in `xml`, which must parse. */
+function rule(name: keyof typeof RULES, xml: string, with_: ManifestFacts = facts): string[] {
+  const parsed = parseManifest(xml);
+  assert.ok('doc' in parsed, 'error' in parsed ? parsed.error : '');
+  return RULES[name]!(parsed.doc, with_);
+}
+
+function broken(from: string | RegExp, to: string): string {
+  const xml = shipped.replace(from, to);
+  assert.notEqual(xml, shipped, `the test's replacement of ${from} matched nothing`);
+  return xml;
 }
 
 describe('manifest.xml', () => {
-  it('is well-formed XML', () => {
+  it('is well-formed XML (xmllint agrees)', () => {
     execFileSync('xmllint', ['--noout', 'manifest.xml'], { stdio: 'pipe' });
   });
 
-  it('points every URL at the agent origin over https', () => {
-    const urls = [...manifest.matchAll(/https?:\/\/[^"<\s]+/g)]
-      .map((m) => m[0])
-      .filter((u) => !u.includes('schemas.microsoft.com') && !u.includes('www.w3.org'));
-    assert.ok(urls.length >= 5);
-    for (const url of urls) assert.ok(url.startsWith(`${ORIGIN}/`) || url === ORIGIN, url);
-  });
-
-  it('defines every resid it uses, each at most 32 characters', () => {
-    const used = new Set([...manifest.matchAll(/resid="([^"]+)"/g)].map((m) => m[1]!));
-    const defined = new Set(
-      [...manifest.matchAll(/<bt:(?:Image|Url|String) id="([^"]+)"/g)].map((m) => m[1]!),
-    );
-    for (const id of used) {
-      assert.ok(defined.has(id), `resid ${id} is not defined`);
-      assert.ok(id.length <= 32, `resid ${id} is longer than 32 characters`);
-    }
-  });
-
-  it('declares icons that exist in the declared pixel sizes', () => {
-    for (const match of manifest.matchAll(
-      /<bt:Image id="Icon(\d+)" DefaultValue="https:\/\/localhost:4643\/(assets\/[^"]+)"/g,
-    )) {
-      const size = Number(match[1]);
-      const file = path.join('addin', match[2]!);
-      assert.deepEqual(pngSize(file), { width: size, height: size }, file);
-    }
-    for (const [tag, size] of [
-      ['IconUrl', 64],
-      ['HighResolutionIconUrl', 128],
-    ] as const) {
-      const file = new RegExp(`<${tag} DefaultValue="${ORIGIN}/(assets/[^"]+)"`).exec(
-        manifest,
-      )?.[1];
-      assert.ok(file, tag);
-      assert.deepEqual(pngSize(path.join('addin', file)), { width: size, height: size }, tag);
-    }
-  });
-
-  it('has a GUID id and a four-part version', () => {
+  it('passes every rule, as does one rendered for another host, port and id', () => {
+    assert.deepEqual(checkManifestXml(shipped, facts), []);
+    const other = renderManifest(shipped, {
+      host: 'mail.localhost',
+      port: 5443,
+      id: '0B5E5A62-2F6C-4A8E-9D0E-7C1A3B2D4E5F',
+    });
+    assert.deepEqual(checkManifestXml(other, facts), []);
+    assert.match(other, /<Id>0b5e5a62-2f6c-4a8e-9d0e-7c1a3b2d4e5f<\/Id>/);
+    assert.doesNotMatch(other, /localhost:4643/);
     assert.match(
-      manifest,
-      /<Id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}<\/Id>/,
+      other,
+      /<SourceLocation DefaultValue="https:\/\/mail\.localhost:5443\/taskpane\.html"/,
     );
-    assert.match(manifest, /<Version>\d+\.\d+\.\d+\.\d+<\/Version>/);
+  });
+
+  it('is rendered only for a usable host, port and GUID, naming the option', () => {
+    assert.throws(() => renderManifest(shipped, { host: 'a b', port: 1 }), /^Error: --host: /);
+    assert.throws(() => renderManifest(shipped, { host: 'h', port: 70000 }), /^Error: --port: /);
+    assert.throws(() => renderManifest(shipped, { host: 'h', port: 1, id: 'x' }), /^Error: --id: /);
+  });
+});
+
+describe('manifest rules, each failing on a manifest broken its way', () => {
+  it('well-formed XML', () => {
+    const problems = checkManifestXml(broken('</Version>', '</Versio>'), facts);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^not well-formed XML/);
+  });
+
+  it('OfficeApp 1.1 MailApp and VersionOverrides namespaces and xsi:types', () => {
+    assert.match(
+      rule('namespaces', broken('xsi:type="MailApp"', 'xsi:type="TaskPaneApp"')).join(),
+      /MailApp/,
+    );
+    assert.match(
+      rule('namespaces', broken('appforoffice/1.1"', 'appforoffice/1.0"')).join(),
+      /root element must be OfficeApp/,
+    );
+    assert.match(
+      rule(
+        'namespaces',
+        broken('xsi:type="VersionOverridesV1_1"', 'xsi:type="VersionOverridesV1_0"'),
+      ).join(),
+      /VersionOverridesV1_1/,
+    );
+    assert.match(
+      rule(
+        'namespaces',
+        broken('mailappversionoverrides/1.1"', 'mailappversionoverrides/1.2"'),
+      ).join(),
+      /no VersionOverrides in .*\/1\.1/,
+    );
+  });
+
+  it('GUID Id and n.n.n.n Version', () => {
+    assert.match(rule('id', broken(/<Id>[^<]+<\/Id>/, '<Id>storesync</Id>')).join(), /not a GUID/);
+    assert.match(rule('version', broken('<Version>1.0.0.0', '<Version>1.0')).join(), /n\.n\.n\.n/);
+  });
+
+  it('every URL https and on the pane’s origin, which AppDomains lists', () => {
+    assert.match(
+      rule(
+        'urls',
+        broken(
+          'https://localhost:4643/assets/icon-16.png',
+          'http://localhost:4643/assets/icon-16.png',
+        ),
+      ).join(),
+      /Image#Icon16: http:\/\/localhost:4643\/assets\/icon-16\.png is not https/,
+    );
+    assert.match(
+      rule(
+        'urls',
+        broken('https://localhost:4643/assets/icon-32.png', 'https://cdn.example.com/icon-32.png'),
+      ).join(),
+      /outside https:\/\/localhost:4643/,
+    );
+    assert.match(
+      rule(
+        'urls',
+        broken(
+          '<AppDomain>https://localhost:4643</AppDomain>',
+          '<AppDomain>https://localhost:1</AppDomain>',
+        ),
+      ).join(),
+      /AppDomains does not list https:\/\/localhost:4643/,
+    );
+  });
+
+  it('every resid defined, at most 32 characters', () => {
+    assert.match(
+      rule(
+        'resids',
+        broken('<Label resid="GroupLabel" />', '<Label resid="NoSuchLabel" />'),
+      ).join(),
+      /resid NoSuchLabel is not defined/,
+    );
+    const long = 'A'.repeat(33);
+    assert.match(
+      rule('resids', shipped.replaceAll('PaneButtonTooltip', long)).join(),
+      /longer than 32/,
+    );
+  });
+
+  it('string length limits', () => {
+    assert.match(
+      rule(
+        'lengths',
+        broken(
+          '<bt:String id="GroupLabel" DefaultValue="StoreSync" />',
+          `<bt:String id="GroupLabel" DefaultValue="${'x'.repeat(126)}" />`,
+        ),
+      ).join(),
+      /ShortStrings GroupLabel is 126 characters, more than 125/,
+    );
+    assert.match(
+      rule(
+        'lengths',
+        broken(
+          /<Description DefaultValue="[^"]*"/,
+          `<Description DefaultValue="${'x'.repeat(251)}"`,
+        ),
+      ).join(),
+      /Description is 251 characters/,
+    );
+  });
+
+  it('each icon a PNG the agent serves, in the declared size', () => {
+    assert.match(
+      rule(
+        'icons',
+        broken('<bt:Image size="32" resid="Icon32" />', '<bt:Image size="32" resid="Icon16" />'),
+      ).join(),
+      /Icon Icon16: \/assets\/icon-16\.png is 16×16, declared 32×32/,
+    );
+    assert.match(
+      rule('icons', broken('assets/icon-80.png', 'assets/icon-81.png')).join(),
+      /serves no PNG at \/assets\/icon-81\.png/,
+    );
+  });
+
+  it('requirement sets that cover the APIs the pane calls', () => {
+    const old = broken(
+      '<Set Name="Mailbox" MinVersion="1.5" />',
+      '<Set Name="Mailbox" MinVersion="1.1" />',
+    );
+    const problems = rule('requirements', old).join('\n');
+    assert.match(
+      problems,
+      /Requirements: Mailbox 1\.1 does not cover item\.notificationMessages \(needs 1\.3\)/,
+    );
+    assert.match(problems, /does not cover mailbox\.addHandlerAsync/);
+    // Only what the pane calls counts: without notificationMessages and ItemChanged, 1.1 would do.
+    const plain: ManifestFacts = { ...facts, paneSources: ['item.internetMessageId'] };
+    const unpinned = old.replace('<SupportsPinning>true</SupportsPinning>', '');
+    assert.deepEqual(
+      rule('requirements', unpinned, plain).filter((p) => p.startsWith('Requirements:')),
+      [],
+    );
   });
 });
