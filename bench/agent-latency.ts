@@ -1,0 +1,225 @@
+/**
+ * StoreSync's figures inside the running agent (`storesync start`, the built CLI): a no-change
+ * pass as the agent runs it, IDLE push (APPEND on the server → file in the Maildir → `done`
+ * event at a pane), and agent → pane event latency with many panes attached. Panes are
+ * WebSocket clients speaking the pane protocol (`auth` with the CLI token of
+ * <dataDir>/agent.token), so the figures include TLS, framing and the hub's fan-out.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, watch } from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { FULL_SYNC, type ServerMessage } from '../agent/src/protocol/index.js';
+import { connect, type ImapLogin } from './corpus.js';
+import { STORESYNC_BIN } from './tools.js';
+
+export interface AgentFigures {
+  /** Wall time of each no-change pass as the agent reports it (done.finishedAt − startedAt). */
+  noChangePassMs: number[];
+  /** APPEND accepted → message file in the INBOX Maildir. */
+  idleToFileMs: number[];
+  /** APPEND accepted → `done` event (downloaded ≥ 1) at the slowest of the panes. */
+  idleToPaneMs: number[];
+  /** Per event and pane: receive time − the event's own timestamp (non-progress events). */
+  eventLatencyMs: number[];
+  /** The same for progress events (coalesced on purpose to ≤ 10 per second). */
+  progressLatencyMs: number[];
+  panes: number;
+  agentMaxRssKb: number;
+}
+
+interface Pane {
+  ws: WebSocket;
+  received: Array<{ at: number; message: ServerMessage }>;
+}
+
+export async function measureAgent(options: {
+  config: string;
+  dataDir: string;
+  inbox: string;
+  server: ImapLogin;
+  env: NodeJS.ProcessEnv;
+  panes: number;
+  passes: number;
+  pushes: number;
+}): Promise<AgentFigures> {
+  const agent = await startAgent(options.config, options.env);
+  const panes: Pane[] = [];
+  try {
+    const token = readFileSync(path.join(options.dataDir, 'agent.token'), 'utf8').trim();
+    const ca = readFileSync(path.join(options.dataDir, 'tls', 'ca.pem'), 'utf8');
+    for (let i = 0; i < options.panes; i++) panes.push(await openPane(agent.port, ca, token));
+    const figures: AgentFigures = {
+      noChangePassMs: [],
+      idleToFileMs: [],
+      idleToPaneMs: [],
+      eventLatencyMs: [],
+      progressLatencyMs: [],
+      panes: options.panes,
+      agentMaxRssKb: 0,
+    };
+    const first = panes[0]!;
+
+    for (let i = 0; i < options.passes; i++) {
+      const requestId = `bench-${i}`;
+      const mark = first.received.length;
+      first.ws.send(
+        JSON.stringify({
+          type: 'sync',
+          requestId,
+          flags: FULL_SYNC,
+        }),
+      );
+      const { message: done } = await waitFor(first, mark, (m) => m.type === 'done', 600_000);
+      if (done.type !== 'done' || done.result !== 'ok' || done.stats.downloaded !== 0) {
+        throw new Error(`agent no-change pass: ${JSON.stringify(done)}`);
+      }
+      figures.noChangePassMs.push(done.finishedAt - done.startedAt);
+    }
+
+    const imap = await connect(options.server);
+    try {
+      for (let i = 0; i < options.pushes; i++) {
+        const fileSeen = waitForNewFile(options.inbox);
+        const marks = panes.map((p) => p.received.length);
+        const raw = Buffer.from(
+          `From: push@example.org\r\nTo: bench@example.org\r\nSubject: push ${i}\r\n` +
+            `Message-ID: <push-${Date.now()}-${i}@bench.invalid>\r\nX-Bench: new-mail\r\n\r\nHello.\r\n`,
+        );
+        await imap.append('INBOX', raw, []);
+        const appended = Date.now();
+        const fileAt = await fileSeen;
+        const paneAt = await Promise.all(
+          panes.map((p, k) =>
+            waitFor(p, marks[k]!, (m) => m.type === 'done' && m.stats.downloaded >= 1, 30_000).then(
+              (hit) => hit.at,
+            ),
+          ),
+        );
+        // From the moment the server accepted the APPEND (its tagged OK reached us).
+        figures.idleToFileMs.push(fileAt - appended);
+        figures.idleToPaneMs.push(Math.max(...paneAt) - appended);
+        await new Promise((r) => setTimeout(r, 300)); // let the IDLE watch settle again
+      }
+    } finally {
+      await imap.logout();
+    }
+
+    for (const pane of panes) {
+      for (const { at, message } of pane.received) {
+        const sentAt =
+          message.type === 'done'
+            ? message.finishedAt
+            : 'at' in message && typeof message.at === 'number'
+              ? message.at
+              : null;
+        if (sentAt === null) continue;
+        (message.type === 'progress' ? figures.progressLatencyMs : figures.eventLatencyMs).push(
+          at - sentAt,
+        );
+      }
+    }
+    figures.agentMaxRssKb = peakRssKb(agent.child.pid!);
+    return figures;
+  } finally {
+    for (const pane of panes) pane.ws.terminate();
+    await agent.stop();
+  }
+}
+
+async function startAgent(
+  config: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [STORESYNC_BIN, 'start', '--config', config], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`agent did not start:\n${output}`)), 30_000);
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const match = /listening on https:\/\/[^:]+:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    port,
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function openPane(port: number, ca: string, token: string): Promise<Pane> {
+  const origin = `https://localhost:${port}`;
+  const ws = new WebSocket(`wss://localhost:${port}/ws`, { ca, origin });
+  const pane: Pane = { ws, received: [] };
+  ws.on('message', (data) => {
+    pane.received.push({ at: Date.now(), message: JSON.parse(String(data)) as ServerMessage });
+  });
+  return new Promise((resolve, reject) => {
+    ws.once('error', reject);
+    ws.once('open', () => {
+      ws.send(JSON.stringify({ type: 'auth', requestId: 'auth', token }));
+      waitFor(pane, 0, (m) => m.type === 'snapshot', 10_000).then(() => resolve(pane), reject);
+    });
+  });
+}
+
+/** The first message after index `from` that matches; polls (the panes' handlers only append). */
+async function waitFor(
+  pane: Pane,
+  from: number,
+  match: (m: ServerMessage) => boolean,
+  timeoutMs: number,
+): Promise<{ at: number; message: ServerMessage }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (let i = from; i < pane.received.length; i++) {
+      const hit = pane.received[i]!;
+      const m = hit.message;
+      if (m.type === 'reply' && !m.ok) throw new Error(`agent refused: ${JSON.stringify(m)}`);
+      if (match(m)) return hit;
+    }
+    if (Date.now() > deadline) throw new Error('timed out waiting for an agent event');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Resolves with the time a new file appears in the folder's cur/ or new/. */
+function waitForNewFile(folder: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const watchers = ['cur', 'new'].map((sub) =>
+      watch(path.join(folder, sub), (event) => {
+        if (event !== 'rename') return;
+        watchers.forEach((w) => w.close());
+        clearTimeout(timer);
+        resolve(Date.now());
+      }),
+    );
+    const timer = setTimeout(() => {
+      watchers.forEach((w) => w.close());
+      reject(new Error(`no new file in ${folder} within 30 s of the APPEND`));
+    }, 30_000);
+  });
+}
+
+function peakRssKb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}

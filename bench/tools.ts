@@ -1,0 +1,185 @@
+/**
+ * The sync tools under test, each set up the way its documentation suggests for a one-shot,
+ * two-way sync of every folder into a Maildir with nested folders: StoreSync (`sync --once`,
+ * the built CLI), mbsync (Debian isync: `Sync All`) and OfflineIMAP (offlineimap3: `-o`).
+ * Each talks to the server through the byte-counting proxy.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PASSWORD_ENV = 'BENCH_IMAP_PASSWORD';
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const STORESYNC_BIN = path.join(REPO, 'bin', 'storesync.js');
+export const RAW_FETCH = path.join(REPO, 'bench', 'raw-fetch.mjs');
+
+export type ToolName = 'storesync' | 'mbsync' | 'offlineimap';
+export const ALL_TOOLS: ToolName[] = ['storesync', 'mbsync', 'offlineimap'];
+
+/** Debian packages the tools come from. */
+export const TOOL_PACKAGES: Record<ToolName, string | null> = {
+  storesync: null,
+  mbsync: 'isync',
+  offlineimap: 'offlineimap3',
+};
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export interface PreparedTool {
+  name: ToolName;
+  /** Where its Maildir lands (every folder below it). */
+  maildir: string;
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** Why a finished run is a failure even with exit code 0, or null. */
+  failure(code: number, output: string): string | null;
+}
+
+/** Writes the tool's config into `work` (empty) and says how to run one sync. */
+export async function prepareTool(
+  name: ToolName,
+  work: string,
+  server: Endpoint,
+): Promise<PreparedTool> {
+  const maildir = path.join(work, 'mail');
+  await fs.mkdir(maildir, { recursive: true });
+  const env = { [PASSWORD_ENV]: server.password };
+  const exitCode = (code: number, output: string) =>
+    code === 0 ? null : `exit code ${code}: ${output.trim().split('\n').slice(-5).join(' | ')}`;
+  switch (name) {
+    case 'storesync': {
+      const config = path.join(work, 'storesync.json');
+      await fs.writeFile(
+        config,
+        JSON.stringify({
+          dataDir: path.join(work, 'data'),
+          server: { host: '127.0.0.1', port: 0 },
+          log: { level: 'warn' },
+          accounts: [
+            {
+              id: 'bench',
+              imap: {
+                host: server.host,
+                port: server.port,
+                tls: 'none',
+                user: server.user,
+                password: { env: PASSWORD_ENV },
+              },
+              maildir,
+              syncIntervalSeconds: 0,
+            },
+          ],
+        }),
+      );
+      return {
+        name,
+        maildir,
+        command: process.execPath,
+        args: [STORESYNC_BIN, 'sync', '--config', config, '--once', '--json'],
+        env,
+        failure: (code, output) => {
+          const summary = output
+            .trim()
+            .split('\n')
+            .filter((l) => l.startsWith('{"ok"'))
+            .pop();
+          if (code !== 0 || !summary || !JSON.parse(summary).ok) {
+            return `storesync failed (exit ${code}): ${output.trim().slice(-500)}`;
+          }
+          return null;
+        },
+      };
+    }
+    case 'mbsync': {
+      const rc = path.join(work, 'mbsyncrc');
+      // mbsync reads the password from a command, so it never sits in the file.
+      await fs.writeFile(
+        rc,
+        `IMAPAccount bench
+Host ${server.host}
+Port ${server.port}
+User ${server.user}
+PassCmd "printenv ${PASSWORD_ENV}"
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore bench-far
+Account bench
+
+MaildirStore bench-near
+Path ${maildir}/
+Inbox ${maildir}/INBOX
+SubFolders Verbatim
+
+Channel bench
+Far :bench-far:
+Near :bench-near:
+Patterns *
+Create Near
+Sync All
+SyncState *
+`,
+        { mode: 0o600 },
+      );
+      return {
+        name,
+        maildir,
+        command: 'mbsync',
+        args: ['-c', rc, '-a', '-q'],
+        env,
+        failure: exitCode,
+      };
+    }
+    case 'offlineimap': {
+      const rc = path.join(work, 'offlineimaprc');
+      const hook = path.join(work, 'password.py');
+      // remotepasseval keeps the password out of the file: read from the environment.
+      await fs.writeFile(hook, `import os\ndef pw():\n    return os.environ["${PASSWORD_ENV}"]\n`);
+      await fs.writeFile(
+        rc,
+        `[general]
+accounts = bench
+metadata = ${path.join(work, 'meta')}
+ui = quiet
+pythonfile = ${hook}
+
+[Account bench]
+localrepository = local
+remoterepository = remote
+
+[Repository local]
+type = Maildir
+localfolders = ${maildir}
+sep = /
+
+[Repository remote]
+type = IMAP
+remotehost = ${server.host}
+remoteport = ${server.port}
+remoteuser = ${server.user}
+remotepasseval = pw()
+ssl = no
+starttls = no
+`,
+        { mode: 0o600 },
+      );
+      return {
+        name,
+        maildir,
+        command: 'offlineimap',
+        args: ['-c', rc, '-o', '-u', 'quiet'],
+        env,
+        // It can exit 0 after a folder failed: its ERROR lines count too.
+        failure: (code, output) =>
+          exitCode(code, output) ??
+          (/ERROR/.test(output) ? `offlineimap: ${output.trim().slice(-500)}` : null),
+      };
+    }
+  }
+}
