@@ -11,6 +11,8 @@ import {
   uniqueBaseName,
 } from '../../agent/src/sync/maildir/maildir-folder.js';
 import { openLocalFolder } from '../../agent/src/sync/maildir/open-local-folder.js';
+import { folderDirectory, FULL_NAME_FILE } from '../../agent/src/sync/maildir/folder-path.js';
+import { listLocalFolders } from '../../agent/src/sync/maildir/local-folders.js';
 import { StateDb } from '../../agent/src/sync/state-db.js';
 
 describe('default places per platform', () => {
@@ -123,5 +125,27 @@ describe('Maildir file names on every platform', () => {
     assert.throws(() => checkInfoSeparator(':', 'win32'), /maildirInfoSeparator: ":" cannot/);
     assert.throws(() => checkInfoSeparator('#', 'linux'), /maildirInfoSeparator: expected/);
     assert.equal(checkInfoSeparator('!', 'win32'), '!');
+  });
+});
+
+describe('a cut folder name whose record is lost', () => {
+  it('is named again from the state, never taken for a deleted folder', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-cut-'));
+    try {
+      const long = `Projects/${'Quarterly report '.repeat(20)}`;
+      const dir = folderDirectory(root, long, { create: true });
+      await fs.mkdir(path.join(dir, 'cur'));
+      assert.deepEqual(await listLocalFolders(root), [long]);
+
+      await fs.rm(path.join(dir, FULL_NAME_FILE));
+      // Without the state's help the folder cannot be named: it is left out, not guessed.
+      assert.deepEqual(await listLocalFolders(root), []);
+      // With it, the folder is found, and its record written again.
+      assert.deepEqual(await listLocalFolders(root, undefined, ['INBOX', long]), [long]);
+      assert.equal(await fs.readFile(path.join(dir, FULL_NAME_FILE), 'utf8'), long.split('/')[1]);
+      assert.deepEqual(await listLocalFolders(root), [long]);
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -206,8 +206,15 @@ async function syncHierarchy(
 ): Promise<RemoteFolder[]> {
   const { account, state, flags, stats } = input;
   const selected = (path: string) => folderSelected(path, account.folders);
-  const local = (await listLocalFolders(account.maildir)).filter(selected);
-  const known = state.folders(account.id).filter((f) => selected(f.path));
+  const knownFolders = state.folders(account.id);
+  const local = (
+    await listLocalFolders(
+      account.maildir,
+      undefined,
+      knownFolders.map((f) => f.path),
+    )
+  ).filter(selected);
+  const known = knownFolders.filter((f) => selected(f.path));
   const plan = planHierarchy({ remote: listed, local, known });
   const outcome = await applyHierarchy({
     client,

@@ -115,17 +115,30 @@ export function folderDirectory(
   return dir;
 }
 
-/** The hierarchy level a directory entry stores, or null for a cut name without its record. */
-export function levelNameOf(dir: string, entry: string, rules: FolderNameRules): string | null {
+/**
+ * The hierarchy level a directory entry stores, or null for a cut name whose record is gone
+ * and matches none of `candidates` (the names the sync state knows at this level). A record
+ * lost but recognised from the state is written again: a folder must never look deleted, and
+ * so be deleted on the server, because a small file inside it went missing.
+ */
+export function levelNameOf(
+  dir: string,
+  entry: string,
+  rules: FolderNameRules,
+  candidates: readonly string[] = [],
+): string | null {
   const decoded = decodeDirectoryName(entry, rules);
   if (decoded.shortenedHash === null) return decoded.name;
-  let full: string;
   try {
-    full = readFileSync(path.join(dir, entry, FULL_NAME_FILE), 'utf8');
+    const full = readFileSync(path.join(dir, entry, FULL_NAME_FILE), 'utf8');
+    if (nameHash(full) === decoded.shortenedHash) return full;
   } catch {
-    return null;
+    // Missing or unreadable: try the names the state knows.
   }
-  return nameHash(full) === decoded.shortenedHash ? full : null;
+  const known = candidates.find((name) => nameHash(name) === decoded.shortenedHash);
+  if (known === undefined) return null;
+  writeFullName(path.join(dir, entry), known);
+  return known;
 }
 
 function entriesOf(dir: string): Dirent[] {

@@ -6,12 +6,19 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { hostFolderNameRules, isFolderEntry, type FolderNameRules } from './folder-names.js';
-import { joinDisplayPath, levelNameOf } from './folder-path.js';
+import { displaySegments, joinDisplayPath, levelNameOf } from './folder-path.js';
 
 export async function listLocalFolders(
   root: string,
   rules: FolderNameRules = hostFolderNameRules(),
+  /** Display paths the sync state knows: they name cut directories whose record is lost. */
+  knownPaths: readonly string[] = [],
 ): Promise<string[]> {
+  const known = knownPaths.map(displaySegments);
+  const candidatesAt = (levels: readonly string[]) =>
+    known
+      .filter((k) => k.length > levels.length && levels.every((l, i) => k[i] === l))
+      .map((k) => k[levels.length]!);
   const found = new Set<string>();
   const walk = async (dir: string, levels: string[]): Promise<void> => {
     let entries;
@@ -24,8 +31,9 @@ export async function listLocalFolders(
       found.add(joinDisplayPath(levels));
     for (const entry of entries) {
       if (!entry.isDirectory() || !isFolderEntry(entry.name, rules)) continue;
-      // A cut name whose full-name record is gone cannot be named: leave it alone.
-      const level = levelNameOf(dir, entry.name, rules);
+      // A cut name whose record is gone and that the state does not know cannot be named:
+      // leave it alone (it is not a folder we synced, so nothing is deleted for it).
+      const level = levelNameOf(dir, entry.name, rules, candidatesAt(levels));
       if (level === null) continue;
       await walk(path.join(dir, entry.name), [...levels, level]);
     }
