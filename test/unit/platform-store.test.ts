@@ -14,6 +14,7 @@ import { openLocalFolder } from '../../agent/src/sync/maildir/open-local-folder.
 import { folderDirectory, FULL_NAME_FILE } from '../../agent/src/sync/maildir/folder-path.js';
 import { listLocalFolders } from '../../agent/src/sync/maildir/local-folders.js';
 import { StateDb } from '../../agent/src/sync/state-db.js';
+import { parseConfig } from '../../agent/src/config/load.js';
 
 describe('default places per platform', () => {
   it('follow XDG on Linux, Application Support on macOS, %LOCALAPPDATA% on Windows', () => {
@@ -146,6 +147,43 @@ describe('a cut folder name whose record is lost', () => {
       assert.deepEqual(await listLocalFolders(root), [long]);
     } finally {
       await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the info separator a config asks for', () => {
+  it('starts a new store with it, and never changes an existing one', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-sep-'));
+    const state = new StateDb(path.join(dir, 'state.db'));
+    try {
+      const account = { id: 'w', maildir: path.join(dir, 'M'), maildirInfoSeparator: '!' };
+      const first = openLocalFolder(state, account, 'INBOX', { create: true });
+      assert.ok(first.dir.startsWith(path.join(dir, 'M')));
+      assert.equal(state.maildirInfoSeparator('w', ':'), '!');
+      // A later config that asks for another one does not rename the store's files under it.
+      openLocalFolder(state, { ...account, maildirInfoSeparator: ';' }, 'INBOX');
+      assert.equal(state.maildirInfoSeparator('w', ';'), '!');
+      assert.throws(
+        () =>
+          parseConfig(
+            {
+              dataDir: dir,
+              accounts: [
+                {
+                  id: 'w',
+                  imap: { host: 'h', tls: 'none', user: 'u', password: { env: 'X' } },
+                  maildir: 'M',
+                  maildirInfoSeparator: '#',
+                },
+              ],
+            },
+            null,
+          ),
+        /maildirInfoSeparator/,
+      );
+    } finally {
+      state.close();
+      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -38,6 +38,8 @@ export interface AccountConfig {
   folders: { include: string[]; exclude: string[] };
   /** Every sync stores header blocks only (config or policy); absent: false. */
   headersOnly?: boolean;
+  /** The info separator a new store starts with; absent: the platform's default. */
+  maildirInfoSeparator?: ':' | ';' | '!';
 }
 
 /** How the account logs in; the secret itself is resolved only when connecting. */
@@ -181,6 +183,7 @@ function resolveAccount(account: RawAccount, resolve: (p: string) => string): Ac
     idleFolders: account.idleFolders,
     folders: account.folders,
     headersOnly: account.headersOnly,
+    ...(account.maildirInfoSeparator ? { maildirInfoSeparator: account.maildirInfoSeparator } : {}),
   };
 }
 

@@ -84,6 +84,12 @@ const AccountSchema = z.strictObject({
   deletePolicy: z.enum(['expunge', 'trash', 'keep-remote']).default('expunge'),
   /** Every sync of this account stores header blocks only; bodies come on demand. */
   headersOnly: z.boolean().default(false),
+  /**
+   * The character between a Maildir file's unique name and its flags: ":" by the standard;
+   * Windows cannot store ":", so ";" (the default there) or "!" as other Windows tools use.
+   * Chosen when the store is first synced and kept for it from then on.
+   */
+  maildirInfoSeparator: z.enum([':', ';', '!']).optional(),
 });
 
 /** The agent's own log (agent/src/logging.ts); STORESYNC_LOG_LEVEL overrides `level`. */

@@ -9,12 +9,13 @@ import { MaildirFolder } from './maildir-folder.js';
 
 export function openLocalFolder(
   state: Pick<StateDb, 'maildirInfoSeparator'>,
-  account: { id: string; maildir: string },
+  account: { id: string; maildir: string; maildirInfoSeparator?: string },
   displayPath: string,
   options: { create?: boolean } = {},
 ): MaildirFolder {
   const separator = checkInfoSeparator(
-    state.maildirInfoSeparator(account.id, defaultInfoSeparator()),
+    // The store's recorded separator wins: the config only picks one for a new store.
+    state.maildirInfoSeparator(account.id, account.maildirInfoSeparator ?? defaultInfoSeparator()),
   );
   return new MaildirFolder(folderDirectory(account.maildir, displayPath, options), {
     infoSeparator: separator,
