@@ -256,6 +256,10 @@ export async function main(argv: string[]): Promise<number> {
         );
       }
       const traffic = proxy!.counts();
+      log(
+        `${phase} ${variant} r${round} raw ${items}: ${result.wallS.toFixed(2)} s wall, ` +
+          `${(result.userS + result.sysS).toFixed(2)} s CPU, ${traffic.down} B down`,
+      );
       samples.push({
         phase,
         variant,
