@@ -41,6 +41,8 @@ export interface LogSettings {
   maxFiles: number;
   /** Log every IMAP command and response (credentials redacted), at debug level. */
   imapProtocol: boolean;
+  /** The admin policy set the level: STORESYNC_LOG_LEVEL does not change it. */
+  levelLocked?: boolean;
 }
 
 export const DEFAULT_LOG_SETTINGS: Readonly<LogSettings> = Object.freeze({
@@ -59,10 +61,13 @@ export interface AgentLogger extends SyncLogger {
   readonly imapProtocolLog: ImapProtocolLog | undefined;
 }
 
-/** The level in force: STORESYNC_LOG_LEVEL wins over the config, so support can ask for it. */
-export function effectiveLevel(configured: string | undefined): string {
+/**
+ * The level in force: STORESYNC_LOG_LEVEL wins over the config, so support can ask for it,
+ * unless an admin policy locked the level (then the policy's level holds).
+ */
+export function effectiveLevel(configured: string | undefined, locked = false): string {
   const fromEnv = process.env.STORESYNC_LOG_LEVEL;
-  if (fromEnv && isLevel(fromEnv)) return fromEnv;
+  if (!locked && fromEnv && isLevel(fromEnv)) return fromEnv;
   return configured && isLevel(configured) ? configured : DEFAULT_LOG_SETTINGS.level;
 }
 
@@ -75,7 +80,7 @@ export function createFileLogger(
   settings: Partial<LogSettings> = {},
 ): AgentLogger {
   const { maxSizeMB, maxFiles, imapProtocol } = { ...DEFAULT_LOG_SETTINGS, ...settings };
-  const level = effectiveLevel(settings.level);
+  const level = effectiveLevel(settings.level, settings.levelLocked === true);
   const file = new RollingFile(logDirectory(dataDir), maxSizeMB, maxFiles);
   const logger = pino(
     { level, redact: { paths: REDACTED_FIELDS, censor: '[redacted]' }, base: { pid: process.pid } },

@@ -78,6 +78,7 @@ describe('admin policy', () => {
       { policy },
     );
     assert.equal(config.log?.level, 'warn');
+    assert.equal(config.log?.levelLocked, true, 'STORESYNC_LOG_LEVEL cannot change it either');
     assert.equal(config.log?.maxFiles, 20);
     assert.equal(config.log?.maxSizeMB, 10);
     assert.equal(config.accounts[0]!.headersOnly, true);

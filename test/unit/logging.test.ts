@@ -124,6 +124,9 @@ describe('agent file log', () => {
       assert.equal(effectiveLevel('warn'), 'debug');
       process.env.STORESYNC_LOG_LEVEL = 'nonsense';
       assert.equal(effectiveLevel('warn'), 'warn');
+      // …except a level an admin policy locked.
+      process.env.STORESYNC_LOG_LEVEL = 'debug';
+      assert.equal(effectiveLevel('warn', true), 'warn');
       delete process.env.STORESYNC_LOG_LEVEL;
       assert.equal(effectiveLevel(undefined), 'info');
     } finally {

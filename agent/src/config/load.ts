@@ -55,7 +55,7 @@ export interface AgentConfig {
   server: { host: string; port: number; allowRemote: boolean };
   accounts: AccountConfig[];
   /** The "log" block, defaults filled in (optional only for configs made in code). */
-  log?: LogConfig;
+  log?: LogConfig & { levelLocked?: boolean };
   /** Where the values came from (`storesync config show`); absent for configs made in code. */
   sources?: ConfigSources;
 }
@@ -150,7 +150,7 @@ export function parseConfig(
     dataDir: raw.dataDir ? resolve(raw.dataDir) : defaultDataDir(),
     server: raw.server,
     accounts: raw.accounts.map((account) => resolveAccount(account, resolve)),
-    log: raw.log,
+    log: policy?.rules.log?.level ? { ...raw.log, levelLocked: true } : raw.log,
     sources: {
       userKeys,
       policy: policy ? { file: policy.file, keys: enforced.keys } : null,
