@@ -12,6 +12,7 @@ import {
 import { folderDirectory } from '../../agent/src/sync/maildir/folder-path.js';
 import { MaildirFolder, uniqueBaseName } from '../../agent/src/sync/maildir/maildir-folder.js';
 import { folderSelected } from '../../agent/src/sync/folder-filter.js';
+import fc from 'fast-check';
 
 describe('CRLF → LF', () => {
   it('turns CRLF pairs into LF and leaves lone CR, lone LF and NUL alone', () => {
@@ -41,6 +42,47 @@ describe('CRLF → LF', () => {
   it('restores CRLF for APPEND so a CRLF-only message round-trips exactly', () => {
     const original = Buffer.from('From: a\r\nTo: b\r\n\r\nbody\r\n');
     assert.deepEqual(lfToCrlf(crlfToLf(original)), original);
+  });
+  // The conversions are written for speed; these byte-at-a-time versions say what they mean.
+  const referenceCrlfToLf = (input: Uint8Array): Buffer => {
+    const out: number[] = [];
+    for (let i = 0; i < input.length; i++) {
+      if (input[i] === 0x0d && input[i + 1] === 0x0a) continue;
+      out.push(input[i]!);
+    }
+    return Buffer.from(out);
+  };
+  const referenceLfToCrlf = (input: Uint8Array): Buffer => {
+    const out: number[] = [];
+    for (let i = 0; i < input.length; i++) {
+      if (input[i] === 0x0a && (i === 0 || input[i - 1] !== 0x0d)) out.push(0x0d);
+      out.push(input[i]!);
+    }
+    return Buffer.from(out);
+  };
+  // Bytes drawn mostly from CR, LF and NUL so that every arrangement of them turns up.
+  const lineBytes = fc
+    .array(fc.oneof(fc.constantFrom(0x0d, 0x0a, 0x00, 0x41), fc.integer({ min: 0, max: 255 })), {
+      maxLength: 200,
+    })
+    .map((bytes) => Uint8Array.from(bytes));
+
+  it('agrees with a byte-by-byte conversion on any bytes, both ways and streamed', () => {
+    fc.assert(
+      fc.property(lineBytes, fc.nat(), (bytes, cut) => {
+        assert.deepEqual(Buffer.from(crlfToLf(bytes)), referenceCrlfToLf(bytes));
+        assert.deepEqual(Buffer.from(lfToCrlf(bytes)), referenceLfToCrlf(bytes));
+        const split = bytes.length === 0 ? 0 : cut % (bytes.length + 1);
+        const converter = new CrlfToLfConverter();
+        const streamed = Buffer.concat([
+          converter.push(bytes.subarray(0, split)),
+          converter.push(bytes.subarray(split)),
+          converter.end(),
+        ]);
+        assert.deepEqual(streamed, referenceCrlfToLf(bytes));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
