@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 // Entry point for the `storesync` command: runs the compiled agent CLI.
-import { main } from '../dist/agent/cli.js';
+
+// Downloads fsync a whole batch of files at once; libuv runs each fsync on a thread of its
+// pool (4 by default), so a larger pool lets the disk flush more of them together. It must
+// be set before anything starts the pool, hence before the CLI is loaded.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
+const { main } = await import('../dist/agent/cli.js');
 
 main(process.argv).then(
   (code) => {

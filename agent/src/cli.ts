@@ -9,19 +9,49 @@ import path from 'node:path';
 import { ConfigError, loadConfigFile, type AgentConfig } from './config/load.js';
 import { AGENT_VERSION } from './package-info.js';
 import type { SyncFlags } from './protocol/index.js';
-import { runAgentUntilStopped } from './commands/start-command.js';
-import { runFetch, runSyncOnce } from './commands/sync-command.js';
-import { runDemo } from './commands/demo-command.js';
-import { registerLogsCommand } from './commands/logs-command.js';
-import { registerSupportBundleCommand } from './commands/support-bundle-command.js';
-import { registerCertCommand } from './commands/cert-command.js';
-import { registerAgentCommands } from './commands/agent-commands.js';
 import { DataDirLock, DataDirLockedError } from './server/agent-lock.js';
-import { registerDoctorCommand } from './commands/doctor-command.js';
-import { registerManifestCommand } from './commands/manifest-command.js';
-import { registerConfigCommand } from './commands/config-command.js';
-import { registerServiceCommand } from './commands/service-command.js';
 import { defaultConfigFileFor } from './platform-paths.js';
+
+/*
+ * Each command's module is loaded only when that command runs: a one-shot `storesync sync`
+ * should pay Node's start-up and the sync engine, not the HTTPS server, the certificate
+ * tools or the support bundle (together about half the start-up time and memory).
+ */
+type ReadConfig = (file: string | undefined) => AgentConfig;
+type SetExit = (code: number) => void;
+
+/** Commands defined in their own modules, by name, each with how to add it to the program. */
+const REGISTERED_COMMANDS: Record<
+  string,
+  (program: Command, readConfig: ReadConfig, setExit: SetExit) => Promise<void>
+> = {
+  cert: async (program, _read, setExit) =>
+    (await import('./commands/cert-command.js')).registerCertCommand(program, setExit),
+  doctor: async (program, _read, setExit) =>
+    (await import('./commands/doctor-command.js')).registerDoctorCommand(program, setExit),
+  logs: async (program, _read, setExit) =>
+    (await import('./commands/logs-command.js')).registerLogsCommand(program, setExit),
+  'support-bundle': async (program, _read, setExit) =>
+    (await import('./commands/support-bundle-command.js')).registerSupportBundleCommand(
+      program,
+      setExit,
+    ),
+  manifest: async (program, _read, setExit) =>
+    (await import('./commands/manifest-command.js')).registerManifestCommand(program, setExit),
+  config: async (program, _read, setExit) =>
+    (await import('./commands/config-command.js')).registerConfigCommand(program, setExit),
+  service: async (program, _read, setExit) =>
+    (await import('./commands/service-command.js')).registerServiceCommand(program, setExit),
+};
+/** agent-commands.ts defines several commands (status, pair, open, stop…). */
+const AGENT_COMMANDS = async (program: Command, readConfig: ReadConfig, setExit: SetExit) =>
+  (await import('./commands/agent-commands.js')).registerAgentCommands(
+    program,
+    readConfig,
+    setExit,
+  );
+/** Commands defined in this file. */
+const OWN_COMMANDS = new Set(['sync', 'fetch', 'start', 'demo']);
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -78,7 +108,14 @@ export function syncFlagsOf(opts: SyncCliOptions): SyncFlags {
   };
 }
 
-export function buildProgram(setExit: (code: number) => void): Command {
+/**
+ * The program with every command, or, given the name the command line asks for, with just
+ * what that command needs (its help and errors are the same either way).
+ */
+export async function buildProgram(
+  setExit: (code: number) => void,
+  commandName?: string,
+): Promise<Command> {
   const program = new Command()
     .name('storesync')
     .description(
@@ -128,6 +165,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       // Never beside the agent or another sync on the same Maildir and state.
       const lock = DataDirLock.acquire(config.dataDir, 'sync');
       try {
+        const { runSyncOnce } = await import('./commands/sync-command.js');
         setExit(
           await runSyncOnce(config, {
             accountIds: opts.account ? [opts.account] : [],
@@ -177,6 +215,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         const config = readConfig(opts.config);
         const lock = DataDirLock.acquire(config.dataDir, 'sync');
         try {
+          const { runFetch } = await import('./commands/sync-command.js');
           setExit(await runFetch(config, opts));
         } finally {
           lock.release();
@@ -199,7 +238,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .action(async (opts: { config?: string }) => {
       const configFile = opts.config ?? defaultConfigFile();
-      setExit(await runAgentUntilStopped(readConfig(opts.config), { configFile }));
+      const config = readConfig(opts.config);
+      const { runAgentUntilStopped } = await import('./commands/start-command.js');
+      setExit(await runAgentUntilStopped(config, { configFile }));
     });
 
   program
@@ -225,6 +266,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         '  storesync demo --data-dir /tmp/storesync-demo   # a throw-away demo',
     )
     .action(async (opts: { dataDir: string; port: number; messages: number }) => {
+      const { runDemo } = await import('./commands/demo-command.js');
       setExit(
         await runDemo({
           dataDir: path.resolve(opts.dataDir),
@@ -234,25 +276,26 @@ export function buildProgram(setExit: (code: number) => void): Command {
       );
     });
 
-  registerCertCommand(program, setExit);
-  registerAgentCommands(program, readConfig, setExit);
-  registerDoctorCommand(program, setExit);
-
-  registerLogsCommand(program, setExit);
-  registerSupportBundleCommand(program, setExit);
-  registerManifestCommand(program, setExit);
-  registerConfigCommand(program, setExit);
-  registerServiceCommand(program, setExit);
-
+  const only =
+    commandName !== undefined &&
+    (OWN_COMMANDS.has(commandName) || commandName in REGISTERED_COMMANDS)
+      ? commandName
+      : undefined;
+  for (const [name, register] of Object.entries(REGISTERED_COMMANDS)) {
+    if (only === undefined || only === name) await register(program, readConfig, setExit);
+  }
+  if (only === undefined) await AGENT_COMMANDS(program, readConfig, setExit);
   return program;
 }
 
 /** Runs the CLI and resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = EXIT_OK;
-  const program = buildProgram((code) => {
+  // The first word that is not an option names the command (argv: node, script, …).
+  const commandName = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  const program = await buildProgram((code) => {
     exitCode = code;
-  });
+  }, commandName);
   try {
     await program.parseAsync(argv);
     return exitCode;
