@@ -59,8 +59,18 @@ const SCHEMA_V3 = SCHEMA_V2.replace(
    PRAGMA user_version = 3;`,
 );
 
+/** Version 4: each account's Maildir keeps its info separator. */
+const SCHEMA_V4 = SCHEMA_V3.replace(
+  'PRAGMA user_version = 3;',
+  `CREATE TABLE maildir_stores (
+     account_id TEXT PRIMARY KEY,
+     info_separator TEXT NOT NULL
+   ) WITHOUT ROWID;
+   PRAGMA user_version = 4;`,
+);
+
 /** The versions written out above: every one before the current schema must be here. */
-const EARLIER_VERSIONS = [1, 2, 3];
+const EARLIER_VERSIONS = [1, 2, 3, 4];
 
 const FLAGS: SyncFlags = {
   uploadHierarchy: true,
@@ -360,6 +370,42 @@ describe('state database upgrades from every earlier schema', () => {
       // What version 4 added works on the upgraded file: a store keeps its first separator.
       assert.equal(state.maildirInfoSeparator('work', ':'), ':');
       assert.equal(state.maildirInfoSeparator('work', ';'), ':');
+    } finally {
+      state.close();
+    }
+    assert.equal(userVersion(), currentVersion());
+  });
+
+  it('version 4: the info separator kept; folders gain no mark, so their next pass is full', () => {
+    write(SCHEMA_V4, (db) => {
+      fillVersion1(db, { journal: false });
+      db.prepare("INSERT INTO maildir_stores VALUES ('work', ';')").run();
+    });
+    const state = new StateDb(file);
+    try {
+      assertVersion1RowsKept(state);
+      assert.equal(state.maildirInfoSeparator('work', ':'), ';');
+      // No pass of version 5 has vouched for these folders yet.
+      assert.deepEqual(
+        state.folders('work').map((f) => [f.path, f.existsCount, f.localMark]),
+        [
+          ['Archive/2024', null, null],
+          ['INBOX', null, null],
+        ],
+      );
+      // What version 5 added works on the upgraded file.
+      state.markFolderSynced(1, {
+        uidValidity: 1_700_000_001,
+        uidNext: 4,
+        highestModseq: 9223372036854775001n,
+        exists: 2,
+        localMark: '12:34:56/78:90:12',
+      });
+      const inbox = state.folders('work').find((f) => f.path === 'INBOX')!;
+      assert.deepEqual(
+        [inbox.existsCount, inbox.localMark, inbox.highestModseq],
+        [2, '12:34:56/78:90:12', 9223372036854775001n],
+      );
     } finally {
       state.close();
     }

@@ -65,6 +65,8 @@ export const SyncStatsSchema = z.strictObject({
   foldersCreated: z.number().int().nonnegative(),
   foldersDeleted: z.number().int().nonnegative(),
   foldersSynced: z.number().int().nonnegative(),
+  /** Of the folders synced, those found unchanged on both sides (one SELECT each). */
+  foldersUnchanged: z.number().int().nonnegative().default(0),
   foldersFailed: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
 });
@@ -81,6 +83,7 @@ export function emptyStats(): SyncStats {
     foldersCreated: 0,
     foldersDeleted: 0,
     foldersSynced: 0,
+    foldersUnchanged: 0,
     foldersFailed: 0,
     bytes: 0,
   };

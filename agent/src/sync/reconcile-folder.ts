@@ -32,6 +32,8 @@ export interface ReconcileResult {
   flagsPushed: number;
   expungedLocal: number;
   expungedRemote: number;
+  /** Local deletions that could not be applied on the server yet (no \\Trash folder). */
+  deletionsPending: number;
 }
 
 export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileResult> {
@@ -41,6 +43,7 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
     flagsPushed: 0,
     expungedLocal: 0,
     expungedRemote: 0,
+    deletionsPending: 0,
   };
   if (rows.length === 0) return result;
   const files = await local.scan();
@@ -103,9 +106,13 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
     if (group.remove.length > 0)
       await input.client.messageFlagsRemove(uids, group.remove, { uid: true });
   }
-  if (locallyDeleted.length > 0 && (await deleteOnServer(input, locallyDeleted))) {
-    deletedUids.push(...locallyDeleted);
-    result.expungedRemote += locallyDeleted.length;
+  if (locallyDeleted.length > 0) {
+    if (await deleteOnServer(input, locallyDeleted)) {
+      deletedUids.push(...locallyDeleted);
+      result.expungedRemote += locallyDeleted.length;
+    } else {
+      result.deletionsPending = locallyDeleted.length;
+    }
   }
   await local.applyChanges(renames, removals);
   input.state.applyFolderChanges(input.folderId, updatedRows, deletedUids);

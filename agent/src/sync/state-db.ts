@@ -26,6 +26,11 @@ const MIGRATIONS: readonly string[] = [
      account_id TEXT PRIMARY KEY,
      info_separator TEXT NOT NULL
    ) WITHOUT ROWID;`,
+  // 5: a folder left fully in sync keeps the server's message count and a mark of its cur/
+  // and new/ directories, so that a later pass with nothing changed on either side can stop
+  // after the SELECT instead of reading every file name and every state row.
+  `ALTER TABLE folders ADD COLUMN exists_count INTEGER;
+   ALTER TABLE folders ADD COLUMN local_mark TEXT;`,
 ];
 const SCHEMA_VERSION = 1 + MIGRATIONS.length;
 
@@ -90,6 +95,10 @@ export interface FolderState {
   uidNext: number | null;
   highestModseq: bigint | null;
   lastSyncAt: number | null;
+  /** EXISTS at the SELECT of the last pass (null before schema 5 or any pass). */
+  existsCount: number | null;
+  /** The Maildir directories' mark when the folder was last left fully in sync, else null. */
+  localMark: string | null;
 }
 
 export interface PendingAppend {
@@ -158,6 +167,8 @@ interface FolderRecord {
   uidnext: number | null;
   highestmodseq: string | null;
   last_sync_at: number | null;
+  exists_count: number | null;
+  local_mark: string | null;
 }
 
 /** SQLite's answers for a file that is not (or no longer) a database. */
@@ -237,7 +248,14 @@ export class StateDb {
       updateFlags: this.db.prepare('UPDATE messages SET flags = ? WHERE folder_id = ? AND uid = ?'),
       deleteMessage: this.db.prepare('DELETE FROM messages WHERE folder_id = ? AND uid = ?'),
       markSynced: this.db.prepare(
-        'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ? WHERE id = ?',
+        'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ?, exists_count = ?, local_mark = ? WHERE id = ?',
+      ),
+      touchSynced: this.db.prepare('UPDATE folders SET last_sync_at = ? WHERE id = ?'),
+      hasPartial: this.db.prepare<[number], { one: number }>(
+        'SELECT 1 AS one FROM messages WHERE folder_id = ? AND partial = 1 LIMIT 1',
+      ),
+      hasPendingAppend: this.db.prepare<[number], { one: number }>(
+        'SELECT 1 AS one FROM pending_appends WHERE folder_id = ? LIMIT 1',
       ),
       counts: this.db.prepare<{ account: string }, { folders: number; messages: number }>(
         `SELECT (SELECT COUNT(*) FROM folders WHERE account_id = @account) AS folders,
@@ -535,15 +553,39 @@ export class StateDb {
 
   markFolderSynced(
     folderId: number,
-    marks: { uidValidity: number; uidNext: number | null; highestModseq: bigint | null },
+    marks: {
+      uidValidity: number;
+      uidNext: number | null;
+      highestModseq: bigint | null;
+      exists?: number | null;
+      /** Only for a pass that left both sides in sync (see sync-folder.ts). */
+      localMark?: string | null;
+    },
   ): void {
     this.statements.markSynced.run(
       marks.uidValidity,
       marks.uidNext,
       marks.highestModseq === null ? null : marks.highestModseq.toString(),
       Date.now(),
+      marks.exists ?? null,
+      marks.localMark ?? null,
       folderId,
     );
+  }
+
+  /** A pass found the folder unchanged: only its "last synced" time moves. */
+  touchFolderSynced(folderId: number): void {
+    this.statements.touchSynced.run(Date.now(), folderId);
+  }
+
+  /** Whether any message of the folder is stored headers-only. */
+  hasPartialMessages(folderId: number): boolean {
+    return this.statements.hasPartial.get(folderId) !== undefined;
+  }
+
+  /** Whether an APPEND of the folder may be in flight from an interrupted run. */
+  hasPendingAppends(folderId: number): boolean {
+    return this.statements.hasPendingAppend.get(folderId) !== undefined;
   }
 
   accountCounts(accountId: string): { folders: number; messages: number } {
@@ -610,5 +652,7 @@ function toFolderState(record: FolderRecord): FolderState {
     uidNext: record.uidnext,
     highestModseq: record.highestmodseq === null ? null : BigInt(record.highestmodseq),
     lastSyncAt: record.last_sync_at,
+    existsCount: record.exists_count ?? null,
+    localMark: record.local_mark ?? null,
   };
 }

@@ -136,6 +136,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             },
           });
           stats.foldersSynced += 1;
+          if (result.unchanged) stats.foldersUnchanged += 1;
           // Reported, but the folder synced: the run's result stays ok (severity 'info').
           if (result.renumbered) report.failure(renumberedNotice(remote.path, result));
           if (result.created) stats.foldersCreated += 1;

@@ -19,9 +19,11 @@ import { SyncFailure } from './errors.js';
 import type { RemoteFolder } from './list-folders.js';
 import type { SyncLogger } from './logger.js';
 import { maildirLetters } from './maildir/flags.js';
+import { folderMark, type FolderMark } from './maildir/folder-mark.js';
 import { openLocalFolder } from './maildir/open-local-folder.js';
 import { MaildirFolder } from './maildir/maildir-folder.js';
-import type { StateDb } from './state-db.js';
+import type { FolderState, StateDb } from './state-db.js';
+import type { OpenedFolder } from './open-folder.js';
 
 export interface FolderSyncInput {
   client: ImapFlow;
@@ -51,6 +53,8 @@ export interface FolderSyncResult extends ReconcileResult {
   rematched: number;
   /** Set when the server renumbered the folder (new UIDVALIDITY) since the last sync. */
   renumbered: { from: number; to: number; toDownload: number } | null;
+  /** Nothing changed on either side since the folder was last left in sync: SELECT only. */
+  unchanged: boolean;
 }
 
 export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResult> {
@@ -76,6 +80,8 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     expungedRemote: 0,
     rematched: 0,
     renumbered: null,
+    unchanged: false,
+    deletionsPending: 0,
   };
   // A synced folder whose directory vanished was deleted here on purpose or by accident:
   // recreating it empty would read as "every message deleted" and empty the server folder.
@@ -91,6 +97,19 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
 
   // EXAMINE when only reading, so other clients keep their \Recent.
   const opened = await openFolder(client, remote.serverPath, folder, !input.uploadContents);
+  // Taken before anything reads the directories: a change made while this pass runs shows
+  // up as a different mark next time.
+  const mark = await folderMark(dir);
+  if (unchangedSinceLastPass(state, folder, opened, mark, input)) {
+    state.touchFolderSynced(folder.id);
+    result.unchanged = true;
+    return result;
+  }
+  let refused = false;
+  const onRefused = (failure: SyncFailure) => {
+    refused = true;
+    input.onRefused(failure);
+  };
   await repairInterruptedDeliveries(local, state, folder.id, log);
   let rematched: RematchResult | null = null;
   const renumbered = folder.uidValidity !== null && folder.uidValidity !== opened.uidValidity;
@@ -182,15 +201,58 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     }),
   );
   if (input.uploadContents)
-    result.uploaded = await uploadNewMessages(upload, input.onUploaded, input.onRefused);
+    result.uploaded = await uploadNewMessages(upload, input.onUploaded, onRefused);
+  // Both directions ran and nothing was left for later: the next pass may compare against
+  // this one. Anything else (one direction, a refused message, deletions kept pending)
+  // leaves work that only a full pass finds, so no mark is kept.
+  const leftInSync =
+    input.downloadContents &&
+    input.uploadContents &&
+    !rematched &&
+    !refused &&
+    result.deletionsPending === 0 &&
+    !input.signal.aborted;
   state.markFolderSynced(folder.id, {
     uidValidity: opened.uidValidity,
     uidNext: opened.uidNext,
     // Server changes not applied here (download off) must be reported again next time.
     highestModseq:
       input.downloadContents || rematched ? opened.highestModseq : folder.highestModseq,
+    exists: opened.exists,
+    localMark: leftInSync && mark?.settled ? mark.mark : null,
   });
   return result;
+}
+
+/**
+ * True when neither side can have changed since a pass that left the folder in sync: the
+ * server's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and message count are those of that pass
+ * (without CONDSTORE a flag change leaves no trace, so the full pass always runs), the
+ * Maildir's mark is the one recorded then, and no APPEND or body is still owed.
+ */
+function unchangedSinceLastPass(
+  state: StateDb,
+  folder: FolderState,
+  opened: OpenedFolder,
+  mark: FolderMark | null,
+  input: FolderSyncInput,
+): boolean {
+  if (mark === null || folder.localMark === null || folder.localMark !== mark.mark) return false;
+  if (folder.uidValidity !== opened.uidValidity) return false;
+  if (folder.uidNext === null || folder.uidNext !== opened.uidNext) return false;
+  if (folder.existsCount !== opened.exists) return false;
+  if (
+    folder.highestModseq === null ||
+    opened.highestModseq === null ||
+    folder.highestModseq !== opened.highestModseq
+  )
+    return false;
+  if (opened.qresync && (opened.qresync.flags.size > 0 || opened.qresync.vanished.size > 0))
+    return false;
+  if (state.hasPendingAppends(folder.id)) return false;
+  if (input.downloadContents && !input.headersOnly && state.hasPartialMessages(folder.id))
+    return false;
+  return true;
 }
 
 /**

@@ -1,0 +1,185 @@
+/**
+ * A pass over a folder that changed on neither side stops after its SELECT (no file listing,
+ * no walk over the state rows), and yet every kind of change made after such a pass — on the
+ * server or in the Maildir, by flags, new messages, deletions, moves or bodies still owed —
+ * is found by the next one. The Maildir's mark is only trusted once its directories have
+ * been quiet for SETTLED_AFTER_MS, so each case waits that long before it starts.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
+import { FULL_SYNC, type DoneEvent, type SyncFlags } from '../../agent/src/protocol/index.js';
+import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
+import { maildirName } from '../../agent/src/sync/maildir/flags.js';
+import { SETTLED_AFTER_MS } from '../../agent/src/sync/maildir/folder-mark.js';
+import { readMaildirFolder, type StoredMessage } from '../support/maildir-files.js';
+import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
+
+const FOLDERS = ['INBOX', 'Archive'];
+
+for (const server of [
+  { name: 'QRESYNC', capabilities: {} },
+  { name: 'CONDSTORE without QRESYNC', capabilities: { qresync: false } },
+] as const) {
+  describe(`folders unchanged on both sides, server with ${server.name}`, function () {
+    this.timeout(120_000);
+    let fixture: SyncFixture;
+    const inbox = () => fixture.folderDir('INBOX');
+
+    async function sync(flags: SyncFlags = FULL_SYNC): Promise<DoneEvent> {
+      const { done, errors } = await fixture.sync(flags);
+      assert.equal(done.result, 'ok', JSON.stringify({ done, errors }));
+      return done;
+    }
+
+    /** Lets the directories go quiet, then a pass vouches for them and the next skips both. */
+    async function settle(): Promise<void> {
+      await sleep(SETTLED_AFTER_MS + 300);
+      await sync();
+      const done = await sync();
+      assert.equal(done.stats.foldersUnchanged, FOLDERS.length, JSON.stringify(done.stats));
+      assert.equal(done.stats.foldersSynced, FOLDERS.length);
+    }
+
+    async function fileOf(uid: number): Promise<StoredMessage | undefined> {
+      const message = (await fixture.dovecot.listMessages('INBOX')).find((m) => m.uid === uid);
+      assert.ok(message, `server has no UID ${uid}`);
+      const bytes = crlfToLf(message.raw);
+      return (await readMaildirFolder(inbox())).find((f) => f.data.equals(bytes));
+    }
+
+    async function serverFlags(uid: number): Promise<string[]> {
+      const message = (await fixture.dovecot.listMessages('INBOX')).find((m) => m.uid === uid);
+      return (message?.flags ?? []).filter((f) => f !== '\\Recent').sort();
+    }
+
+    const baseOf = (file: StoredMessage) => file.name.slice(0, file.name.lastIndexOf(':2,'));
+
+    before(async () => {
+      fixture = await startSyncFixture({
+        dovecot: { capabilities: server.capabilities },
+        mail: generateMailbox({ count: 30, folders: FOLDERS, seed: 5 }).map((m) => ({
+          ...m,
+          flags: ['\\Seen'],
+        })),
+      });
+      const first = await sync();
+      assert.equal(first.stats.downloaded, 30);
+      // Right after a download the directories are not settled: no folder may be skipped.
+      assert.equal((await sync()).stats.foldersUnchanged, 0);
+    });
+
+    after(async () => fixture?.cleanup());
+
+    it('skips both folders once they are settled, and a flag renamed in the Maildir is pushed', async () => {
+      await settle();
+      const file = (await fileOf(1))!;
+      await fs.rename(
+        path.join(inbox(), file.subdir, file.name),
+        path.join(inbox(), 'cur', maildirName(baseOf(file), 'FS')),
+      );
+      const done = await sync();
+      assert.equal(done.stats.flagsPushed, 1);
+      assert.equal(done.stats.foldersUnchanged, 1, 'Archive stays unchanged');
+      assert.deepEqual(await serverFlags(1), ['\\Flagged', '\\Seen']);
+    });
+
+    it('finds a flag changed on the server', async () => {
+      await settle();
+      await fixture.dovecot.setFlags('INBOX', 2, ['\\Answered']);
+      const done = await sync();
+      assert.equal(done.stats.flagsPulled, 1);
+      assert.equal((await fileOf(2))?.letters, 'R');
+    });
+
+    it('finds a message expunged on the server and one new on the server', async () => {
+      await settle();
+      const gone = (await fileOf(3))!;
+      const client = await fixture.dovecot.client();
+      try {
+        await client.mailboxOpen('INBOX');
+        await client.messageDelete('3', { uid: true });
+      } finally {
+        await client.logout();
+      }
+      const done = await sync();
+      assert.equal(done.stats.expungedLocal, 1);
+      const names = (await readMaildirFolder(inbox())).map((f) => f.name);
+      assert.ok(!names.includes(gone.name));
+
+      await settle();
+      await fixture.dovecot.appendMessages(
+        generateMailbox({ count: 1, folders: ['Archive'], seed: 77 }),
+      );
+      assert.equal((await sync()).stats.downloaded, 1);
+    });
+
+    it('uploads a file another program delivered into new/', async () => {
+      await settle();
+      const before = (await fixture.dovecot.listMessages('INBOX')).length;
+      const name = `${Math.floor(Date.now() / 1000)}.M1P1Q1.elsewhere`;
+      await fs.writeFile(
+        path.join(inbox(), 'new', name),
+        'From: a@example.com\nTo: b@example.com\nSubject: delivered locally\n\nhello\n',
+      );
+      const done = await sync();
+      assert.equal(done.stats.uploaded, 1);
+      assert.equal((await fixture.dovecot.listMessages('INBOX')).length, before + 1);
+    });
+
+    it('expunges on the server a file deleted from the Maildir', async () => {
+      await settle();
+      const file = (await fileOf(4))!;
+      await fs.rm(path.join(inbox(), file.subdir, file.name));
+      const done = await sync();
+      assert.equal(done.stats.expungedRemote, 1);
+      assert.ok(!(await fixture.dovecot.listMessages('INBOX')).some((m) => m.uid === 4));
+    });
+
+    it('completes bodies a headers-only pass left, though nothing else changed', async () => {
+      await fixture.dovecot.appendMessages(
+        generateMailbox({ count: 1, folders: ['INBOX'], seed: 78 }),
+      );
+      const headersOnly = await sync({ ...FULL_SYNC, headersOnly: true });
+      assert.equal(headersOnly.stats.downloaded, 1);
+      await sleep(SETTLED_AFTER_MS + 300);
+      await sync({ ...FULL_SYNC, headersOnly: true });
+      // Both headers-only passes: the second one may vouch for the folders as they are.
+      assert.equal(
+        (await sync({ ...FULL_SYNC, headersOnly: true })).stats.foldersUnchanged,
+        FOLDERS.length,
+      );
+      const full = await sync();
+      assert.equal(full.stats.downloaded, 1, 'the body owed is fetched');
+      const partial = fixture.state
+        .folderCounts('a')
+        .reduce((sum, folder) => sum + folder.partialCount, 0);
+      assert.equal(partial, 0);
+    });
+  });
+}
+
+describe('folders on a server without CONDSTORE', function () {
+  this.timeout(60_000);
+  let fixture: SyncFixture;
+
+  before(async () => {
+    fixture = await startSyncFixture({
+      dovecot: { capabilities: { condstore: false } },
+      mail: generateMailbox({ count: 10, folders: ['INBOX'], seed: 6 }),
+    });
+  });
+  after(async () => fixture?.cleanup());
+
+  it('are never skipped: only a FLAGS scan can show a flag changed there', async () => {
+    await fixture.sync();
+    await sleep(SETTLED_AFTER_MS + 300);
+    await fixture.sync();
+    await fixture.dovecot.setFlags('INBOX', 1, ['\\Flagged']);
+    const { done } = await fixture.sync();
+    assert.equal(done.stats.foldersUnchanged, 0);
+    assert.equal(done.stats.flagsPulled, 1);
+  });
+});
