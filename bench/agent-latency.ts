@@ -3,12 +3,16 @@
  * pass as the agent runs it, IDLE push (APPEND on the server → file in the Maildir → `done`
  * event at a pane), and agent → pane event latency with many panes attached. Panes are
  * WebSocket clients speaking the pane protocol (`auth` with the CLI token of
- * <dataDir>/agent.token), so the figures include TLS, framing and the hub's fan-out.
+ * <dataDir>/agent.token), so the figures include TLS, framing and the hub's fan-out. One more
+ * pane is the real task pane in headless Chromium, paired through `storesync open --print`:
+ * for it the IDLE push ends when the finished sync appears in the pane's history (the DOM).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, watch } from 'node:fs';
 import path from 'node:path';
+import type { Page } from 'playwright-core';
 import WebSocket from 'ws';
+import { launchChromium, type TestBrowser } from '../test/support/chromium.js';
 import { FULL_SYNC, type ServerMessage } from '../agent/src/protocol/index.js';
 import { connect, type ImapLogin } from './corpus.js';
 import { STORESYNC_BIN } from './tools.js';
@@ -20,6 +24,8 @@ export interface AgentFigures {
   idleToFileMs: number[];
   /** APPEND accepted → `done` event (downloaded ≥ 1) at the slowest of the panes. */
   idleToPaneMs: number[];
+  /** APPEND accepted → the finished sync shown in the history of the task pane in Chromium. */
+  idleToChromiumMs: number[];
   /** Per event and pane: receive time − the event's own timestamp (non-progress events). */
   eventLatencyMs: number[];
   /** The same for progress events (coalesced on purpose to ≤ 10 per second). */
@@ -42,9 +48,12 @@ export async function measureAgent(options: {
   panes: number;
   passes: number;
   pushes: number;
+  /** Also open the task pane in Chromium (Debian's, through playwright-core). */
+  chromium: boolean;
 }): Promise<AgentFigures> {
   const agent = await startAgent(options.config, options.env);
   const panes: Pane[] = [];
+  let browser: TestBrowser | null = null;
   try {
     const token = readFileSync(path.join(options.dataDir, 'agent.token'), 'utf8').trim();
     const ca = readFileSync(path.join(options.dataDir, 'tls', 'ca.pem'), 'utf8');
@@ -53,6 +62,7 @@ export async function measureAgent(options: {
       noChangePassMs: [],
       idleToFileMs: [],
       idleToPaneMs: [],
+      idleToChromiumMs: [],
       eventLatencyMs: [],
       progressLatencyMs: [],
       panes: options.panes,
@@ -77,9 +87,18 @@ export async function measureAgent(options: {
       figures.noChangePassMs.push(done.finishedAt - done.startedAt);
     }
 
+    let page: Page | null = null;
+    if (options.chromium) {
+      browser = await launchChromium({ ignoreHTTPSErrors: true });
+      page = await browser.context.newPage();
+      await page.goto(pairingLink(options.config, options.env));
+      await page.locator('[data-testid="connection-state"][data-state="connected"]').waitFor();
+    }
+
     const imap = await connect(options.server);
     try {
       for (let i = 0; i < options.pushes; i++) {
+        if (page) await watchHistory(page);
         const fileSeen = waitForNewFile(options.inbox);
         const marks = panes.map((p) => p.received.length);
         const raw = Buffer.from(
@@ -99,6 +118,7 @@ export async function measureAgent(options: {
         // From the moment the server accepted the APPEND (its tagged OK reached us).
         figures.idleToFileMs.push(fileAt - appended);
         figures.idleToPaneMs.push(Math.max(...paneAt) - appended);
+        if (page) figures.idleToChromiumMs.push((await historyShown(page)) - appended);
         await new Promise((r) => setTimeout(r, 300)); // let the IDLE watch settle again
       }
     } finally {
@@ -122,9 +142,57 @@ export async function measureAgent(options: {
     figures.agentMaxRssKb = peakRssKb(agent.child.pid!);
     return figures;
   } finally {
+    await browser?.close();
     for (const pane of panes) pane.ws.terminate();
     await agent.stop();
   }
+}
+
+/** The one-time link that opens the pane already paired. */
+function pairingLink(config: string, env: NodeJS.ProcessEnv): string {
+  const out = execFileSync(
+    process.execPath,
+    [STORESYNC_BIN, 'open', '--print', '--config', config],
+    {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    },
+  );
+  const link = /https:\/\/\S+#pair=\S+/.exec(out)?.[0];
+  if (!link) throw new Error(`storesync open --print gave no link:\n${out}`);
+  return link;
+}
+
+/**
+ * Starts watching the pane's history for a sync that is not there yet, finished ok with at
+ * least one message moved; the time it appears (the page's clock, which is this machine's)
+ * is kept for historyShown().
+ */
+async function watchHistory(page: Page): Promise<void> {
+  // A string, not a function: the TypeScript loader would wrap named functions in a helper
+  // that does not exist inside the page.
+  await page.evaluate(`(() => {
+    const rows = () =>
+      [...document.querySelectorAll('[data-testid="history-entry"]')].map((row) => ({
+        id: row.dataset.syncId ?? '',
+        result: row.dataset.result ?? '',
+        moved: Number(/: (\\d+) messages moved/.exec(row.title)?.[1] ?? 0),
+      }));
+    const known = new Set(rows().map((r) => r.id));
+    window.benchShown = new Promise((resolve) => {
+      const observer = new MutationObserver(() => {
+        const hit = rows().find((r) => !known.has(r.id) && r.result === 'ok' && r.moved > 0);
+        if (!hit) return;
+        observer.disconnect();
+        resolve(Date.now());
+      });
+      observer.observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+  })()`);
+}
+
+async function historyShown(page: Page): Promise<number> {
+  return (await page.evaluate('window.benchShown')) as number;
 }
 
 async function startAgent(

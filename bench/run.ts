@@ -40,6 +40,7 @@ const USAGE = `npm run bench -- [options]
   --variants LIST  server capabilities for the resync figures: full,no-qresync,none
                    (default all three; "none" = neither CONDSTORE nor QRESYNC)
   --panes N        WebSocket panes attached to the agent (default 50; 0 skips the agent figures)
+  --no-chromium    leave out the task pane in Chromium from the IDLE push figure
   --work DIR       Dovecot data (reused while --count and --seed match) and scratch space
                    (default: <tmp>/storesync-bench)
   --fs ext4|dir    scratch per tool and round: a fresh loop-mounted ext4 (root) or a directory
@@ -55,6 +56,7 @@ interface Options {
   tools: ToolName[];
   variants: Variant[];
   panes: number;
+  chromium: boolean;
   work: string;
   fs: ScratchKind;
   seed: number;
@@ -78,6 +80,7 @@ function parseOptions(argv: string[]): Options {
       tools: { type: 'string', default: ALL_TOOLS.join(',') },
       variants: { type: 'string', default: 'full,no-qresync,none' },
       panes: { type: 'string', default: '50' },
+      'no-chromium': { type: 'boolean', default: false },
       work: { type: 'string', default: path.join(os.tmpdir(), 'storesync-bench') },
       fs: { type: 'string', default: defaultScratchKind() },
       seed: { type: 'string', default: '1' },
@@ -113,6 +116,7 @@ function parseOptions(argv: string[]): Options {
     tools: list('tools', values.tools, ALL_TOOLS),
     variants: list('variants', values.variants, ['full', 'no-qresync', 'none'] as const),
     panes: int('panes', values.panes, 0),
+    chromium: !values['no-chromium'],
     work: path.resolve(values.work),
     fs: values.fs,
     seed: int('seed', values.seed, 0),
@@ -341,6 +345,7 @@ export async function main(argv: string[]): Promise<number> {
         panes: opts.panes,
         passes: Math.max(5, opts.runs),
         pushes: Math.max(10, opts.runs),
+        chromium: opts.chromium,
       });
     }
 
@@ -444,6 +449,11 @@ function renderAgent(agent: AgentFigures | null): string {
     `- no-change pass (done.finishedAt − startedAt): median ${median(agent.noChangePassMs)} ms, all ${agent.noChangePassMs.join(', ')} ms`,
     `- IDLE push, APPEND → file in Maildir: ${p(agent.idleToFileMs)}`,
     `- IDLE push, APPEND → done event at the last of ${agent.panes} panes: ${p(agent.idleToPaneMs)}`,
+    ...(agent.idleToChromiumMs.length > 0
+      ? [
+          `- IDLE push, APPEND → shown in the task pane's history in Chromium: ${p(agent.idleToChromiumMs)}`,
+        ]
+      : []),
     `- agent → pane, syncStarted/error/done: ${p(agent.eventLatencyMs)}`,
     `- agent → pane, progress (coalesced to ≤ 10/s): ${p(agent.progressLatencyMs)}`,
     `- agent max RSS: ${(agent.agentMaxRssKb / 1024).toFixed(0)} MB`,

@@ -56,6 +56,11 @@ describe('bench smoke run (200 messages, StoreSync only)', function () {
     assert.ok(initial.maxRssKb > 0 && initial.userS + initial.sysS > 0, 'CPU and RSS taken');
     assert.equal(results.agent.panes, 3);
     assert.ok(results.agent.idleToFileMs.length >= 1, 'IDLE push measured');
+    assert.equal(
+      results.agent.idleToChromiumMs.length,
+      results.agent.idleToFileMs.length,
+      'every push seen in the task pane in Chromium',
+    );
     assert.ok(results.agent.eventLatencyMs.length >= 3, 'events reached every pane');
   });
 });
