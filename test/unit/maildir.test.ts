@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CrlfToLfConverter, crlfToLf, lfToCrlf } from '../../agent/src/sync/maildir/crlf.js';
+import {
+  CrlfToLfConverter,
+  crlfToLf,
+  crlfToLfInPlace,
+  lfToCrlf,
+} from '../../agent/src/sync/maildir/crlf.js';
 import {
   imapFlagsOfLetters,
   keywordsWithoutLetter,
@@ -71,6 +76,10 @@ describe('CRLF → LF', () => {
     fc.assert(
       fc.property(lineBytes, fc.nat(), (bytes, cut) => {
         assert.deepEqual(Buffer.from(crlfToLf(bytes)), referenceCrlfToLf(bytes));
+        assert.deepEqual(
+          Buffer.from(crlfToLfInPlace(Buffer.from(bytes))),
+          referenceCrlfToLf(bytes),
+        );
         assert.deepEqual(Buffer.from(lfToCrlf(bytes)), referenceLfToCrlf(bytes));
         const split = bytes.length === 0 ? 0 : cut % (bytes.length + 1);
         const converter = new CrlfToLfConverter();

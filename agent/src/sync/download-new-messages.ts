@@ -4,7 +4,7 @@
  * CRLF turned into LF; flags go into the file name's info suffix.
  */
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
-import { crlfToLf } from './maildir/crlf.js';
+import { crlfToLfInPlace } from './maildir/crlf.js';
 import { maildirLetters } from './maildir/flags.js';
 import path from 'node:path';
 import {
@@ -20,7 +20,7 @@ import { SyncFailure } from './errors.js';
 
 /** A batch is flushed (fsync, commit, rename) at whichever limit comes first. */
 const BATCH_MAX_MESSAGES = 500;
-const BATCH_MAX_BYTES = 32 * 1024 * 1024;
+const BATCH_MAX_BYTES = 16 * 1024 * 1024;
 /** Messages above this size are streamed to disk instead of fetched into memory. */
 const STREAM_ABOVE_BYTES = 8 * 1024 * 1024;
 /** UIDs per FETCH command: long enough to stream, short enough to resume cheaply. */
@@ -65,17 +65,37 @@ export async function downloadNewMessages(
   const result: DownloadResult = { downloaded: 0, bytes: 0, skipped: 0 };
   if (uids.length === 0) return result;
 
+  // Double buffering: while one batch is written, fsynced and committed, the next one is
+  // received. Commits stay in UID order (the state's highest UID is where the next run
+  // resumes, so a later batch must never be committed before an earlier one).
   let batch: PendingFile[] = [];
   let rows: MessageRow[] = [];
   let batchBytes = 0;
-  const flush = async () => {
+  let flushing: Promise<void> = Promise.resolve();
+  let flushFailed: unknown = null;
+  const startFlush = async () => {
     if (batch.length === 0) return;
-    await local.writeToTmp(batch);
-    state.recordMessages(folder.id, rows);
-    await local.publish(batch);
+    const files = batch;
+    const fileRows = rows;
     batch = [];
     rows = [];
     batchBytes = 0;
+    // At most one batch in flight besides the one being filled: memory stays bounded.
+    const previous = flushing;
+    await previous;
+    flushing = (async () => {
+      await local.writeToTmp(files);
+      state.recordMessages(folder.id, fileRows);
+      await local.publish(files);
+    })();
+    flushing.catch((err: unknown) => {
+      flushFailed ??= err;
+    });
+  };
+  /** Everything received so far written and committed. */
+  const flush = async () => {
+    await startFlush();
+    await flushing;
   };
 
   const fetchBatch = async (batchUids: readonly number[]) => {
@@ -88,6 +108,7 @@ export async function downloadNewMessages(
     );
     for await (const message of messages) {
       if (ctx.signal.aborted) break;
+      if (flushFailed) throw flushFailed;
       const file = toPendingFile(message, ctx.headersOnly);
       if (!file) {
         result.skipped += 1;
@@ -100,7 +121,7 @@ export async function downloadNewMessages(
       result.downloaded += 1;
       result.bytes += file.serverBytes;
       ctx.onMessage(result.downloaded, uids.length, file.serverBytes);
-      if (batch.length >= BATCH_MAX_MESSAGES || batchBytes >= BATCH_MAX_BYTES) await flush();
+      if (batch.length >= BATCH_MAX_MESSAGES || batchBytes >= BATCH_MAX_BYTES) await startFlush();
     }
   };
   const streamOne = async (uid: number) => {
@@ -178,7 +199,9 @@ function toPendingFile(
 ): { pending: PendingFile; row: MessageRow; serverBytes: number } | null {
   const raw = headersOnly ? message.headers : message.source;
   if (!raw) return null;
-  const data = crlfToLf(raw);
+  const serverBytes = raw.length;
+  // imapflow hands each message its own buffer: converted where it lies, not copied again.
+  const data = crlfToLfInPlace(raw);
   const flags = [...(message.flags ?? [])].filter((f) => f !== '\\Recent');
   const base = uniqueBaseName(headersOnly ? null : data.length);
   const internalDate = message.internalDate ? new Date(message.internalDate).getTime() : NaN;
@@ -194,7 +217,7 @@ function toPendingFile(
       partial: headersOnly,
       messageId: normalizeMessageId(messageIdOf(data) ?? ''),
     },
-    serverBytes: raw.length,
+    serverBytes,
   };
 }
 
@@ -224,12 +247,13 @@ export async function completePartialMessages(
       const row = byUid.get(message.uid);
       const file = row && files.get(row.base);
       if (!row || !file || !message.source) continue; // deleted meanwhile: nothing to complete
-      const data = crlfToLf(message.source);
+      const serverBytes = message.source.length;
+      const data = crlfToLfInPlace(message.source);
       await local.replaceContent(file, row.base, data);
       state.markComplete(folder.id, row.uid, data.length);
       result.downloaded += 1;
-      result.bytes += message.source.length;
-      ctx.onMessage(result.downloaded, partial.length, message.source.length);
+      result.bytes += serverBytes;
+      ctx.onMessage(result.downloaded, partial.length, serverBytes);
     }
   }
   await fsyncDirectory(path.join(local.dir, 'cur'));

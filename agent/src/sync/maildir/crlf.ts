@@ -36,6 +36,31 @@ export function crlfToLf(input: Uint8Array): Buffer {
   return out.subarray(0, written);
 }
 
+/**
+ * The same conversion done inside the given buffer (the result is a view of its start), for
+ * bytes nobody else holds: a download's body, which would otherwise be copied once more.
+ */
+export function crlfToLfInPlace(input: Uint8Array): Buffer {
+  const buf = asBuffer(input);
+  let at = buf.indexOf(LF);
+  while (at >= 0 && (at === 0 || buf[at - 1] !== CR)) at = buf.indexOf(LF, at + 1);
+  if (at < 0) return buf;
+  let written = at - 1; // the first CR is dropped; everything before it stays where it is
+  let from = at;
+  at = buf.indexOf(LF, at + 1);
+  while (at >= 0) {
+    if (buf[at - 1] === CR) {
+      buf.copyWithin(written, from, at - 1);
+      written += at - 1 - from;
+      from = at;
+    }
+    at = buf.indexOf(LF, at + 1);
+  }
+  buf.copyWithin(written, from);
+  written += buf.length - from;
+  return buf.subarray(0, written);
+}
+
 function asBuffer(input: Uint8Array): Buffer {
   return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.length);
 }
