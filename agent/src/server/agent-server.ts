@@ -59,6 +59,7 @@ export async function startAgent(
       );
     const engine = new SyncEngine(config.accounts, state, log, {
       protocolLog: options.protocolLog,
+      keepSessions: true,
     });
 
     const server = https.createServer({ key: identity.key, cert: identity.cert });

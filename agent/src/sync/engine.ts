@@ -30,6 +30,7 @@ import type { ImapProtocolLog } from './imap-session.js';
 import { silentLogger, type SyncLogger } from './logger.js';
 import type { StateDb } from './state-db.js';
 import { syncAccount } from './sync-account.js';
+import { SessionPool } from './session-pool.js';
 
 export interface SyncRequest {
   /** Accounts to sync; all configured accounts when absent. */
@@ -54,6 +55,8 @@ export interface RunningSync {
 export interface EngineOptions {
   /** Every IMAP command and response line, for diagnostics and tests. */
   protocolLog?: ImapProtocolLog;
+  /** Keep IMAP sessions between runs (the agent); a one-shot run logs out at its end. */
+  keepSessions?: boolean;
 }
 
 /** Connection failures a new attempt may cure, and how long to wait before each attempt. */
@@ -97,7 +100,11 @@ export class SyncEngine {
     private readonly options: EngineOptions = {},
   ) {
     this.log = log;
+    this.sessions = options.keepSessions ? new SessionPool() : null;
   }
+
+  /** Sessions kept between runs, when the engine keeps them. */
+  private readonly sessions: SessionPool | null;
 
   onEvent(listener: (event: SyncEvent) => void): () => void {
     this.listeners.add(listener);
@@ -224,11 +231,14 @@ export class SyncEngine {
     const runs = this.running();
     for (const run of runs) run.controller.abort();
     await Promise.allSettled(runs.map((run) => run.done));
+    await this.sessions?.closeAll();
   }
 
   /** Replaces the account list (config reload); running syncs keep the config they started with. */
   setAccounts(accounts: readonly AccountConfig[]): void {
     this.accounts = accounts;
+    // Sessions of the old config may name another server, user or secret.
+    void this.sessions?.closeAll();
   }
 
   accountSummaries(): AccountSummary[] {
@@ -384,6 +394,7 @@ export class SyncEngine {
             syncId: run.syncId,
             accountId: account.id,
           }),
+          ...(this.sessions ? { sessions: this.sessions } : {}),
         });
         result = allOk ? 'ok' : 'error';
       } catch (err) {

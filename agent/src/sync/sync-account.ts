@@ -7,7 +7,8 @@ import type { ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../config/load.js';
 import type { SyncFlags, SyncStats, SyncStep } from '../protocol/index.js';
 import { classifyError, SyncFailure } from './errors.js';
-import { type ImapProtocolLog, openImapSession } from './imap-session.js';
+import type { ImapProtocolLog } from './imap-session.js';
+import { freshSessions, type SessionSource } from './session-pool.js';
 import { listRemoteFolders, type RemoteFolder } from './list-folders.js';
 import { applyHierarchy } from './apply-hierarchy.js';
 import { folderSelected } from './folder-filter.js';
@@ -40,6 +41,8 @@ export interface AccountSyncInput {
   log: SyncLogger;
   report: AccountSyncReporter;
   protocolLog?: ImapProtocolLog;
+  /** Where connections come from and go back to (the agent keeps them between runs). */
+  sessions?: SessionSource;
 }
 
 /** Returns true when every folder synced. */
@@ -47,6 +50,9 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
   const { account, flags, stats, report, signal } = input;
   report.progress('connecting', null, `Connecting to ${account.imap.host}`, 0, 1);
   const clients: ImapFlow[] = [];
+  const sessions = input.sessions ?? freshSessions;
+  // Set once the run ends well: its connections may serve the next run.
+  let reusable = false;
   // A cancel is noticed between messages; a transfer that does not come back within a
   // second (one huge message, a stalled server) is cut by closing the connections.
   let cutTimer: NodeJS.Timeout | undefined;
@@ -55,7 +61,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
   };
   signal.addEventListener('abort', abortConnection);
   try {
-    const client = await openImapSession(account, input.protocolLog);
+    const client = await sessions.open(account, input.protocolLog);
     clients.push(client);
     if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
     report.progress('listing-folders', null, 'Listing folders', 0, 1);
@@ -167,11 +173,12 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
       folders.length,
       folders.length,
     );
+    reusable = !signal.aborted;
     return allOk;
   } finally {
     signal.removeEventListener('abort', abortConnection);
     clearTimeout(cutTimer);
-    await Promise.all(clients.map(logoutQuietly));
+    await Promise.all(clients.map((c) => sessions.release(account, c, reusable)));
   }
 }
 
@@ -184,7 +191,9 @@ async function openMore(
   input: AccountSyncInput,
 ): Promise<ImapFlow[]> {
   const opened = await Promise.allSettled(
-    Array.from({ length: Math.max(0, count) }, () => openImapSession(account, input.protocolLog)),
+    Array.from({ length: Math.max(0, count) }, () =>
+      (input.sessions ?? freshSessions).open(account, input.protocolLog),
+    ),
   );
   const clients: ImapFlow[] = [];
   for (const result of opened) {
@@ -255,15 +264,6 @@ function isConnectionFatal(failure: SyncFailure): boolean {
     failure.code === 'CONNECTION_FAILED' ||
     failure.code === 'AUTH_FAILED'
   );
-}
-
-async function logoutQuietly(client: ImapFlow): Promise<void> {
-  try {
-    if (client.usable) await client.logout();
-    else client.close();
-  } catch {
-    client.close();
-  }
 }
 
 const numberFormat = new Intl.NumberFormat('en-US');

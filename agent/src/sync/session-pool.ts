@@ -1,0 +1,112 @@
+/**
+ * Authenticated IMAP sessions kept between the runs of a long-lived engine (the agent). A
+ * pass with nothing to do is a handful of SELECTs; opening its connections (TCP, a login
+ * process on the server, the authentication) would cost more than the pass itself. A kept
+ * session is handed out again only after a NOOP shows it alive, carries the protocol log of
+ * the run that holds it, and is logged out after IDLE_KEEP_MS unused, on a config change or
+ * when the engine stops. The one-shot CLI does not keep sessions.
+ */
+import type { ImapFlow } from 'imapflow';
+import type { AccountConfig } from '../config/load.js';
+import { type ImapProtocolLog, openImapSession } from './imap-session.js';
+
+/** Well below the 30 minutes after which servers may log an idle session out (RFC 9051). */
+export const IDLE_KEEP_MS = 4 * 60_000;
+
+/** Where syncAccount gets its connections and gives them back. */
+export interface SessionSource {
+  open(account: AccountConfig, protocolLog?: ImapProtocolLog): Promise<ImapFlow>;
+  /** `reusable`: the run ended without a connection problem or a cancel. */
+  release(account: AccountConfig, client: ImapFlow, reusable: boolean): Promise<void>;
+}
+
+/** Every run its own connections, logged out at its end. */
+export const freshSessions: SessionSource = {
+  open: (account, protocolLog) => openImapSession(account, protocolLog),
+  release: (_account, client) => logoutQuietly(client),
+};
+
+interface KeptSession {
+  client: ImapFlow;
+  timer: NodeJS.Timeout;
+}
+
+export class SessionPool implements SessionSource {
+  private readonly kept = new Map<string, KeptSession[]>();
+  /** The protocol log each pooled client writes to now (the run holding it). */
+  private readonly sinks = new WeakMap<ImapFlow, ImapProtocolLog | undefined>();
+
+  constructor(private readonly keepMs = IDLE_KEEP_MS) {}
+
+  async open(account: AccountConfig, protocolLog?: ImapProtocolLog): Promise<ImapFlow> {
+    const list = this.kept.get(keyOf(account)) ?? [];
+    for (let session = list.pop(); session; session = list.pop()) {
+      clearTimeout(session.timer);
+      const { client } = session;
+      this.sinks.set(client, protocolLog);
+      try {
+        if (!client.usable) throw new Error('closed');
+        await client.noop();
+        if (client.usable) return client;
+      } catch {
+        // Dropped while kept (server restart, NAT timeout): a new one is opened instead.
+      }
+      client.close();
+    }
+    let client: ImapFlow | null = null;
+    const routed: ImapProtocolLog | undefined = protocolLog
+      ? (direction, line, context) => {
+          const sink = client ? this.sinks.get(client) : protocolLog;
+          sink?.(direction, line, context);
+        }
+      : undefined;
+    client = await openImapSession(account, routed);
+    this.sinks.set(client, protocolLog);
+    return client;
+  }
+
+  async release(account: AccountConfig, client: ImapFlow, reusable: boolean): Promise<void> {
+    if (!reusable || !client.usable) return logoutQuietly(client);
+    this.sinks.set(client, undefined);
+    const key = keyOf(account);
+    const list = this.kept.get(key) ?? [];
+    const session: KeptSession = {
+      client,
+      timer: setTimeout(() => {
+        const at = list.indexOf(session);
+        if (at >= 0) list.splice(at, 1);
+        void logoutQuietly(client);
+      }, this.keepMs),
+    };
+    session.timer.unref();
+    list.push(session);
+    this.kept.set(key, list);
+  }
+
+  /** Logs every kept session out (config reload, shutdown). */
+  async closeAll(): Promise<void> {
+    const all = [...this.kept.values()].flat();
+    this.kept.clear();
+    for (const session of all) clearTimeout(session.timer);
+    await Promise.all(all.map((session) => logoutQuietly(session.client)));
+  }
+
+  /** Sessions kept now, for tests and status. */
+  keptCount(): number {
+    return [...this.kept.values()].reduce((sum, list) => sum + list.length, 0);
+  }
+}
+
+/** A session belongs to the account as configured: another host, user or secret is another. */
+function keyOf(account: AccountConfig): string {
+  return JSON.stringify([account.id, account.imap]);
+}
+
+export async function logoutQuietly(client: ImapFlow): Promise<void> {
+  try {
+    if (client.usable) await client.logout();
+    else client.close();
+  } catch {
+    client.close();
+  }
+}
