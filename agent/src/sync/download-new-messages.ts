@@ -231,6 +231,7 @@ export async function completePartialMessages(
 ): Promise<DownloadResult> {
   const { client, state, folder, local } = ctx;
   const result: DownloadResult = { downloaded: 0, bytes: 0, skipped: 0 };
+  if (!state.hasPartialMessages(folder.id)) return result;
   const partial = state
     .messages(folder.id)
     .filter((row) => row.partial && (!onlyUids || onlyUids.has(row.uid)));

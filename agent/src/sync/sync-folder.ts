@@ -265,15 +265,18 @@ async function repairInterruptedDeliveries(
   folderId: number,
   log: SyncLogger,
 ): Promise<void> {
+  // Both repairs start from a file in tmp/; an empty tmp/ (the usual case) needs no more.
+  const inTmp = new Set(await local.tmpNames());
+  if (inTmp.size === 0) return;
   const rows = state.messages(folderId);
   const known = new Set(rows.map((row) => row.base));
-  if (rows.length > 0) {
-    const present = await local.scan();
-    for (const row of rows) {
-      if (present.has(row.base)) continue;
-      if (await local.recoverFromTmp(row.base, maildirLetters(row.flags))) {
-        log.info({ uid: row.uid }, 'finished a delivery interrupted by a crash');
-      }
+  const candidates = rows.filter((row) => inTmp.has(row.base));
+  const present = candidates.length > 0 ? await local.scan() : new Map();
+  for (const row of candidates) {
+    // A file both in place and in tmp/ is a body replacement cut short: the one in place stays.
+    if (present.has(row.base)) continue;
+    if (await local.recoverFromTmp(row.base, maildirLetters(row.flags))) {
+      log.info({ uid: row.uid }, 'finished a delivery interrupted by a crash');
     }
   }
   const swept = await local.sweepTmp((name) => known.has(name));

@@ -243,6 +243,11 @@ export class MaildirFolder {
     return true;
   }
 
+  /** The names in tmp/ (none when it is missing). */
+  async tmpNames(): Promise<string[]> {
+    return fs.readdir(path.join(this.dir, 'tmp')).catch(() => [] as string[]);
+  }
+
   /**
    * Removes tmp/ files the state does not know that were left by an earlier run of ours (a
    * batch a crash cut short). Other programs deliver through tmp/ too: their files are left
