@@ -45,8 +45,12 @@ export async function openFolder(
         ? { uidValidity: known.uidValidity!, changedSince: known.highestModseq! }
         : {}),
     });
+    // Only a server that offers CONDSTORE promises that HIGHESTMODSEQ moves with every
+    // change (and takes CHANGEDSINCE); one that volunteers the code without it is not relied on.
     const highestModseq =
-      mailbox.highestModseq && !mailbox.noModseq ? BigInt(mailbox.highestModseq) : null;
+      client.capabilities.has('CONDSTORE') && mailbox.highestModseq && !mailbox.noModseq
+        ? BigInt(mailbox.highestModseq)
+        : null;
     return {
       mailbox,
       uidValidity: Number(mailbox.uidValidity),
