@@ -16,6 +16,17 @@ import { maildirName } from '../../agent/src/sync/maildir/flags.js';
 import { SETTLED_AFTER_MS } from '../../agent/src/sync/maildir/folder-mark.js';
 import { readMaildirFolder, type StoredMessage } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
+import os from 'node:os';
+import { ImapFlow } from 'imapflow';
+import { parseConfig } from '../../agent/src/config/load.js';
+import { appendSampleMail } from '../../agent/src/demo/append-sample-mail.js';
+import {
+  ensureDovecotInstalled,
+  startPrivateDovecot,
+  type PrivateDovecot,
+} from '../../agent/src/demo/private-dovecot.js';
+import { SyncEngine } from '../../agent/src/sync/engine.js';
+import { StateDb } from '../../agent/src/sync/state-db.js';
 
 const FOLDERS = ['INBOX', 'Archive'];
 
@@ -181,5 +192,99 @@ describe('folders on a server without CONDSTORE', function () {
     const { done } = await fixture.sync();
     assert.equal(done.stats.foldersUnchanged, 0);
     assert.equal(done.stats.flagsPulled, 1);
+  });
+});
+
+describe('a server that volunteers HIGHESTMODSEQ without offering CONDSTORE', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let dovecot: PrivateDovecot | null = null;
+  let state: StateDb | null = null;
+  const password = 'secret-volunteer';
+
+  before(async () => {
+    await ensureDovecotInstalled();
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-volunteer-'));
+    await fs.chmod(dir, 0o755); // Dovecot's own users must reach its directory inside
+  });
+  after(async () => {
+    state?.close();
+    await dovecot?.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+    delete process.env.STORESYNC_TEST_VOLUNTEER;
+  });
+
+  it('is scanned for flags like any server without CONDSTORE, never skipped', async () => {
+    // First with CONDSTORE: our sessions enable it, and Dovecot keeps modseqs from then on.
+    dovecot = await startPrivateDovecot({
+      dir: path.join(dir, 'server'),
+      user: 'tester',
+      password,
+    });
+    const port = dovecot.port;
+    const client = new ImapFlow({
+      host: dovecot.host,
+      port,
+      secure: false,
+      doSTARTTLS: false,
+      auth: { user: 'tester', pass: password },
+      logger: false,
+    });
+    await client.connect();
+    await appendSampleMail(client, generateMailbox({ count: 6, folders: ['INBOX'], seed: 8 }));
+    await client.logout();
+    process.env.STORESYNC_TEST_VOLUNTEER = password;
+    const account = parseConfig(
+      {
+        dataDir: dir,
+        accounts: [
+          {
+            id: 'a',
+            imap: {
+              host: dovecot.host,
+              port,
+              tls: 'none',
+              user: 'tester',
+              password: { env: 'STORESYNC_TEST_VOLUNTEER' },
+            },
+            maildir: path.join(dir, 'Maildir'),
+          },
+        ],
+      },
+      null,
+    ).accounts[0]!;
+    state = new StateDb(path.join(dir, 'state.db'));
+    const commands: string[] = [];
+    const engine = new SyncEngine([account], state, undefined, {
+      protocolLog: (direction, line) => direction === 'C' && commands.push(line),
+    });
+    const sync = async () => {
+      commands.length = 0;
+      const done = await engine.start({ flags: FULL_SYNC, trigger: 'cli' }).done;
+      assert.equal(done.result, 'ok');
+      return done;
+    };
+    await sync();
+    await sleep(SETTLED_AFTER_MS + 300);
+    await sync();
+
+    // Then the same mail behind the same port with CONDSTORE hidden (as Exchange has none).
+    await dovecot.stop();
+    dovecot = await startPrivateDovecot({
+      dir: path.join(dir, 'server'),
+      user: 'tester',
+      password,
+      port,
+      capabilities: { condstore: false },
+    });
+    await sync(); // learns that the server has no CONDSTORE
+    await sleep(SETTLED_AFTER_MS + 300);
+    await sync();
+    const done = await sync();
+    assert.equal(done.stats.foldersUnchanged, 0);
+    assert.ok(
+      commands.some((c) => /UID FETCH 1:\d+ \(UID FLAGS\)$/.test(c)),
+      commands.join('\n'),
+    );
   });
 });
