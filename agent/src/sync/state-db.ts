@@ -573,9 +573,13 @@ export class StateDb {
     );
   }
 
-  /** A pass found the folder unchanged: only its "last synced" time moves. */
-  touchFolderSynced(folderId: number): void {
-    this.statements.touchSynced.run(Date.now(), folderId);
+  /** A pass found these folders unchanged: only their "last synced" time moves (one commit). */
+  touchFoldersSynced(folderIds: readonly number[]): void {
+    if (folderIds.length === 0) return;
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const id of folderIds) this.statements.touchSynced.run(now, id);
+    })();
   }
 
   /** Whether any message of the folder is stored headers-only. */

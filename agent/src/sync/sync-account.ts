@@ -92,6 +92,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
     );
 
     // Folders in parallel, one per connection; a connection failure stops taking new ones.
+    const unchangedFolders: number[] = [];
     let next = 0;
     let fatal: SyncFailure | null = null;
     const worker = async (connection: ImapFlow) => {
@@ -142,7 +143,10 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             },
           });
           stats.foldersSynced += 1;
-          if (result.unchanged) stats.foldersUnchanged += 1;
+          if (result.unchanged) {
+            stats.foldersUnchanged += 1;
+            unchangedFolders.push(result.folderId);
+          }
           // Reported, but the folder synced: the run's result stays ok (severity 'info').
           if (result.renumbered) report.failure(renumberedNotice(remote.path, result));
           if (result.created) stats.foldersCreated += 1;
@@ -164,6 +168,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
       }
     };
     await Promise.all(clients.map(worker));
+    input.state.touchFoldersSynced(unchangedFolders);
     if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
     if (fatal) throw fatal;
     report.progress(

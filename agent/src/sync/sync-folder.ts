@@ -55,6 +55,7 @@ export interface FolderSyncResult extends ReconcileResult {
   renumbered: { from: number; to: number; toDownload: number } | null;
   /** Nothing changed on either side since the folder was last left in sync: SELECT only. */
   unchanged: boolean;
+  folderId: number;
 }
 
 export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResult> {
@@ -81,6 +82,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     rematched: 0,
     renumbered: null,
     unchanged: false,
+    folderId: folder.id,
     deletionsPending: 0,
   };
   // A synced folder whose directory vanished was deleted here on purpose or by accident:
@@ -101,7 +103,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   // up as a different mark next time.
   const mark = await folderMark(dir);
   if (unchangedSinceLastPass(state, folder, opened, mark, input)) {
-    state.touchFolderSynced(folder.id);
+    // Its "last synced" time is written with the other unchanged folders' (one commit).
     result.unchanged = true;
     return result;
   }
