@@ -251,6 +251,9 @@ export class StateDb {
         'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ?, exists_count = ?, local_mark = ? WHERE id = ?',
       ),
       touchSynced: this.db.prepare('UPDATE folders SET last_sync_at = ? WHERE id = ?'),
+      bases: this.db
+        .prepare<[number], string>('SELECT base FROM messages WHERE folder_id = ?')
+        .pluck(),
       hasPartial: this.db.prepare<[number], { one: number }>(
         'SELECT 1 AS one FROM messages WHERE folder_id = ? AND partial = 1 LIMIT 1',
       ),
@@ -378,6 +381,11 @@ export class StateDb {
       partial: row.partial === 1,
       messageId: row.message_id,
     }));
+  }
+
+  /** The file names (bases) of the folder's messages, without reading whole rows. */
+  messageBases(folderId: number): Set<string> {
+    return new Set(this.statements.bases.all(folderId));
   }
 
   /** Messages whose Message-ID has not been read from their file yet. */

@@ -82,7 +82,7 @@ export async function uploadNewMessages(
   onUploaded: () => void,
   onRefused: (failure: SyncFailure) => void,
 ): Promise<number> {
-  const known = new Set(ctx.state.messages(ctx.folder.id).map((row) => row.base));
+  const known = ctx.state.messageBases(ctx.folder.id);
   const files = await ctx.local.scan();
   let uploaded = 0;
   for (const [base, file] of files) {
