@@ -21,26 +21,23 @@ type ReadConfig = (file: string | undefined) => AgentConfig;
 type SetExit = (code: number) => void;
 
 /** Commands defined in their own modules, by name, each with how to add it to the program. */
-const REGISTERED_COMMANDS: Record<
-  string,
-  (program: Command, readConfig: ReadConfig, setExit: SetExit) => Promise<void>
-> = {
-  cert: async (program, _read, setExit) =>
+const REGISTERED_COMMANDS: Record<string, (program: Command, setExit: SetExit) => Promise<void>> = {
+  cert: async (program, setExit) =>
     (await import('./commands/cert-command.js')).registerCertCommand(program, setExit),
-  doctor: async (program, _read, setExit) =>
+  doctor: async (program, setExit) =>
     (await import('./commands/doctor-command.js')).registerDoctorCommand(program, setExit),
-  logs: async (program, _read, setExit) =>
+  logs: async (program, setExit) =>
     (await import('./commands/logs-command.js')).registerLogsCommand(program, setExit),
-  'support-bundle': async (program, _read, setExit) =>
+  'support-bundle': async (program, setExit) =>
     (await import('./commands/support-bundle-command.js')).registerSupportBundleCommand(
       program,
       setExit,
     ),
-  manifest: async (program, _read, setExit) =>
+  manifest: async (program, setExit) =>
     (await import('./commands/manifest-command.js')).registerManifestCommand(program, setExit),
-  config: async (program, _read, setExit) =>
+  config: async (program, setExit) =>
     (await import('./commands/config-command.js')).registerConfigCommand(program, setExit),
-  service: async (program, _read, setExit) =>
+  service: async (program, setExit) =>
     (await import('./commands/service-command.js')).registerServiceCommand(program, setExit),
 };
 /** agent-commands.ts defines several commands (status, pair, open, stop…). */
@@ -282,7 +279,7 @@ export async function buildProgram(
       ? commandName
       : undefined;
   for (const [name, register] of Object.entries(REGISTERED_COMMANDS)) {
-    if (only === undefined || only === name) await register(program, readConfig, setExit);
+    if (only === undefined || only === name) await register(program, setExit);
   }
   if (only === undefined) await AGENT_COMMANDS(program, readConfig, setExit);
   return program;

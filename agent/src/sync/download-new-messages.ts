@@ -21,7 +21,8 @@ import { SyncFailure } from './errors.js';
 /**
  * A batch is flushed (fsync, commit, rename) at whichever limit comes first. Small batches
  * keep memory low (two per connection are held: one received, one being written): with
- * 4 MB the agent's peak RSS during a 20,000-message download fell from 276 to 195 MB.
+ * 4 MB instead of 32 MB the peak RSS of a 20,000-message download fell by about 60 MB
+ * (BENCHMARKS.md).
  */
 const BATCH_MAX_MESSAGES = 500;
 const BATCH_MAX_BYTES = 4 * 1024 * 1024;

@@ -91,6 +91,8 @@ export class NotInStateError extends Error {
 export class SyncEngine {
   private readonly listeners = new Set<(event: SyncEvent) => void>();
   private readonly runs = new Map<string, RunningSync>();
+  /** Sessions kept between runs, when the engine keeps them (the agent). */
+  private readonly sessions: SessionPool | null;
   private readonly log: SyncLogger;
 
   constructor(
@@ -102,9 +104,6 @@ export class SyncEngine {
     this.log = log;
     this.sessions = options.keepSessions ? new SessionPool() : null;
   }
-
-  /** Sessions kept between runs, when the engine keeps them. */
-  private readonly sessions: SessionPool | null;
 
   onEvent(listener: (event: SyncEvent) => void): () => void {
     this.listeners.add(listener);

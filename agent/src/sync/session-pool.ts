@@ -90,11 +90,6 @@ export class SessionPool implements SessionSource {
     for (const session of all) clearTimeout(session.timer);
     await Promise.all(all.map((session) => logoutQuietly(session.client)));
   }
-
-  /** Sessions kept now, for tests and status. */
-  keptCount(): number {
-    return [...this.kept.values()].reduce((sum, list) => sum + list.length, 0);
-  }
 }
 
 /** A session belongs to the account as configured: another host, user or secret is another. */
