@@ -60,9 +60,16 @@ describe('IMAP sessions kept between runs (agent)', function () {
     for (const l of lines) assert.equal(l.context?.syncId, second.syncId);
   });
 
+  /** New mail in two folders: the next run needs both connections. */
+  const mailForBothConnections = (seed: number) =>
+    fixture.dovecot.appendMessages(
+      generateMailbox({ count: 2, folders: ['INBOX', 'Archive'], seed }),
+    );
+
   it('replaces sessions the server dropped while kept, with no error shown', async () => {
     await fixture.dovecot.kick();
     await new Promise((r) => setTimeout(r, 200));
+    await mailForBothConnections(11);
     const done = await run();
     assert.deepEqual(
       events.filter((e) => e.type === 'error'),
@@ -94,6 +101,7 @@ describe('IMAP sessions kept between runs (agent)', function () {
   it('logs kept sessions out on a config change', async () => {
     await run();
     engine.setAccounts([{ ...fixture.account }]);
+    await mailForBothConnections(12);
     await run();
     assert.equal(logins(), 2, 'the next run logs in anew');
   });

@@ -18,6 +18,11 @@ import { folderDirectory } from '../../agent/src/sync/maildir/folder-path.js';
 import { MaildirFolder, uniqueBaseName } from '../../agent/src/sync/maildir/maildir-folder.js';
 import { folderSelected } from '../../agent/src/sync/folder-filter.js';
 import fc from 'fast-check';
+import {
+  markOf,
+  SETTLED_AFTER_MS,
+  SETTLED_AFTER_MS_FINE,
+} from '../../agent/src/sync/maildir/folder-mark.js';
 
 describe('CRLF → LF', () => {
   it('turns CRLF pairs into LF and leaves lone CR, lone LF and NUL alone', () => {
@@ -195,5 +200,37 @@ describe('MaildirFolder', () => {
     await fs.writeFile(path.join(folder.dir, 'tmp', stale), 'partial');
     assert.equal(await folder.sweepTmp(() => false), 1);
     assert.deepEqual(await fs.readdir(path.join(folder.dir, 'tmp')), ['mutt-delivery-123']);
+  });
+});
+
+describe('folder marks', () => {
+  const NOW = 1_764_500_000_000; // ms
+  const dir = (changedMsAgo: number, subMs: bigint) => {
+    const t = BigInt(NOW - changedMsAgo) * 1_000_000n + subMs;
+    return { ino: 7n, mtimeNs: t, ctimeNs: t };
+  };
+
+  it('trusts a mark after a few ms where the file system keeps sub-millisecond times', () => {
+    const fresh = markOf([dir(10, 123_456n), dir(5_000, 1n)], NOW);
+    assert.equal(fresh.settled, false);
+    assert.ok(fresh.settlesInMs > 0 && fresh.settlesInMs <= SETTLED_AFTER_MS_FINE - 10 + 1);
+    const quiet = markOf([dir(SETTLED_AFTER_MS_FINE + 1, 123_456n), dir(5_000, 1n)], NOW);
+    assert.equal(quiet.settled, true);
+    assert.equal(quiet.settlesInMs, 0);
+  });
+
+  it('waits seconds where times are whole seconds or milliseconds (FAT, HFS+, ext3)', () => {
+    const coarse = markOf([dir(1_000, 0n), dir(5_000, 0n)], NOW);
+    assert.equal(coarse.settled, false);
+    assert.ok(coarse.settlesInMs > SETTLED_AFTER_MS - 1_000 - 1, String(coarse.settlesInMs));
+    // One coarse time is enough to distrust the file system's clock.
+    assert.equal(markOf([dir(1_000, 5n), dir(1_000, 0n)], NOW).settled, false);
+    assert.equal(markOf([dir(SETTLED_AFTER_MS + 1, 0n), dir(5_000, 0n)], NOW).settled, true);
+  });
+
+  it('differs when a directory is replaced or changed, even within the same second', () => {
+    const a = markOf([dir(100, 1n), dir(100, 1n)], NOW).mark;
+    assert.notEqual(markOf([dir(100, 2n), dir(100, 1n)], NOW).mark, a);
+    assert.notEqual(markOf([{ ...dir(100, 1n), ino: 8n }, dir(100, 1n)], NOW).mark, a);
   });
 });

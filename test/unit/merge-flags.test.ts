@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { mergeFlags } from '../../agent/src/sync/merge-flags.js';
+import fc from 'fast-check';
+import { maildirLetters } from '../../agent/src/sync/maildir/flags.js';
+import { mergeChangesNothing, mergeFlags } from '../../agent/src/sync/merge-flags.js';
 
 const both = { applyToLocal: true, applyToRemote: true };
 
@@ -80,5 +82,42 @@ describe('three-way flag merge', () => {
     assert.equal(uploadOnly.localLetters, 'F');
     assert.deepEqual(uploadOnly.addRemote, ['\\Flagged']);
     assert.deepEqual(uploadOnly.base, ['\\Flagged']); // \Seen stays a pending server change
+  });
+
+  it('is skipped only where it would change nothing (the full pass shortcut)', () => {
+    const flag = fc.constantFrom(
+      '\\Seen',
+      '\\Answered',
+      '\\Flagged',
+      '\\Draft',
+      '\\Deleted',
+      '$Forwarded',
+      '\\SEEN',
+      '\\Recent',
+      '$label1',
+      'Junk',
+    );
+    const flags = fc.uniqueArray(flag, { maxLength: 5 });
+    // Often the letters some flag set maps to (case-folded), else any letters.
+    const letters = fc.oneof(
+      flags.map((f) => maildirLetters(f)),
+      fc
+        .uniqueArray(fc.constantFrom('D', 'F', 'P', 'R', 'S', 'T', 'a', 'x'), { maxLength: 4 })
+        .map((l) => l.sort().join('')),
+    );
+    let skipped = 0;
+    fc.assert(
+      fc.property(flags, letters, fc.option(flags, { nil: undefined }), (base, local, remote) => {
+        if (!mergeChangesNothing(base, local, remote)) return;
+        skipped += 1;
+        const merged = mergeFlags({ base, localLetters: local, remote: remote ?? base, ...both });
+        assert.equal(merged.localLetters, local);
+        assert.deepEqual(merged.addRemote, []);
+        assert.deepEqual(merged.removeRemote, []);
+        assert.deepEqual(merged.base, [...new Set(base)].sort());
+      }),
+      { numRuns: 5000 },
+    );
+    assert.ok(skipped > 50, `only ${skipped} cases took the shortcut`);
   });
 });

@@ -41,7 +41,7 @@ export interface PrivateDovecotOptions {
   /** Default: random hex. */
   password?: string;
   /** Turn extensions off to behave like servers without them (Gmail: no QRESYNC; Exchange: neither). */
-  capabilities?: { condstore?: boolean; qresync?: boolean };
+  capabilities?: { condstore?: boolean; qresync?: boolean; listStatus?: boolean };
   /** Also serve TLS: STARTTLS on `port` and implicit TLS on `tlsPort`, with a self-signed certificate. */
   tls?: boolean;
   /**
@@ -129,6 +129,7 @@ function removedCapabilities(c: PrivateDovecotOptions['capabilities'] = {}): Set
   // QRESYNC needs CONDSTORE: without CONDSTORE neither is offered.
   if (c.condstore === false) removed.add('CONDSTORE').add('QRESYNC');
   if (c.qresync === false) removed.add('QRESYNC');
+  if (c.listStatus === false) removed.add('LIST-STATUS');
   return removed;
 }
 

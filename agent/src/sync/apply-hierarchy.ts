@@ -60,6 +60,7 @@ export async function applyHierarchy(input: {
           path: displayPath,
           delimiter: input.delimiter,
           specialUse: null,
+          status: null,
         });
         outcome.foldersCreated += 1;
         log.info({ folder: displayPath }, 'folder created on the server');

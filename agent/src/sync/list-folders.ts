@@ -2,7 +2,7 @@
  * Step: list the server's folders that this account syncs, in a stable order (INBOX first),
  * with the directory each one maps to.
  */
-import type { ImapFlow } from 'imapflow';
+import type { ImapFlow, StatusObject } from 'imapflow';
 import type { AccountConfig } from '../config/load.js';
 import { folderSelected } from './folder-filter.js';
 import { displayPathOf } from './maildir/folder-path.js';
@@ -14,6 +14,20 @@ export interface RemoteFolder {
   path: string;
   delimiter: string | null;
   specialUse: string | null;
+  /**
+   * The folder's counters as LIST-STATUS reported them with the listing, or null when the
+   * server did not (then only a SELECT tells whether the folder changed).
+   */
+  status: ServerCounters | null;
+}
+
+/** What a SELECT or a STATUS tells of a folder's state on the server. */
+export interface ServerCounters {
+  uidValidity: number;
+  uidNext: number | null;
+  exists: number;
+  /** Null when the server keeps no modification sequences for the folder. */
+  highestModseq: bigint | null;
 }
 
 export interface RemoteFolderList {
@@ -27,7 +41,12 @@ export async function listRemoteFolders(
   client: ImapFlow,
   account: AccountConfig,
 ): Promise<RemoteFolderList> {
-  const listed = await client.list();
+  // With LIST-STATUS (RFC 5819) and CONDSTORE, the listing's one round trip also tells for
+  // every folder whether anything changed on the server since the last pass: an unchanged
+  // folder then needs no SELECT at all. Without CONDSTORE a flag change leaves no trace in
+  // the counters, so they are not asked for.
+  const withStatus = client.capabilities.has('LIST-STATUS') && client.capabilities.has('CONDSTORE');
+  const listed = await client.list(withStatus ? { statusQuery: STATUS_QUERY } : undefined);
   const folders: RemoteFolder[] = [];
   let trashPath: string | null = null;
   for (const entry of listed) {
@@ -39,10 +58,32 @@ export async function listRemoteFolders(
     const path =
       entry.path.toUpperCase() === 'INBOX' ? 'INBOX' : displayPathOf(entry.path, delimiter);
     if (!folderSelected(path, account.folders)) continue;
-    folders.push({ serverPath: entry.path, path, delimiter, specialUse: entry.specialUse || null });
+    folders.push({
+      serverPath: entry.path,
+      path,
+      delimiter,
+      specialUse: entry.specialUse || null,
+      status: withStatus ? countersOf(entry.status) : null,
+    });
   }
   folders.sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path));
   return { folders, trashPath };
+}
+
+const STATUS_QUERY = { messages: true, uidNext: true, uidValidity: true, highestModseq: true };
+
+/** Counters from a STATUS answer; null when one is missing (or the STATUS failed). */
+function countersOf(status: StatusObject | { error: unknown } | undefined): ServerCounters | null {
+  if (!status || 'error' in status) return null;
+  const { uidValidity, uidNext, messages, highestModseq } = status;
+  if (uidValidity === undefined || uidNext === undefined || messages === undefined) return null;
+  return {
+    uidValidity: Number(uidValidity),
+    uidNext,
+    exists: messages,
+    // 0: the folder keeps no modification sequences (RFC 7162 3.1.2.1).
+    highestModseq: highestModseq ? BigInt(highestModseq) : null,
+  };
 }
 
 function hasFlag(flags: Set<string>, flag: string): boolean {

@@ -7,7 +7,7 @@
 import type { ImapFlow } from 'imapflow';
 import type { SyncLogger } from './logger.js';
 import type { MaildirFolder } from './maildir/maildir-folder.js';
-import { mergeFlags } from './merge-flags.js';
+import { mergeChangesNothing, mergeFlags } from './merge-flags.js';
 import type { RemoteChanges } from './remote-changes.js';
 import type { MessageRow, StateDb } from './state-db.js';
 
@@ -72,10 +72,12 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
         locallyDeleted.push(row.uid);
       continue; // with keep-remote the row stays: the server copy is neither deleted nor fetched again
     }
+    const remoteFlags = remote.flags.get(row.uid);
+    if (mergeChangesNothing(row.flags, file.letters, remoteFlags)) continue;
     const merged = mergeFlags({
       base: row.flags,
       localLetters: file.letters,
-      remote: remote.flags.get(row.uid) ?? row.flags,
+      remote: remoteFlags ?? row.flags,
       applyToLocal: input.downloadContents,
       applyToRemote: input.uploadContents,
     });

@@ -111,7 +111,8 @@ export interface PendingAppend {
 export interface MessageRow {
   uid: number;
   base: string;
-  flags: string[];
+  /** Shared between rows with the same flags: never changed in place. */
+  flags: readonly string[];
   size: number;
   internalDate: number | null;
   /** Only the header block is stored (headers-only sync); the body comes on demand. */
@@ -367,15 +368,32 @@ export class StateDb {
     return toFolderState(record);
   }
 
+  /** The folder's row if it has one (unlike folder(), creates nothing). */
+  knownFolder(accountId: string, displayPath: string): FolderState | null {
+    const record = this.statements.folder.get(accountId, displayPath);
+    return record ? toFolderState(record) : null;
+  }
+
   folders(accountId: string): FolderState[] {
     return this.statements.foldersOf.all(accountId).map(toFolderState);
   }
 
   messages(folderId: number): MessageRow[] {
+    // A folder has few distinct flag sets: one array each, not one per row (tens of
+    // thousands of rows are read by every full pass).
+    const flagSets = new Map<string, readonly string[]>();
+    const flagsOf = (stored: string) => {
+      let flags = flagSets.get(stored);
+      if (!flags) {
+        flags = Object.freeze(stored === '' ? [] : stored.split(' '));
+        flagSets.set(stored, flags);
+      }
+      return flags;
+    };
     return this.statements.messages.all(folderId).map((row) => ({
       uid: row.uid,
       base: row.base,
-      flags: row.flags === '' ? [] : row.flags.split(' '),
+      flags: flagsOf(row.flags),
       size: row.size,
       internalDate: row.internal_date,
       partial: row.partial === 1,

@@ -16,7 +16,7 @@ import { listLocalFolders } from './maildir/local-folders.js';
 import { planHierarchy } from './plan-hierarchy.js';
 import type { SyncLogger } from './logger.js';
 import type { StateDb } from './state-db.js';
-import { type FolderSyncResult, syncFolder } from './sync-folder.js';
+import { type FolderSyncResult, syncFolder, unchangedByStatus } from './sync-folder.js';
 
 export interface AccountSyncReporter {
   progress(
@@ -87,9 +87,16 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
         ),
       );
     }
-    clients.push(
-      ...(await openMore(account, Math.min(account.maxConnections, folders.length) - 1, input)),
+    // The account's config (or the admin policy) can make every sync headers-only.
+    const headersOnly = flags.headersOnly || account.headersOnly === true;
+    // Folders the listing's counters already show unchanged (folder index → state id).
+    const unchangedByListing = await foldersUnchangedByStatus(
+      folders,
+      input,
+      flags.downloadContents && !headersOnly,
     );
+    const toPass = folders.length - unchangedByListing.size;
+    clients.push(...(await openMore(account, Math.min(account.maxConnections, toPass) - 1, input)));
 
     // Folders in parallel, one per connection; a connection failure stops taking new ones.
     const unchangedFolders: number[] = [];
@@ -106,6 +113,13 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
           i,
           folders.length,
         );
+        const unchangedId = unchangedByListing.get(i);
+        if (unchangedId !== undefined) {
+          stats.foldersSynced += 1;
+          stats.foldersUnchanged += 1;
+          unchangedFolders.push(unchangedId);
+          continue;
+        }
         try {
           const result = await syncFolder({
             client: connection,
@@ -115,8 +129,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             remote,
             downloadContents: flags.downloadContents,
             uploadContents: flags.uploadContents,
-            // The account's config (or the admin policy) can make every sync headers-only.
-            headersOnly: flags.headersOnly || account.headersOnly === true,
+            headersOnly,
             deletePolicy: account.deletePolicy,
             trashPath,
             onUploaded: () => {
@@ -188,6 +201,35 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
 }
 
 const CANCEL_GRACE_MS = 1000;
+
+/**
+ * The folders whose LIST-STATUS counters and Maildir marks show nothing changed since they
+ * were last left in sync, by index in `folders`. Only whole-folder content passes qualify:
+ * a hierarchy-only run or one without contents directions never reaches them.
+ */
+async function foldersUnchangedByStatus(
+  folders: readonly RemoteFolder[],
+  input: AccountSyncInput,
+  wantsFullBodies: boolean,
+): Promise<Map<number, number>> {
+  const unchanged = new Map<number, number>();
+  if (!input.flags.downloadContents && !input.flags.uploadContents) return unchanged;
+  const ids = await Promise.all(
+    folders.map((remote) =>
+      unchangedByStatus({
+        state: input.state,
+        accountId: input.account.id,
+        maildirRoot: input.account.maildir,
+        remote,
+        wantsFullBodies,
+      }),
+    ),
+  );
+  ids.forEach((id, index) => {
+    if (id !== null) unchanged.set(index, id);
+  });
+  return unchanged;
+}
 
 /** Extra connections for parallel folders; fewer if the server refuses some (it may cap them). */
 async function openMore(

@@ -5,6 +5,7 @@
 import type { ImapFlow } from 'imapflow';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   completePartialMessages,
   downloadNewMessages,
@@ -16,14 +17,15 @@ import { rematchFolder, type RematchResult } from './rematch-folder.js';
 import { remoteChanges } from './remote-changes.js';
 import { recoverPendingAppends, uploadNewMessages } from './upload-new-messages.js';
 import { SyncFailure } from './errors.js';
-import type { RemoteFolder } from './list-folders.js';
+import type { RemoteFolder, ServerCounters } from './list-folders.js';
 import type { SyncLogger } from './logger.js';
 import { maildirLetters } from './maildir/flags.js';
-import { folderMark, type FolderMark } from './maildir/folder-mark.js';
+import { mergeChangesNothing } from './merge-flags.js';
+import { folderMark, SETTLED_AFTER_MS_FINE, type FolderMark } from './maildir/folder-mark.js';
+import { folderDirectory } from './maildir/folder-path.js';
 import { openLocalFolder } from './maildir/open-local-folder.js';
 import { MaildirFolder } from './maildir/maildir-folder.js';
 import type { FolderState, StateDb } from './state-db.js';
-import type { OpenedFolder } from './open-folder.js';
 
 export interface FolderSyncInput {
   client: ImapFlow;
@@ -102,7 +104,12 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   // Taken before anything reads the directories: a change made while this pass runs shows
   // up as a different mark next time.
   const mark = await folderMark(dir);
-  if (unchangedSinceLastPass(state, folder, opened, mark, input)) {
+  const wantsFullBodies = input.downloadContents && !input.headersOnly;
+  if (
+    unchangedSinceLastPass(state, folder, opened, mark, wantsFullBodies) &&
+    // QRESYNC reported no change during the SELECT (the counters already say so).
+    (!opened.qresync || (opened.qresync.flags.size === 0 && opened.qresync.vanished.size === 0))
+  ) {
     // Its "last synced" time is written with the other unchanged folders' (one commit).
     result.unchanged = true;
     return result;
@@ -221,9 +228,42 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     highestModseq:
       input.downloadContents || rematched ? opened.highestModseq : folder.highestModseq,
     exists: opened.exists,
-    localMark: leftInSync && mark?.settled ? mark.mark : null,
+    localMark: leftInSync ? await markAfterPass(local, state, folder.id, mark) : null,
   });
   return result;
+}
+
+/**
+ * The mark a pass that left the folder in sync may record: the one taken before it read the
+ * directories, if nothing moved them since; else, when this pass changed them itself, a new
+ * one — once it is settled (on a file system with fine times that is a wait of at most
+ * SETTLED_AFTER_MS_FINE) and a fresh listing shows exactly what the state holds, so that no
+ * change by another program can hide behind it. Otherwise none: the next pass is a full one.
+ */
+async function markAfterPass(
+  local: MaildirFolder,
+  state: StateDb,
+  folderId: number,
+  before: FolderMark | null,
+): Promise<string | null> {
+  let after = await folderMark(local.dir);
+  if (before === null || after === null) return null;
+  if (after.mark === before.mark && before.settled) return before.mark;
+  if (after.settlesInMs > SETTLED_AFTER_MS_FINE) return null;
+  if (!after.settled) {
+    await sleep(after.settlesInMs);
+    after = await folderMark(local.dir);
+    if (!after?.settled) return null;
+  }
+  // Listed after the mark was taken: a change before it shows here, one after it moves it.
+  const files = await local.scan();
+  const rows = state.messages(folderId);
+  if (files.size !== rows.length) return null;
+  for (const row of rows) {
+    const file = files.get(row.base);
+    if (!file || !mergeChangesNothing(row.flags, file.letters, undefined)) return null;
+  }
+  return after.mark;
 }
 
 /**
@@ -235,26 +275,53 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
 function unchangedSinceLastPass(
   state: StateDb,
   folder: FolderState,
-  opened: OpenedFolder,
+  server: ServerCounters,
   mark: FolderMark | null,
-  input: FolderSyncInput,
+  wantsFullBodies: boolean,
 ): boolean {
   if (mark === null || folder.localMark === null || folder.localMark !== mark.mark) return false;
-  if (folder.uidValidity !== opened.uidValidity) return false;
-  if (folder.uidNext === null || folder.uidNext !== opened.uidNext) return false;
-  if (folder.existsCount !== opened.exists) return false;
+  if (folder.uidValidity !== server.uidValidity) return false;
+  if (folder.uidNext === null || folder.uidNext !== server.uidNext) return false;
+  if (folder.existsCount !== server.exists) return false;
   if (
     folder.highestModseq === null ||
-    opened.highestModseq === null ||
-    folder.highestModseq !== opened.highestModseq
+    server.highestModseq === null ||
+    folder.highestModseq !== server.highestModseq
   )
     return false;
-  if (opened.qresync && (opened.qresync.flags.size > 0 || opened.qresync.vanished.size > 0))
-    return false;
   if (state.hasPendingAppends(folder.id)) return false;
-  if (input.downloadContents && !input.headersOnly && state.hasPartialMessages(folder.id))
-    return false;
+  if (wantsFullBodies && state.hasPartialMessages(folder.id)) return false;
   return true;
+}
+
+/**
+ * The folder's id when the counters LIST-STATUS gave with the listing show it unchanged
+ * since it was last left in sync (see unchangedSinceLastPass): it needs no SELECT, no
+ * connection. Null when it needs its pass, or when that cannot be told without one.
+ */
+export async function unchangedByStatus(input: {
+  state: StateDb;
+  accountId: string;
+  maildirRoot: string;
+  remote: RemoteFolder;
+  wantsFullBodies: boolean;
+}): Promise<number | null> {
+  const { state, remote } = input;
+  if (remote.status === null) return null;
+  const folder = state.knownFolder(input.accountId, remote.path);
+  // A renamed server path or a first sight goes through syncFolder, which records both.
+  if (folder === null || folder.serverPath !== remote.serverPath || folder.localMark === null)
+    return null;
+  let dir: string;
+  try {
+    dir = folderDirectory(input.maildirRoot, remote.path);
+  } catch {
+    return null; // syncFolder reports the name it cannot store
+  }
+  const mark = await folderMark(dir);
+  return unchangedSinceLastPass(state, folder, remote.status, mark, input.wantsFullBodies)
+    ? folder.id
+    : null;
 }
 
 /**
