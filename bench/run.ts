@@ -148,7 +148,7 @@ function ensurePackages(tools: ToolName[]): void {
 
 export async function main(argv: string[]): Promise<number> {
   const opts = parseOptions(argv);
-  if (!existsSync(STORESYNC_BIN.replace(/bin[/\\]storesync\.js$/, 'dist/agent/cli.js'))) {
+  if (!existsSync(STORESYNC_BIN.replace(/bin[/\\]storesync\.js$/, 'dist/cli/cli.js'))) {
     throw new Error('the agent is not built: run "npm run build:agent" first');
   }
   await ensureDovecotInstalled(log);

@@ -6,7 +6,8 @@
 // be set before anything starts the pool, hence before the CLI is loaded.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
-const { main } = await import('../dist/agent/cli.js');
+// The bundled CLI (scripts/bundle-cli.mjs): a few files to load instead of a thousand modules.
+const { main } = await import('../dist/cli/cli.js');
 
 main(process.argv).then(
   (code) => {
