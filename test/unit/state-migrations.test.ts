@@ -69,8 +69,16 @@ const SCHEMA_V4 = SCHEMA_V3.replace(
    PRAGMA user_version = 4;`,
 );
 
+/** Version 5: folders keep their message count and a mark of their directories. */
+const SCHEMA_V5 = SCHEMA_V4.replace(
+  'PRAGMA user_version = 4;',
+  `ALTER TABLE folders ADD COLUMN exists_count INTEGER;
+   ALTER TABLE folders ADD COLUMN local_mark TEXT;
+   PRAGMA user_version = 5;`,
+);
+
 /** The versions written out above: every one before the current schema must be here. */
-const EARLIER_VERSIONS = [1, 2, 3, 4];
+const EARLIER_VERSIONS = [1, 2, 3, 4, 5];
 
 const FLAGS: SyncFlags = {
   uploadHierarchy: true,
@@ -408,6 +416,37 @@ describe('state database upgrades from every earlier schema', () => {
       );
     } finally {
       state.close();
+    }
+    assert.equal(userVersion(), currentVersion());
+  });
+
+  it('version 5: marks kept, partial messages found through the new index', () => {
+    write(SCHEMA_V5, (db) => {
+      fillVersion1(db, { journal: false });
+      db.prepare("INSERT INTO maildir_stores VALUES ('work', ':')").run();
+      db.prepare('UPDATE folders SET exists_count = 2, local_mark = ? WHERE id = 1').run(
+        '12:34:56/78:90:12',
+      );
+      db.prepare('UPDATE messages SET partial = 1 WHERE folder_id = 2 AND uid = 1').run();
+    });
+    const state = new StateDb(file);
+    try {
+      assertVersion1RowsKept(state);
+      const inbox = state.folders('work').find((f) => f.path === 'INBOX')!;
+      assert.deepEqual([inbox.existsCount, inbox.localMark], [2, '12:34:56/78:90:12']);
+      assert.equal(state.hasPartialMessages(1), false);
+      assert.equal(state.hasPartialMessages(2), true);
+    } finally {
+      state.close();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      const plan = db
+        .prepare('EXPLAIN QUERY PLAN SELECT 1 FROM messages WHERE folder_id = ? AND partial = 1')
+        .all(1) as Array<{ detail: string }>;
+      assert.match(plan.map((p) => p.detail).join(' '), /messages_partial/);
+    } finally {
+      db.close();
     }
     assert.equal(userVersion(), currentVersion());
   });

@@ -4,9 +4,10 @@
  *  - QRESYNC: already known from the SELECT (no command at all);
  *  - CONDSTORE: FETCH FLAGS CHANGEDSINCE our HIGHESTMODSEQ, only if it moved; expunges only
  *    when the message count says some happened (then one UID SEARCH);
- *  - neither (Exchange-like): one FETCH FLAGS over the UIDs we hold.
+ *  - neither (Exchange-like): every message's flags, by one UID SEARCH per flag in a large
+ *    folder (see flagsBySearch) or one FETCH FLAGS over the UIDs we hold in a small one.
  */
-import type { ImapFlow } from 'imapflow';
+import type { ImapFlow, SearchObject } from 'imapflow';
 import type { OpenedFolder } from './open-folder.js';
 
 export interface RemoteChanges {
@@ -22,6 +23,8 @@ export async function remoteChanges(
   storedModseq: bigint | null,
   knownUids: readonly number[],
   newUidCount: number,
+  /** Tests compare both ways of reading every message's flags on the same folder. */
+  searchScanMin = SEARCH_SCAN_MIN,
 ): Promise<RemoteChanges> {
   if (opened.qresync) return opened.qresync;
   const flags = new Map<number, string[]>();
@@ -47,6 +50,10 @@ export async function remoteChanges(
     return { flags, vanished };
   }
 
+  if (knownUids.length >= searchScanMin) {
+    const searched = await flagsBySearch(client, opened, knownUids).catch(() => null);
+    if (searched) return searched;
+  }
   const seen = new Set<number>();
   for await (const message of client.fetch(
     `1:${maxKnown}`,
@@ -58,4 +65,99 @@ export async function remoteChanges(
   }
   for (const uid of knownUids) if (!seen.has(uid)) vanished.add(uid);
   return { flags, vanished };
+}
+
+/**
+ * From this many messages a folder's flags are read with one UID SEARCH per flag rather than
+ * one FETCH line per message: a handful of round trips (each a few ms here, tens of ms to a
+ * distant server) against ~40 µs of parsing per FETCH line and ~40 bytes of it on the wire.
+ */
+export const SEARCH_SCAN_MIN = 2_000;
+
+/** The flags a file name carries, always asked for; keywords the folder lists are added. */
+const LETTER_FLAG_SEARCHES: ReadonlyArray<[string, SearchObject]> = [
+  ['\\Seen', { seen: true }],
+  ['\\Answered', { answered: true }],
+  ['\\Flagged', { flagged: true }],
+  ['\\Deleted', { deleted: true }],
+  ['\\Draft', { draft: true }],
+  ['$Forwarded', { keyword: '$Forwarded' }],
+];
+
+/**
+ * Every known message's flags as the sets of UIDs that carry each flag: the six the Maildir
+ * letters stand for, and each keyword the folder's FLAGS response lists (RFC 3501: the flags
+ * defined in the mailbox). With ESEARCH each answer is a compact range list. Null when the
+ * server refuses one of the searches: the caller reads the flags with FETCH instead.
+ */
+async function flagsBySearch(
+  client: ImapFlow,
+  opened: OpenedFolder,
+  knownUids: readonly number[],
+): Promise<RemoteChanges | null> {
+  const range = `1:${knownUids[knownUids.length - 1]!}`;
+  const searches = [...LETTER_FLAG_SEARCHES];
+  for (const flag of opened.mailbox.flags ?? []) {
+    if (flag.startsWith('\\') || searches.some(([known]) => known === flag)) continue;
+    searches.push([flag, { keyword: flag }]);
+  }
+  if (searches.length > 31) return null; // more keywords than a mask has bits: FETCH them
+  // Bit i of a UID's mask: it carries searches[i]. Present UIDs get an entry (mask 0 at first).
+  const masks = new Map<number, number>();
+  const present = await uidsMatching(client, { uid: range });
+  if (present === null) return null;
+  for (const uid of present) masks.set(uid, 0);
+  for (let i = 0; i < searches.length; i++) {
+    const uids = await uidsMatching(client, { ...searches[i]![1], uid: range });
+    if (uids === null) return null;
+    const bit = 1 << i;
+    for (const uid of uids) {
+      const mask = masks.get(uid);
+      if (mask !== undefined) masks.set(uid, mask | bit);
+    }
+  }
+  // One array per distinct flag set, shared by every message that has it.
+  const arrays = new Map<number, string[]>();
+  const flags = new Map<number, string[]>();
+  const vanished = new Set<number>();
+  for (const uid of knownUids) {
+    const mask = masks.get(uid);
+    if (mask === undefined) {
+      vanished.add(uid);
+      continue;
+    }
+    let set = arrays.get(mask);
+    if (!set) {
+      set = searches.filter((_, i) => mask & (1 << i)).map(([flag]) => flag);
+      arrays.set(mask, set);
+    }
+    flags.set(uid, set);
+  }
+  return { flags, vanished };
+}
+
+/** The UIDs a UID SEARCH matches, expanded; null when the server gives no answer. */
+async function uidsMatching(
+  client: ImapFlow,
+  query: SearchObject,
+): Promise<Iterable<number> | null> {
+  const answer = await client.search(query, { uid: true, returnOptions: ['ALL'] });
+  if (!answer) return null;
+  if (Array.isArray(answer)) return answer;
+  return expandSequenceSet(answer.all ?? '');
+}
+
+/** "1:3,7,9:10" → 1, 2, 3, 7, 9, 10 (either end of a range may come first: "3:1"). */
+export function* expandSequenceSet(set: string): Generator<number> {
+  if (set === '') return;
+  for (const part of set.split(',')) {
+    const colon = part.indexOf(':');
+    if (colon < 0) {
+      yield Number(part);
+      continue;
+    }
+    const a = Number(part.slice(0, colon));
+    const b = Number(part.slice(colon + 1));
+    for (let uid = Math.min(a, b); uid <= Math.max(a, b); uid++) yield uid;
+  }
 }

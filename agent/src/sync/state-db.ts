@@ -31,6 +31,9 @@ const MIGRATIONS: readonly string[] = [
   // after the SELECT instead of reading every file name and every state row.
   `ALTER TABLE folders ADD COLUMN exists_count INTEGER;
    ALTER TABLE folders ADD COLUMN local_mark TEXT;`,
+  // 6: whether a folder still owes bodies is asked of every folder in every pass; without
+  // an index that walked all of its rows (most folders have no partial message at all).
+  `CREATE INDEX IF NOT EXISTS messages_partial ON messages (folder_id) WHERE partial = 1;`,
 ];
 const SCHEMA_VERSION = 1 + MIGRATIONS.length;
 

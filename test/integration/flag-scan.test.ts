@@ -1,0 +1,123 @@
+/**
+ * On a server without CONDSTORE every pass reads the flags of every message it holds. A large
+ * folder's are read with one UID SEARCH per flag instead of one FETCH line per message; both
+ * ways must tell exactly the same: each message's flags (keywords too) and which are gone.
+ */
+import assert from 'node:assert/strict';
+import type { ImapFlow } from 'imapflow';
+import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
+import { openFolder } from '../../agent/src/sync/open-folder.js';
+import {
+  expandSequenceSet,
+  remoteChanges,
+  type RemoteChanges,
+} from '../../agent/src/sync/remote-changes.js';
+import type { FolderState } from '../../agent/src/sync/state-db.js';
+import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
+
+const COUNT = 90;
+
+/** A spread of flags: system flags, $Forwarded, keywords, several at once, none at all. */
+function flagsOf(uid: number): string[] {
+  const flags: string[] = [];
+  if (uid % 2 === 0) flags.push('\\Seen');
+  if (uid % 3 === 0) flags.push('\\Flagged');
+  if (uid % 5 === 0) flags.push('\\Answered');
+  if (uid % 7 === 0) flags.push('$Forwarded');
+  if (uid % 11 === 0) flags.push('\\Draft');
+  if (uid % 13 === 0) flags.push('\\Deleted');
+  if (uid % 4 === 1) flags.push('Junk');
+  if (uid % 6 === 5) flags.push('$label1');
+  return flags;
+}
+
+const NEVER_OPENED: FolderState = {
+  id: 1,
+  accountId: 'a',
+  path: 'INBOX',
+  serverPath: 'INBOX',
+  delimiter: '/',
+  uidValidity: null,
+  uidNext: null,
+  highestModseq: null,
+  lastSyncAt: null,
+  existsCount: null,
+  localMark: null,
+};
+
+describe('reading every flag without CONDSTORE', function () {
+  this.timeout(60_000);
+  let dovecot: TestDovecot;
+  let client: ImapFlow;
+  const known = Array.from({ length: COUNT }, (_, i) => i + 1);
+  const expunged = [10, 45, 90];
+
+  before(async () => {
+    dovecot = await startTestDovecot({ capabilities: { condstore: false } });
+    await dovecot.appendMessages(generateMailbox({ count: COUNT, folders: ['INBOX'], seed: 21 }));
+    client = await dovecot.client();
+    await client.mailboxOpen('INBOX');
+    for (const uid of known) {
+      await client.messageFlagsSet(String(uid), flagsOf(uid), { uid: true });
+    }
+    await client.messageDelete(expunged.join(','), { uid: true });
+  });
+  after(async () => {
+    await client?.logout().catch(() => client.close());
+    await dovecot?.cleanup();
+  });
+
+  /** The changes as the engine reads them, and the commands it sent to read them. */
+  async function read(searchScanMin: number): Promise<{ changes: RemoteChanges; sent: string[] }> {
+    const opened = await openFolder(client, 'INBOX', NEVER_OPENED, true);
+    assert.equal(opened.highestModseq, null, 'the server must have no CONDSTORE here');
+    const sent: string[] = [];
+    const search = client.search.bind(client);
+    const fetch = client.fetch.bind(client);
+    client.search = ((...args: Parameters<ImapFlow['search']>) => {
+      sent.push('SEARCH');
+      return search(...args);
+    }) as ImapFlow['search'];
+    client.fetch = ((...args: Parameters<ImapFlow['fetch']>) => {
+      sent.push('FETCH');
+      return fetch(...args);
+    }) as ImapFlow['fetch'];
+    try {
+      return { changes: await remoteChanges(client, opened, null, known, 0, searchScanMin), sent };
+    } finally {
+      client.search = search;
+      client.fetch = fetch;
+    }
+  }
+
+  const sortedFlags = (changes: RemoteChanges, uid: number) =>
+    (changes.flags.get(uid) ?? []).filter((f) => f !== '\\Recent').sort();
+
+  it('tells by SEARCH exactly what FETCH tells: every flag and keyword, every expunge', async () => {
+    const byFetch = await read(Infinity);
+    const bySearch = await read(0);
+    assert.deepEqual(byFetch.sent, ['FETCH']);
+    assert.ok(!bySearch.sent.includes('FETCH'), bySearch.sent.join(' '));
+    assert.ok(bySearch.sent.length >= 7, 'one SEARCH for the UIDs, one per flag');
+
+    assert.deepEqual(
+      [...bySearch.changes.vanished].sort((a, b) => a - b),
+      expunged,
+    );
+    assert.deepEqual(
+      [...byFetch.changes.vanished].sort((a, b) => a - b),
+      expunged,
+    );
+    for (const uid of known) {
+      if (expunged.includes(uid)) continue;
+      const expected = flagsOf(uid).sort();
+      assert.deepEqual(sortedFlags(byFetch.changes, uid), expected, `FETCH, UID ${uid}`);
+      assert.deepEqual(sortedFlags(bySearch.changes, uid), expected, `SEARCH, UID ${uid}`);
+    }
+  });
+
+  it('expands sequence sets, ranges either way round', () => {
+    assert.deepEqual([...expandSequenceSet('')], []);
+    assert.deepEqual([...expandSequenceSet('1:3,7,10:9')], [1, 2, 3, 7, 9, 10]);
+  });
+});
