@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import { launchChromium, type TestBrowser } from '../test/support/chromium.js';
 import { FULL_SYNC, type ServerMessage } from '../agent/src/protocol/index.js';
 import { connect, type ImapLogin } from './corpus.js';
+import { NODE_ENVIRONMENT, NODE_FLAGS } from '../agent/src/launch-settings.js';
 import { STORESYNC_BIN } from './tools.js';
 
 export interface AgentFigures {
@@ -199,10 +200,15 @@ async function startAgent(
   config: string,
   env: NodeJS.ProcessEnv,
 ): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [STORESYNC_BIN, 'start', '--config', config], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // Started as the service files start it (launch-settings.ts).
+  const child = spawn(
+    process.execPath,
+    [...NODE_FLAGS, STORESYNC_BIN, 'start', '--config', config],
+    {
+      env: { ...process.env, ...NODE_ENVIRONMENT, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`agent did not start:\n${output}`)), 30_000);

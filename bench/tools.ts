@@ -7,6 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_ENVIRONMENT, NODE_FLAGS } from '../agent/src/launch-settings.js';
 
 export const PASSWORD_ENV = 'BENCH_IMAP_PASSWORD';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -80,9 +81,10 @@ export async function prepareTool(
       return {
         name,
         maildir,
+        // As bin/storesync.js's first line starts it for a user (launch-settings.ts).
         command: process.execPath,
-        args: [STORESYNC_BIN, 'sync', '--config', config, '--once', '--json'],
-        env,
+        args: [...NODE_FLAGS, STORESYNC_BIN, 'sync', '--config', config, '--once', '--json'],
+        env: { ...NODE_ENVIRONMENT, ...env },
         failure: (code, output) => {
           const summary = output
             .trim()

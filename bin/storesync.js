@@ -1,5 +1,7 @@
-#!/usr/bin/env node
-// Entry point for the `storesync` command: runs the compiled agent CLI.
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
+// Entry point for the `storesync` command: runs the compiled agent CLI. The first line starts
+// Node with StoreSync's memory settings (agent/src/launch-settings.ts, which a test keeps it
+// equal to); `node bin/storesync.js` runs without them.
 
 // Downloads fsync a whole batch of files at once; libuv runs each fsync on a thread of its
 // pool (4 by default), so a larger pool lets the disk flush more of them together. It must

@@ -4,6 +4,7 @@
  * working from any directory and after the shell that installed it is gone.
  */
 import path from 'node:path';
+import { NODE_ENVIRONMENT, NODE_FLAGS } from '../launch-settings.js';
 import { PACKAGE_ROOT } from '../package-info.js';
 
 /** The name the service goes by in each service manager. */
@@ -21,23 +22,24 @@ export interface ServiceSpec {
   /** The absolute config file the agent reads. */
   configFile: string;
   /**
-   * Variables the agent needs as in the installing shell: PATH (password and token commands
-   * find the same programs), XDG_DATA_HOME (the same default data directory) and
-   * NODE_EXTRA_CA_CERTS (a company CA that IMAP connections must trust).
+   * StoreSync's memory settings (launch-settings.ts) and the variables the agent needs as in
+   * the installing shell: PATH (password and token commands find the same programs),
+   * XDG_DATA_HOME (the same default data directory) and NODE_EXTRA_CA_CERTS (a company CA
+   * that IMAP connections must trust).
    */
   environment: Record<string, string>;
 }
 
-/** The arguments after the Node.js executable. */
+/** The arguments after the Node.js executable: StoreSync's Node options, then the script. */
 export function agentArguments(spec: ServiceSpec): string[] {
-  return [spec.script, 'start', '--config', spec.configFile];
+  return [...NODE_FLAGS, spec.script, 'start', '--config', spec.configFile];
 }
 
 export function currentServiceSpec(
   configFile: string,
   env: NodeJS.ProcessEnv = process.env,
 ): ServiceSpec {
-  const environment: Record<string, string> = {};
+  const environment: Record<string, string> = { ...NODE_ENVIRONMENT };
   for (const name of ['PATH', 'XDG_DATA_HOME', 'NODE_EXTRA_CA_CERTS']) {
     const value = env[name];
     if (value) environment[name] = value;

@@ -258,6 +258,9 @@ export class StateDb {
       bases: this.db
         .prepare<[number], string>('SELECT base FROM messages WHERE folder_id = ?')
         .pluck(),
+      basesAndFlags: this.db
+        .prepare<[number], [string, string]>('SELECT base, flags FROM messages WHERE folder_id = ?')
+        .raw(),
       hasPartial: this.db.prepare<[number], { one: number }>(
         'SELECT 1 AS one FROM messages WHERE folder_id = ? AND partial = 1 LIMIT 1',
       ),
@@ -407,6 +410,23 @@ export class StateDb {
   /** The file names (bases) of the folder's messages, without reading whole rows. */
   messageBases(folderId: number): Set<string> {
     return new Set(this.statements.bases.all(folderId));
+  }
+
+  /**
+   * Each message's file name (base) and flags, one at a time: for walks over a whole folder
+   * that need no more, without building its rows all at once. The flags arrays are shared
+   * between messages with the same flags (never change them in place).
+   */
+  *messageBasesAndFlags(folderId: number): Generator<{ base: string; flags: readonly string[] }> {
+    const flagSets = new Map<string, readonly string[]>();
+    for (const [base, stored] of this.statements.basesAndFlags.iterate(folderId)) {
+      let flags = flagSets.get(stored);
+      if (!flags) {
+        flags = Object.freeze(stored === '' ? [] : stored.split(' '));
+        flagSets.set(stored, flags);
+      }
+      yield { base, flags };
+    }
   }
 
   /** Messages whose Message-ID has not been read from their file yet. */

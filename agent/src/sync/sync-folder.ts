@@ -257,13 +257,13 @@ async function markAfterPass(
   }
   // Listed after the mark was taken: a change before it shows here, one after it moves it.
   const files = await local.scan();
-  const rows = state.messages(folderId);
-  if (files.size !== rows.length) return null;
-  for (const row of rows) {
+  let rows = 0;
+  for (const row of state.messageBasesAndFlags(folderId)) {
+    rows += 1;
     const file = files.get(row.base);
     if (!file || !mergeChangesNothing(row.flags, file.letters, undefined)) return null;
   }
-  return after.mark;
+  return rows === files.size ? after.mark : null;
 }
 
 /**
