@@ -10,6 +10,7 @@ import { openFolder } from '../../agent/src/sync/open-folder.js';
 import {
   expandSequenceSet,
   remoteChanges,
+  searchIsCheaper,
   type RemoteChanges,
 } from '../../agent/src/sync/remote-changes.js';
 import type { FolderState } from '../../agent/src/sync/state-db.js';
@@ -68,7 +69,9 @@ describe('reading every flag without CONDSTORE', function () {
   });
 
   /** The changes as the engine reads them, and the commands it sent to read them. */
-  async function read(searchScanMin: number): Promise<{ changes: RemoteChanges; sent: string[] }> {
+  async function read(
+    flagScan: 'search' | 'fetch',
+  ): Promise<{ changes: RemoteChanges; sent: string[] }> {
     const opened = await openFolder(client, 'INBOX', NEVER_OPENED, true);
     assert.equal(opened.highestModseq, null, 'the server must have no CONDSTORE here');
     const sent: string[] = [];
@@ -83,7 +86,7 @@ describe('reading every flag without CONDSTORE', function () {
       return fetch(...args);
     }) as ImapFlow['fetch'];
     try {
-      return { changes: await remoteChanges(client, opened, null, known, 0, searchScanMin), sent };
+      return { changes: await remoteChanges(client, opened, null, known, 0, flagScan), sent };
     } finally {
       client.search = search;
       client.fetch = fetch;
@@ -94,8 +97,8 @@ describe('reading every flag without CONDSTORE', function () {
     (changes.flags.get(uid) ?? []).filter((f) => f !== '\\Recent').sort();
 
   it('tells by SEARCH exactly what FETCH tells: every flag and keyword, every expunge', async () => {
-    const byFetch = await read(Infinity);
-    const bySearch = await read(0);
+    const byFetch = await read('fetch');
+    const bySearch = await read('search');
     assert.deepEqual(byFetch.sent, ['FETCH']);
     assert.ok(!bySearch.sent.includes('FETCH'), bySearch.sent.join(' '));
     assert.ok(bySearch.sent.length >= 7, 'one SEARCH for the UIDs, one per flag');
@@ -114,6 +117,13 @@ describe('reading every flag without CONDSTORE', function () {
       assert.deepEqual(sortedFlags(byFetch.changes, uid), expected, `FETCH, UID ${uid}`);
       assert.deepEqual(sortedFlags(bySearch.changes, uid), expected, `SEARCH, UID ${uid}`);
     }
+  });
+
+  it('picks SEARCH where it costs less than a FETCH line per message, by the round trip', () => {
+    assert.equal(searchIsCheaper(2_000, 8, 1), true);
+    assert.equal(searchIsCheaper(100, 8, 1), false);
+    assert.equal(searchIsCheaper(2_000, 8, 30), false); // a distant server
+    assert.equal(searchIsCheaper(100_000, 8, 30), true);
   });
 
   it('expands sequence sets, ranges either way round', () => {

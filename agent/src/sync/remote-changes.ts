@@ -4,8 +4,9 @@
  *  - QRESYNC: already known from the SELECT (no command at all);
  *  - CONDSTORE: FETCH FLAGS CHANGEDSINCE our HIGHESTMODSEQ, only if it moved; expunges only
  *    when the message count says some happened (then one UID SEARCH);
- *  - neither (Exchange-like): every message's flags, by one UID SEARCH per flag in a large
- *    folder (see flagsBySearch) or one FETCH FLAGS over the UIDs we hold in a small one.
+ *  - neither (Exchange-like): every message's flags, by one UID SEARCH per flag or one FETCH
+ *    FLAGS over the UIDs we hold, whichever costs less for the folder's size and the link's
+ *    round trip (see searchIsCheaper).
  */
 import type { ImapFlow, SearchObject } from 'imapflow';
 import type { OpenedFolder } from './open-folder.js';
@@ -23,8 +24,8 @@ export async function remoteChanges(
   storedModseq: bigint | null,
   knownUids: readonly number[],
   newUidCount: number,
-  /** Tests compare both ways of reading every message's flags on the same folder. */
-  searchScanMin = SEARCH_SCAN_MIN,
+  /** How every message's flags are read without CONDSTORE; tests compare both ways. */
+  flagScan: 'cheaper' | 'search' | 'fetch' = 'cheaper',
 ): Promise<RemoteChanges> {
   if (opened.qresync) return opened.qresync;
   const flags = new Map<number, string[]>();
@@ -50,8 +51,10 @@ export async function remoteChanges(
     return { flags, vanished };
   }
 
-  if (knownUids.length >= searchScanMin) {
-    const searched = await flagsBySearch(client, opened, knownUids).catch(() => null);
+  if (flagScan !== 'fetch') {
+    const searched = await flagsBySearch(client, opened, knownUids, flagScan === 'search').catch(
+      () => null,
+    );
     if (searched) return searched;
   }
   const seen = new Set<number>();
@@ -68,11 +71,36 @@ export async function remoteChanges(
 }
 
 /**
- * From this many messages a folder's flags are read with one UID SEARCH per flag rather than
- * one FETCH line per message: a handful of round trips (each a few ms here, tens of ms to a
- * distant server) against ~40 µs of parsing per FETCH line and ~40 bytes of it on the wire.
+ * What one FETCH line of flags costs us: imapflow's parser and the garbage it leaves, ~40–50
+ * µs a message on the benchmark machine (BENCHMARKS.md), besides ~40 bytes on the wire.
  */
-export const SEARCH_SCAN_MIN = 2_000;
+const FETCH_LINE_MS = 0.05;
+
+/**
+ * Whether one UID SEARCH per flag (a round trip each, a few bytes per matching range) costs
+ * less than one FETCH line per message: on a link with a 1 ms round trip from ~160 messages
+ * with 8 searches, with 30 ms from ~4,800.
+ */
+export function searchIsCheaper(messages: number, searches: number, roundTripMs: number): boolean {
+  return searches * roundTripMs < messages * FETCH_LINE_MS;
+}
+
+/**
+ * Each session's round trip, timed once with a NOOP (the server does nothing for it). An
+ * upper bound: this process may be busy with another connection meanwhile, which only ever
+ * tips the choice towards FETCH, the way that works everywhere.
+ */
+const measuredRoundTrips = new WeakMap<ImapFlow, number>();
+async function roundTripMs(client: ImapFlow): Promise<number> {
+  let ms = measuredRoundTrips.get(client);
+  if (ms === undefined) {
+    const started = performance.now();
+    await client.noop();
+    ms = performance.now() - started;
+    measuredRoundTrips.set(client, ms);
+  }
+  return ms;
+}
 
 /** The flags a file name carries, always asked for; keywords the folder lists are added. */
 const LETTER_FLAG_SEARCHES: ReadonlyArray<[string, SearchObject]> = [
@@ -87,13 +115,15 @@ const LETTER_FLAG_SEARCHES: ReadonlyArray<[string, SearchObject]> = [
 /**
  * Every known message's flags as the sets of UIDs that carry each flag: the six the Maildir
  * letters stand for, and each keyword the folder's FLAGS response lists (RFC 3501: the flags
- * defined in the mailbox). With ESEARCH each answer is a compact range list. Null when the
- * server refuses one of the searches: the caller reads the flags with FETCH instead.
+ * defined in the mailbox). With ESEARCH each answer is a compact range list. Null when FETCH
+ * is the cheaper way for this folder (unless `always`), or when the server refuses one of the
+ * searches: the caller reads the flags with FETCH instead.
  */
 async function flagsBySearch(
   client: ImapFlow,
   opened: OpenedFolder,
   knownUids: readonly number[],
+  always: boolean,
 ): Promise<RemoteChanges | null> {
   const range = `1:${knownUids[knownUids.length - 1]!}`;
   const searches = [...LETTER_FLAG_SEARCHES];
@@ -102,6 +132,9 @@ async function flagsBySearch(
     searches.push([flag, { keyword: flag }]);
   }
   if (searches.length > 31) return null; // more keywords than a mask has bits: FETCH them
+  const commands = searches.length + 1;
+  if (!always && !searchIsCheaper(knownUids.length, commands, await roundTripMs(client)))
+    return null;
   // Bit i of a UID's mask: it carries searches[i]. Present UIDs get an entry (mask 0 at first).
   const masks = new Map<number, number>();
   const present = await uidsMatching(client, { uid: range });
