@@ -385,17 +385,7 @@ export class StateDb {
   }
 
   messages(folderId: number): MessageRow[] {
-    // A folder has few distinct flag sets: one array each, not one per row (tens of
-    // thousands of rows are read by every full pass).
-    const flagSets = new Map<string, readonly string[]>();
-    const flagsOf = (stored: string) => {
-      let flags = flagSets.get(stored);
-      if (!flags) {
-        flags = Object.freeze(stored === '' ? [] : stored.split(' '));
-        flagSets.set(stored, flags);
-      }
-      return flags;
-    };
+    const flagsOf = sharedFlagArrays();
     return this.statements.messages.all(folderId).map((row) => ({
       uid: row.uid,
       base: row.base,
@@ -418,14 +408,9 @@ export class StateDb {
    * between messages with the same flags (never change them in place).
    */
   *messageBasesAndFlags(folderId: number): Generator<{ base: string; flags: readonly string[] }> {
-    const flagSets = new Map<string, readonly string[]>();
+    const flagsOf = sharedFlagArrays();
     for (const [base, stored] of this.statements.basesAndFlags.iterate(folderId)) {
-      let flags = flagSets.get(stored);
-      if (!flags) {
-        flags = Object.freeze(stored === '' ? [] : stored.split(' '));
-        flagSets.set(stored, flags);
-      }
-      yield { base, flags };
+      yield { base, flags: flagsOf(stored) };
     }
   }
 
@@ -692,6 +677,22 @@ function openDatabase(file: string): Database.Database {
     db.close();
     throw err;
   }
+}
+
+/**
+ * Stored flags ("\Seen \Flagged") → an array, one frozen array per distinct value: a folder
+ * has few distinct flag sets, and every full pass reads tens of thousands of rows.
+ */
+function sharedFlagArrays(): (stored: string) => readonly string[] {
+  const arrays = new Map<string, readonly string[]>();
+  return (stored) => {
+    let flags = arrays.get(stored);
+    if (!flags) {
+      flags = Object.freeze(stored === '' ? [] : stored.split(' '));
+      arrays.set(stored, flags);
+    }
+    return flags;
+  };
 }
 
 function toFolderState(record: FolderRecord): FolderState {

@@ -234,6 +234,12 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
 }
 
 /**
+ * The longest a pass waits to vouch for its own changes: the settle window of file systems
+ * with fine times, plus the millisecond Date.now() truncates away and rounding.
+ */
+const MAX_VOUCH_WAIT_MS = SETTLED_AFTER_MS_FINE + 5;
+
+/**
  * The mark a pass that left the folder in sync may record: the one taken before it read the
  * directories, if nothing moved them since; else, when this pass changed them itself, a new
  * one — once it is settled (on a file system with fine times that is a wait of at most
@@ -249,12 +255,13 @@ async function markAfterPass(
   let after = await folderMark(local.dir);
   if (before === null || after === null) return null;
   if (after.mark === before.mark && before.settled) return before.mark;
-  if (after.settlesInMs > SETTLED_AFTER_MS_FINE) return null;
-  if (!after.settled) {
+  // Waited out only where it is short; the timer may fire a little early: check again.
+  for (let waits = 0; after && !after.settled; waits++) {
+    if (waits === 3 || after.settlesInMs > MAX_VOUCH_WAIT_MS) return null;
     await sleep(after.settlesInMs);
     after = await folderMark(local.dir);
-    if (!after?.settled) return null;
   }
+  if (after === null) return null;
   // Listed after the mark was taken: a change before it shows here, one after it moves it.
   const files = await local.scan();
   let rows = 0;
