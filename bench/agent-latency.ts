@@ -15,8 +15,7 @@ import WebSocket from 'ws';
 import { launchChromium, type TestBrowser } from '../test/support/chromium.js';
 import { FULL_SYNC, type ServerMessage } from '../agent/src/protocol/index.js';
 import { connect, type ImapLogin } from './corpus.js';
-import { NODE_ENVIRONMENT, NODE_FLAGS } from '../agent/src/launch-settings.js';
-import { STORESYNC_BIN } from './tools.js';
+import { STORESYNC_BIN, storesyncInvocation } from './tools.js';
 
 export interface AgentFigures {
   /** Wall time of each no-change pass as the agent reports it (done.finishedAt − startedAt). */
@@ -200,15 +199,11 @@ async function startAgent(
   config: string,
   env: NodeJS.ProcessEnv,
 ): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
-  // Started as the service files start it (launch-settings.ts).
-  const child = spawn(
-    process.execPath,
-    [...NODE_FLAGS, STORESYNC_BIN, 'start', '--config', config],
-    {
-      env: { ...process.env, ...NODE_ENVIRONMENT, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const run = storesyncInvocation(['start', '--config', config]);
+  const child = spawn(process.execPath, run.args, {
+    env: { ...process.env, ...run.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`agent did not start:\n${output}`)), 30_000);

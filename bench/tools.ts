@@ -12,6 +12,17 @@ import { NODE_ENVIRONMENT, NODE_FLAGS } from '../agent/src/launch-settings.js';
 export const PASSWORD_ENV = 'BENCH_IMAP_PASSWORD';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const STORESYNC_BIN = path.join(REPO, 'bin', 'storesync.js');
+
+/**
+ * Node's arguments and environment for a `storesync` command, started the way its first line
+ * and the service files start it for a user (launch-settings.ts).
+ */
+export function storesyncInvocation(args: readonly string[]): {
+  args: string[];
+  env: Record<string, string>;
+} {
+  return { args: [...NODE_FLAGS, STORESYNC_BIN, ...args], env: { ...NODE_ENVIRONMENT } };
+}
 export const RAW_FETCH = path.join(REPO, 'bench', 'raw-fetch.mjs');
 
 export type ToolName = 'storesync' | 'mbsync' | 'offlineimap';
@@ -56,6 +67,7 @@ export async function prepareTool(
   switch (name) {
     case 'storesync': {
       const config = path.join(work, 'storesync.json');
+      const run = storesyncInvocation(['sync', '--config', config, '--once', '--json']);
       await fs.writeFile(
         config,
         JSON.stringify({
@@ -81,10 +93,9 @@ export async function prepareTool(
       return {
         name,
         maildir,
-        // As bin/storesync.js's first line starts it for a user (launch-settings.ts).
         command: process.execPath,
-        args: [...NODE_FLAGS, STORESYNC_BIN, 'sync', '--config', config, '--once', '--json'],
-        env: { ...NODE_ENVIRONMENT, ...env },
+        args: run.args,
+        env: { ...run.env, ...env },
         failure: (code, output) => {
           const summary = output
             .trim()
