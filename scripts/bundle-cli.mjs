@@ -5,16 +5,97 @@
  * modules one by one. A one-shot `storesync sync` starts ~0.2 s sooner (BENCHMARKS.md).
  *
  * Left to node_modules: better-sqlite3 (a native addon) and office-addin-manifest (it reads
- * files that sit next to its code). Identifiers are kept, so stack traces in logs name the
- * functions; the source maps (`node --enable-source-maps`) lead back to the TypeScript.
+ * files that sit next to its code), and the packages in LAZY_PACKAGES below, which are loaded
+ * from there the first time they are used. Identifiers are kept, so stack traces in logs name
+ * the functions; the source maps (`node --enable-source-maps`) lead back to the TypeScript.
  */
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+import path from 'node:path';
 
 const outdir = 'dist/cli';
+
+/**
+ * Packages that a bundled library imports when it loads but uses only on paths a sync rarely
+ * or never takes. Bundled, their code would be read and compiled by every `storesync` run (a
+ * third of the sync path's code: charset tables alone are 0.5 MB); instead the library gets a
+ * stand-in module whose exports load the real package, resolved from the library's own file in
+ * node_modules, on first use. Each stand-in exports exactly the names listed (esbuild stops the
+ * build if the library imports another one); every export, and the default (the package's
+ * `module.exports`), is a function-shaped proxy that can be read, called or constructed.
+ */
+const LAZY_PACKAGES = [
+  {
+    // imapflow: charset conversion and MIME decoding (envelopes, decoded downloads), SOCKS
+    // proxies, and its default pino logger (StoreSync hands it a logger of its own or none).
+    importer: /[\\/]node_modules[\\/]imapflow[\\/]/,
+    packages: {
+      'iconv-lite': [],
+      libmime: [],
+      'encoding-japanese': [],
+      socks: ['SocksClient'],
+      '@zone-eu/mailsplit': ['Headers'],
+      '@zone-eu/mailsplit/lib/flowed-decoder.js': [],
+      libqp: [],
+      libbase64: [],
+      pino: [],
+    },
+  },
+  {
+    // pino-roll: date-fns serves its `frequency` and `dateFormat` options, which logging.ts
+    // does not use.
+    importer: /[\\/]node_modules[\\/]pino-roll[\\/]/,
+    packages: { 'date-fns': ['format', 'addDays', 'addHours', 'parse', 'isValid'] },
+  },
+];
+
+/** The stand-in module for one lazily loaded package (ES module source). */
+function standIn(pkg, importer, names) {
+  // The chunk's own `require` (the banner below) resolves the library's file from dist/cli;
+  // the package is then resolved from there, as the library itself would (it may have a
+  // nested copy of its own).
+  let from = path.relative(outdir, importer).split(path.sep).join('/');
+  if (!from.startsWith('.')) from = `./${from}`;
+  return `
+let real;
+const load = () => (real ??= require('node:module').createRequire(require.resolve(${JSON.stringify(from)}))(${JSON.stringify(pkg)}));
+const lazy = (get) => new Proxy(function () {}, {
+  get: (_, name) => get()[name],
+  has: (_, name) => name in get(),
+  apply: (_, self, args) => Reflect.apply(get(), self, args),
+  construct: (_, args) => Reflect.construct(get(), args),
+});
+export default lazy(load);
+${names.map((name) => `export const ${name} = lazy(() => load().${name});`).join('\n')}
+`;
+}
+
+const lazyPackages = {
+  name: 'lazy-packages',
+  setup(b) {
+    b.onResolve({ filter: /^[@a-z]/ }, (args) => {
+      const rule = LAZY_PACKAGES.find(
+        (r) => r.importer.test(args.importer) && Object.hasOwn(r.packages, args.path),
+      );
+      if (!rule) return undefined;
+      return {
+        path: `${args.path} for ${args.importer}`,
+        namespace: 'lazy-package',
+        pluginData: { pkg: args.path, importer: args.importer, names: rule.packages[args.path] },
+      };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-package' }, ({ pluginData }) => ({
+      contents: standIn(pluginData.pkg, pluginData.importer, pluginData.names),
+      loader: 'js',
+      resolveDir: process.cwd(),
+    }));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true }); // no chunk of an earlier build lingers
 
-await build({
+const result = await build({
+  metafile: Boolean(process.env.BUNDLE_META),
   entryPoints: ['dist/agent/cli.js'],
   outdir,
   bundle: true,
@@ -23,6 +104,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['better-sqlite3', 'office-addin-manifest'],
+  plugins: [lazyPackages],
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: 'linked',
@@ -32,3 +114,5 @@ await build({
   },
   logLevel: 'warning',
 });
+if (process.env.BUNDLE_META)
+  (await import('node:fs')).writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile));

@@ -10,7 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../protocol/zod-messages.js';
 import { ConfigError } from './errors.js';
 import { LogLevelSchema, type RawConfig } from './schema.js';
 
@@ -18,36 +19,40 @@ import { LogLevelSchema, type RawConfig } from './schema.js';
 export const POLICY_FILE_ENV = 'STORESYNC_POLICY_FILE';
 
 export const PolicySchema = z.strictObject({
-  imap: z
-    .strictObject({
+  imap: z.optional(
+    z.strictObject({
       /** Host names accounts may use; "*.example.com" matches any name under example.com. */
-      allowedHosts: z.array(z.string().min(1)).min(1, 'must list at least one host').optional(),
+      allowedHosts: z.optional(
+        z
+          .array(z.string().check(z.minLength(1)))
+          .check(z.minLength(1, 'must list at least one host')),
+      ),
       /** true: no account may use `"tls": "none"`. */
-      requireTls: z.boolean().optional(),
-    })
-    .optional(),
-  sync: z
-    .strictObject({
+      requireTls: z.optional(z.boolean()),
+    }),
+  ),
+  sync: z.optional(
+    z.strictObject({
       /** Background syncs no more often than this (0, on demand only, stays allowed). */
-      minIntervalSeconds: z.number().int().min(30).max(86400).optional(),
+      minIntervalSeconds: z.optional(z.int().check(z.gte(30), z.lte(86400))),
       /** Every account syncs headers only (true), or never (false); bodies come on demand. */
-      headersOnly: z.boolean().optional(),
-    })
-    .optional(),
-  log: z
-    .strictObject({
-      level: LogLevelSchema.optional(),
-      maxSizeMB: z.number().positive('must be more than 0').max(1024).optional(),
-      maxFiles: z.number().int().min(1).max(100).optional(),
-      imapProtocol: z.boolean().optional(),
-    })
-    .optional(),
-  server: z
-    .strictObject({
+      headersOnly: z.optional(z.boolean()),
+    }),
+  ),
+  log: z.optional(
+    z.strictObject({
+      level: z.optional(LogLevelSchema),
+      maxSizeMB: z.optional(z.number().check(z.positive('must be more than 0'), z.lte(1024))),
+      maxFiles: z.optional(z.int().check(z.gte(1), z.lte(100))),
+      imapProtocol: z.optional(z.boolean()),
+    }),
+  ),
+  server: z.optional(
+    z.strictObject({
       /** Only `false`: the pane's port may never listen beyond loopback. */
-      allowRemote: z.literal(false, 'can only be false (forbid remote access)').optional(),
-    })
-    .optional(),
+      allowRemote: z.optional(z.literal(false, 'can only be false (forbid remote access)')),
+    }),
+  ),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 

@@ -9,7 +9,8 @@
  *
  * Keep this module free of Node and DOM APIs: it is bundled into the pane.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages.js';
 
 /**
  * Bumped on any incompatible change; the pane refuses an agent that speaks another one.
@@ -23,9 +24,9 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 /** The WebSocket endpoint, on the same origin as the pane. */
 export const WS_PATH = '/ws';
 
-const id = z.string().min(1).max(200);
+const id = z.string().check(z.minLength(1), z.maxLength(200));
 /** Set by the agent on every event it sends; a reconnecting pane resumes after the last one. */
-const eventId = z.number().int().positive().optional();
+const eventId = z.optional(z.int().check(z.positive()));
 
 /** MAPISIB flags: which directions and which parts of the store to synchronise. */
 export const SyncFlagsSchema = z.strictObject({
@@ -56,19 +57,19 @@ export const FULL_SYNC: SyncFlags = Object.freeze({
 
 /** What a sync counted; every field is a number of items, `bytes` excepted. */
 export const SyncStatsSchema = z.strictObject({
-  downloaded: z.number().int().nonnegative(),
-  uploaded: z.number().int().nonnegative(),
-  flagsPulled: z.number().int().nonnegative(),
-  flagsPushed: z.number().int().nonnegative(),
-  expungedLocal: z.number().int().nonnegative(),
-  expungedRemote: z.number().int().nonnegative(),
-  foldersCreated: z.number().int().nonnegative(),
-  foldersDeleted: z.number().int().nonnegative(),
-  foldersSynced: z.number().int().nonnegative(),
+  downloaded: z.int().check(z.nonnegative()),
+  uploaded: z.int().check(z.nonnegative()),
+  flagsPulled: z.int().check(z.nonnegative()),
+  flagsPushed: z.int().check(z.nonnegative()),
+  expungedLocal: z.int().check(z.nonnegative()),
+  expungedRemote: z.int().check(z.nonnegative()),
+  foldersCreated: z.int().check(z.nonnegative()),
+  foldersDeleted: z.int().check(z.nonnegative()),
+  foldersSynced: z.int().check(z.nonnegative()),
   /** Of the folders synced, those found unchanged on both sides (one SELECT each). */
-  foldersUnchanged: z.number().int().nonnegative().default(0),
-  foldersFailed: z.number().int().nonnegative(),
-  bytes: z.number().int().nonnegative(),
+  foldersUnchanged: z._default(z.int().check(z.nonnegative()), 0),
+  foldersFailed: z.int().check(z.nonnegative()),
+  bytes: z.int().check(z.nonnegative()),
 });
 export type SyncStats = z.infer<typeof SyncStatsSchema>;
 
@@ -155,14 +156,14 @@ export const ProgressEventSchema = z.strictObject({
   syncId: id,
   accountId: id,
   /** Folder path with "/" as the hierarchy separator; null for account-level steps. */
-  folder: z.string().nullable(),
+  folder: z.nullable(z.string()),
   step: SyncStepSchema,
   /** Human wording of the step, ready to show ("Downloading messages 12 of 200 in Archive"). */
   text: z.string(),
-  index: z.number().int().nonnegative(),
-  indexMax: z.number().int().nonnegative(),
+  index: z.int().check(z.nonnegative()),
+  indexMax: z.int().check(z.nonnegative()),
   /** Message bytes transferred so far in this sync for this account. */
-  bytes: z.number().int().nonnegative(),
+  bytes: z.int().check(z.nonnegative()),
   at: z.number(),
 });
 
@@ -171,13 +172,13 @@ export const ErrorEventSchema = z.strictObject({
   type: z.literal('error'),
   eventId,
   syncId: id,
-  accountId: id.nullable(),
+  accountId: z.nullable(id),
   code: ErrorCodeSchema,
   message: z.string(),
   hint: z.string(),
-  folder: z.string().nullable(),
+  folder: z.nullable(z.string()),
   retryable: z.boolean(),
-  severity: ErrorSeveritySchema.optional(),
+  severity: z.optional(ErrorSeveritySchema),
   at: z.number(),
 });
 
@@ -208,10 +209,10 @@ export type SyncEvent = z.infer<typeof SyncEventSchema>;
 export const FolderSummarySchema = z.strictObject({
   /** "/" between levels, INBOX first. */
   path: z.string(),
-  messageCount: z.number().int().nonnegative(),
+  messageCount: z.int().check(z.nonnegative()),
   /** Messages stored headers-only whose body comes on demand. */
-  partialCount: z.number().int().nonnegative(),
-  lastSyncAt: z.number().nullable(),
+  partialCount: z.int().check(z.nonnegative()),
+  lastSyncAt: z.nullable(z.number()),
 });
 export type FolderSummary = z.infer<typeof FolderSummarySchema>;
 
@@ -219,10 +220,10 @@ export const AccountSummarySchema = z.strictObject({
   id,
   /** Server host shown to the user; never a credential. */
   host: z.string(),
-  folderCount: z.number().int().nonnegative(),
-  messageCount: z.number().int().nonnegative(),
-  lastSyncAt: z.number().nullable(),
-  lastResult: SyncResultSchema.nullable(),
+  folderCount: z.int().check(z.nonnegative()),
+  messageCount: z.int().check(z.nonnegative()),
+  lastSyncAt: z.nullable(z.number()),
+  lastResult: z.nullable(SyncResultSchema),
   folders: z.array(FolderSummarySchema),
 });
 export type AccountSummary = z.infer<typeof AccountSummarySchema>;
@@ -234,9 +235,9 @@ export const HistoryEntrySchema = z.strictObject({
   flags: SyncFlagsSchema,
   accountIds: z.array(id),
   startedAt: z.number(),
-  finishedAt: z.number().nullable(),
-  result: SyncResultSchema.nullable(),
-  stats: SyncStatsSchema.nullable(),
+  finishedAt: z.nullable(z.number()),
+  result: z.nullable(SyncResultSchema),
+  stats: z.nullable(SyncStatsSchema),
 });
 export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
 
@@ -258,11 +259,11 @@ export type AgentStoppingMessage = z.infer<typeof AgentStoppingMessageSchema>;
 export const MessageLocationSchema = z.strictObject({
   accountId: id,
   folder: z.string(),
-  uid: z.number().int().positive(),
-  size: z.number().int().nonnegative(),
+  uid: z.int().check(z.positive()),
+  size: z.int().check(z.nonnegative()),
   partial: z.boolean(),
   /** When its folder last finished a sync. */
-  syncedAt: z.number().nullable(),
+  syncedAt: z.nullable(z.number()),
 });
 export type MessageLocation = z.infer<typeof MessageLocationSchema>;
 
@@ -272,7 +273,7 @@ export const SNAPSHOT_HISTORY = 20;
 /** First message on every connection. */
 export const HelloMessageSchema = z.strictObject({
   type: z.literal('hello'),
-  protocolVersion: z.number().int(),
+  protocolVersion: z.int(),
   agentVersion: z.string(),
   /** Changes at every agent start: event ids only mean something within one instance. */
   instanceId: id,
@@ -294,7 +295,7 @@ export const SnapshotMessageSchema = z.strictObject({
   /** The last SNAPSHOT_HISTORY runs, newest first. */
   history: z.array(HistoryEntrySchema),
   /** Id of the newest event sent before this snapshot; 0 when none. */
-  lastEventId: z.number().int().nonnegative(),
+  lastEventId: z.int().check(z.nonnegative()),
 });
 
 /** Answer to one command, matched by requestId. */
@@ -303,16 +304,16 @@ export const ReplyMessageSchema = z.strictObject({
   requestId: id,
   ok: z.boolean(),
   /** For `sync`: the id of the run that was started. */
-  syncId: id.optional(),
+  syncId: z.optional(id),
   /** For `pair`: the token to keep and present with `auth` from now on. */
-  token: z.string().optional(),
+  token: z.optional(z.string()),
   /** For `getHistory`. */
-  history: z.array(HistoryEntrySchema).optional(),
+  history: z.optional(z.array(HistoryEntrySchema)),
   /** For `lookupMessage`: every place the message is stored (none: not synced). */
-  locations: z.array(MessageLocationSchema).optional(),
+  locations: z.optional(z.array(MessageLocationSchema)),
   /** For `fetchBody`: the message's full size on disk, and whether it had to be fetched. */
-  body: z.strictObject({ size: z.number().int().nonnegative(), fetched: z.boolean() }).optional(),
-  error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+  body: z.optional(z.strictObject({ size: z.int().check(z.nonnegative()), fetched: z.boolean() })),
+  error: z.optional(z.strictObject({ code: z.string(), message: z.string() })),
 });
 
 /** A frame that could not be understood at all (no requestId to answer to). */
@@ -346,7 +347,7 @@ export type ServerMessage = z.infer<typeof ServerMessageSchema>;
 export const SyncCommandSchema = z.strictObject({
   type: z.literal('sync'),
   requestId: id,
-  accountId: id.optional(),
+  accountId: z.optional(id),
   flags: SyncFlagsSchema,
 });
 
@@ -359,15 +360,15 @@ export const CancelCommandSchema = z.strictObject({
 /** Where a reconnecting pane left off: missed error and done events are sent again. */
 const ResumeSchema = z.strictObject({
   instanceId: id,
-  lastEventId: z.number().int().nonnegative(),
+  lastEventId: z.int().check(z.nonnegative()),
 });
 
 /** First command on a connection: the token a `pair` gave. Nothing else is served before. */
 export const AuthCommandSchema = z.strictObject({
   type: z.literal('auth'),
   requestId: id,
-  token: z.string().min(1).max(200),
-  resume: ResumeSchema.optional(),
+  token: z.string().check(z.minLength(1), z.maxLength(200)),
+  resume: z.optional(ResumeSchema),
 });
 
 /**
@@ -377,9 +378,9 @@ export const AuthCommandSchema = z.strictObject({
 export const PairCommandSchema = z.strictObject({
   type: z.literal('pair'),
   requestId: id,
-  code: z.string().min(1).max(200),
+  code: z.string().check(z.minLength(1), z.maxLength(200)),
   /** Shown in the agent's list of paired clients ("Outlook on the web", a browser name). */
-  clientName: z.string().max(200).optional(),
+  clientName: z.optional(z.string().check(z.maxLength(200))),
 });
 
 /** SYNC_ON_DEMAND for one message: its full body into the Maildir. */
@@ -387,23 +388,23 @@ export const FetchBodyCommandSchema = z.strictObject({
   type: z.literal('fetchBody'),
   requestId: id,
   accountId: id,
-  folder: z.string().min(1).max(1000),
-  uid: z.number().int().positive(),
+  folder: z.string().check(z.minLength(1), z.maxLength(1000)),
+  uid: z.int().check(z.positive()),
 });
 
 /** Which account and folder hold the message with this Message-ID (the item open in Outlook). */
 export const LookupMessageCommandSchema = z.strictObject({
   type: z.literal('lookupMessage'),
   requestId: id,
-  internetMessageId: z.string().min(1).max(1000),
+  internetMessageId: z.string().check(z.minLength(1), z.maxLength(1000)),
 });
 
 export const GetHistoryCommandSchema = z.strictObject({
   type: z.literal('getHistory'),
   requestId: id,
-  limit: z.number().int().min(1).max(500).optional(),
+  limit: z.optional(z.int().check(z.gte(1), z.lte(500))),
   /** Only runs that started before this time (paging back). */
-  before: z.number().optional(),
+  before: z.optional(z.number()),
 });
 
 export const ClientMessageSchema = z.discriminatedUnion('type', [
@@ -423,7 +424,7 @@ export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 
 /** Parses one frame of JSON into a validated message, or says in one line why it is not one. */
 export function parseFrame<T>(
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   text: string,
 ): { ok: true; value: T } | { ok: false; error: string } {
   let json: unknown;
