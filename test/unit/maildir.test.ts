@@ -186,6 +186,26 @@ describe('MaildirFolder', () => {
     assert.equal(scanned.get(batch[0]!.base)?.letters, 'S');
   });
 
+  it('writes files one by one, syncs them as a batch, and removes the batch when one fails', async () => {
+    const folder = new MaildirFolder(path.join(dir, 'INBOX'));
+    await folder.ensure();
+    const tmp = path.join(folder.dir, 'tmp');
+    const one = { base: uniqueBaseName(3), letters: 'S', data: Buffer.from('one') };
+    const two = { base: uniqueBaseName(3), letters: '', data: Buffer.from('two') };
+    await folder.writeTmpUnsynced(one);
+    await folder.writeTmpUnsynced(two);
+    assert.equal((await fs.stat(path.join(tmp, one.base))).mode & 0o777, 0o600);
+    await folder.syncTmp([one.base, two.base]);
+    await folder.publish([one, two]);
+    assert.equal(await fs.readFile(path.join(folder.dir, 'cur', `${two.base}:2,`), 'utf8'), 'two');
+
+    // A file that cannot be synced (here: gone) fails the batch, and none of it stays behind.
+    const three = { base: uniqueBaseName(5), letters: '', data: Buffer.from('three') };
+    await folder.writeTmpUnsynced(three);
+    await assert.rejects(folder.syncTmp([three.base, 'missing-file']), { code: 'ENOENT' });
+    assert.deepEqual(await fs.readdir(tmp), []);
+  });
+
   it('finishes a delivery interrupted after commit and sweeps only stale files of ours', async () => {
     const folder = new MaildirFolder(path.join(dir, 'F'));
     await folder.ensure();

@@ -19,13 +19,14 @@ import type { SyncLogger } from './logger.js';
 import { SyncFailure } from './errors.js';
 
 /**
- * A batch is flushed (fsync, commit, rename) at whichever limit comes first. Small batches
- * keep memory low (two per connection are held: one received, one being written): with
- * 4 MB instead of 32 MB the peak RSS of a 20,000-message download fell by about 60 MB
- * (BENCHMARKS.md).
+ * A batch is made durable (fsync, commit, rename) at whichever limit comes first. Its messages
+ * are already in tmp/ by then (written as they arrive), so the limits bound the work a crash
+ * throws away and the files fsynced together, not memory (BENCHMARKS.md).
  */
 const BATCH_MAX_MESSAGES = 500;
 const BATCH_MAX_BYTES = 4 * 1024 * 1024;
+/** Bytes of received messages on their way to tmp/ at once; beyond it the FETCH stream waits. */
+const WRITES_IN_FLIGHT_BYTES = 2 * 1024 * 1024;
 /** Messages above this size are streamed to disk instead of fetched into memory. */
 const STREAM_ABOVE_BYTES = 8 * 1024 * 1024;
 /** UIDs per FETCH command: long enough to stream, short enough to resume cheaply. */
@@ -70,26 +71,63 @@ export async function downloadNewMessages(
   const result: DownloadResult = { downloaded: 0, bytes: 0, skipped: 0 };
   if (uids.length === 0) return result;
 
-  // Double buffering: while one batch is written, fsynced and committed, the next one is
-  // received. Commits stay in UID order (the state's highest UID is where the next run
-  // resumes, so a later batch must never be committed before an earlier one).
-  let batch: PendingFile[] = [];
+  // Each message is written to tmp/ as it arrives (the FETCH stream waits while more than
+  // WRITES_IN_FLIGHT_BYTES are on their way to the disk); a batch is then fsynced, committed
+  // and published as a whole while the next one is received. Commits stay in UID order (the
+  // state's highest UID is where the next run resumes, so a later batch must never be
+  // committed before an earlier one).
+  let batch: Array<Pick<PendingFile, 'base' | 'letters'>> = [];
   let rows: MessageRow[] = [];
+  let writes: Array<Promise<void>> = [];
   let batchBytes = 0;
+  const inFlight = new Set<Promise<void>>();
+  let inFlightBytes = 0;
+  let writeFailed: unknown = null;
   let flushing: Promise<void> = Promise.resolve();
   let flushFailed: unknown = null;
+  const write = async (file: PendingFile) => {
+    while (inFlight.size > 0 && inFlightBytes >= WRITES_IN_FLIGHT_BYTES) {
+      await Promise.race(inFlight);
+    }
+    const size = file.data.length;
+    inFlightBytes += size;
+    // Settles either way (a failure is kept for the flush): the buffer is referenced only
+    // until this write is done.
+    const written: Promise<void> = local.writeTmpUnsynced(file).then(
+      () => {},
+      (err: unknown) => {
+        writeFailed ??= err;
+      },
+    );
+    const done = written.then(() => {
+      inFlight.delete(done);
+      inFlightBytes -= size;
+    });
+    inFlight.add(done);
+    batch.push({ base: file.base, letters: file.letters });
+    writes.push(written);
+    batchBytes += size;
+  };
   const startFlush = async () => {
     if (batch.length === 0) return;
     const files = batch;
     const fileRows = rows;
+    const fileWrites = writes;
     batch = [];
     rows = [];
+    writes = [];
     batchBytes = 0;
-    // At most one batch in flight besides the one being filled: memory stays bounded.
+    // At most one batch being made durable besides the one being received.
     const previous = flushing;
     await previous;
     flushing = (async () => {
-      await local.writeToTmp(files);
+      const bases = files.map((f) => f.base);
+      await Promise.all(fileWrites);
+      if (writeFailed) {
+        await local.removeFromTmp(bases);
+        throw writeFailed;
+      }
+      await local.syncTmp(bases);
       state.recordMessages(folder.id, fileRows);
       await local.publish(files);
     })();
@@ -114,15 +152,15 @@ export async function downloadNewMessages(
     for await (const message of messages) {
       if (ctx.signal.aborted) break;
       if (flushFailed) throw flushFailed;
+      if (writeFailed) throw writeFailed;
       const file = toPendingFile(message, ctx.headersOnly);
       if (!file) {
         result.skipped += 1;
         log.warn({ uid: message.uid }, 'server sent no body for this message; skipped');
         continue;
       }
-      batch.push(file.pending);
       rows.push(file.row);
-      batchBytes += file.pending.data.length;
+      await write(file.pending);
       result.downloaded += 1;
       result.bytes += file.serverBytes;
       ctx.onMessage(result.downloaded, uids.length, file.serverBytes);

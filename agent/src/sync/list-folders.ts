@@ -66,7 +66,9 @@ export async function listRemoteFolders(
       status: withStatus ? countersOf(entry.status) : null,
     });
   }
-  folders.sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path));
+  // By code unit, as the server and the file system do: the same order on every machine, and
+  // no ICU collation data loaded into the process for it.
+  folders.sort((a, b) => rank(a) - rank(b) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { folders, trashPath };
 }
 

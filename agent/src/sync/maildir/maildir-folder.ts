@@ -2,9 +2,9 @@
  * One Maildir folder on disk ({cur,new,tmp}) and durable delivery into it.
  *
  * Delivery is batched for speed without giving up durability: every file of a batch is
- * written to tmp/ and fsynced concurrently (libuv's thread pool does the waiting), the caller
- * commits the batch's state rows, then the files are renamed into cur/ and cur/ is fsynced
- * once. A crash before the commit leaves only tmp/ files (re-fetched next time, the leftovers
+ * written to tmp/ (a download writes each as it arrives) and the batch is fsynced concurrently
+ * (libuv's thread pool does the waiting), the caller commits the batch's state rows, then the
+ * files are renamed into cur/ and cur/ is fsynced once. A crash before the commit leaves only tmp/ files (re-fetched next time, the leftovers
  * swept); a crash after it leaves files the state knows, which `recoverFromTmp` finishes.
  */
 import { constants as fsConstants } from 'node:fs';
@@ -118,11 +118,7 @@ export class MaildirFolder {
     } catch (err) {
       // A full disk (ENOSPC) must not stay full of our partial files: the batch is not
       // committed, so nothing refers to them.
-      await Promise.all(
-        batch.map((f) =>
-          fs.rm(path.join(this.dir, 'tmp', f.base), { force: true }).catch(() => {}),
-        ),
-      );
+      await this.removeFromTmp(batch.map((f) => f.base));
       throw err;
     }
   }
@@ -141,6 +137,45 @@ export class MaildirFolder {
         await handle.close();
       }
     });
+  }
+
+  /**
+   * Writes one file into tmp/ without waiting for the disk; `syncTmp` makes a batch of them
+   * durable before anything refers to them. A download writes each message as it arrives: only
+   * the messages in flight stay in memory, and the kernel writes back while the rest of the
+   * batch is still being received.
+   */
+  async writeTmpUnsynced(file: Pick<PendingFile, 'base' | 'data'>): Promise<void> {
+    await fs.writeFile(path.join(this.dir, 'tmp', file.base), file.data, { mode: 0o600 });
+  }
+
+  /**
+   * fdatasyncs files `writeTmpUnsynced` wrote, through a descriptor of its own (a write-back
+   * error is reported to the next fsync of the file whichever descriptor asks, Linux 4.16+).
+   * If any cannot be made durable (a full disk), the batch's files are removed: nothing
+   * refers to them yet.
+   */
+  async syncTmp(bases: readonly string[]): Promise<void> {
+    try {
+      await forEachLimited(bases, WRITE_CONCURRENCY, async (base) => {
+        const handle = await fs.open(path.join(this.dir, 'tmp', base), fsConstants.O_WRONLY);
+        try {
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+      });
+    } catch (err) {
+      await this.removeFromTmp(bases);
+      throw err;
+    }
+  }
+
+  /** Removes files of a batch that will not be committed (a failed write or sync). */
+  async removeFromTmp(bases: readonly string[]): Promise<void> {
+    await Promise.all(
+      bases.map((base) => fs.rm(path.join(this.dir, 'tmp', base), { force: true }).catch(() => {})),
+    );
   }
 
   /**
