@@ -28,6 +28,7 @@ import {
   type PrivateDovecot,
 } from '../../agent/src/demo/private-dovecot.js';
 import { SyncEngine } from '../../agent/src/sync/engine.js';
+import { MaildirFolder } from '../../agent/src/sync/maildir/maildir-folder.js';
 import { StateDb } from '../../agent/src/sync/state-db.js';
 
 const FOLDERS = ['INBOX', 'Archive'];
@@ -265,6 +266,41 @@ describe('folders on a server without CONDSTORE', function () {
     const { done } = await fixture.sync();
     assert.equal(done.stats.foldersUnchanged, 0);
     assert.equal(done.stats.flagsPulled, 1);
+  });
+
+  it('list no directory while the Maildir is as the last pass vouched, yet miss no local change', async () => {
+    // Counts listings of the real folders, to see when a pass trusts the Maildir's mark.
+    let scans = 0;
+    const scan = MaildirFolder.prototype.scan;
+    MaildirFolder.prototype.scan = function (this: MaildirFolder) {
+      scans += 1;
+      return scan.call(this);
+    };
+    try {
+      const inbox = fixture.folderDir('INBOX');
+      await sleep(SETTLED_AFTER_MS + 300);
+      await fixture.sync(); // vouches for the settled Maildir
+      scans = 0;
+      let { done } = await fixture.sync();
+      assert.equal(done.stats.flagsPulled + done.stats.flagsPushed + done.stats.uploaded, 0);
+      assert.equal(scans, 0, 'the folder was listed though nothing changed on either side');
+
+      // A flag renamed here, and a file another program delivered: both move the mark.
+      const [name] = (await fs.readdir(path.join(inbox, 'cur'))).sort();
+      const base = name!.slice(0, name!.lastIndexOf(':2,'));
+      await fs.rename(path.join(inbox, 'cur', name!), path.join(inbox, 'cur', `${base}:2,FS`));
+      const delivered = generateMailbox({ count: 1, folders: ['INBOX'], seed: 61 })[0]!;
+      await fs.writeFile(path.join(inbox, 'new', 'delivered.by.another.program'), delivered.raw);
+      ({ done } = await fixture.sync());
+      assert.equal(done.stats.flagsPushed, 1, JSON.stringify(done.stats));
+      assert.equal(done.stats.uploaded, 1, JSON.stringify(done.stats));
+      assert.ok(scans > 0);
+      const onServer = await fixture.dovecot.listMessages('INBOX');
+      assert.equal(onServer.length, 11);
+      assert.ok(onServer.some((m) => m.flags.includes('\\Flagged') && m.flags.includes('\\Seen')));
+    } finally {
+      MaildirFolder.prototype.scan = scan;
+    }
   });
 });
 

@@ -85,7 +85,18 @@ export function mergeChangesNothing(
   localLetters: string,
   remote: readonly string[] | undefined,
 ): boolean {
-  return (remote === undefined || sameFlagSet(remote, base)) && localLetters === lettersOf(base);
+  return remoteChangesNothing(base, remote) && localLetters === lettersOf(base);
+}
+
+/**
+ * mergeChangesNothing for a file known to carry exactly the base's letters: true when the
+ * server reports the base's flags, or no change at all.
+ */
+export function remoteChangesNothing(
+  base: readonly string[],
+  remote: readonly string[] | undefined,
+): boolean {
+  return remote === undefined || sameFlagSet(remote, base);
 }
 
 /** Letters of the flags exactly as mergeFlags reads them (no case folding), per array. */

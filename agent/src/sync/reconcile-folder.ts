@@ -7,16 +7,21 @@
 import type { ImapFlow } from 'imapflow';
 import type { SyncLogger } from './logger.js';
 import type { MaildirFolder } from './maildir/maildir-folder.js';
-import { mergeChangesNothing, mergeFlags } from './merge-flags.js';
+import { mergeChangesNothing, mergeFlags, remoteChangesNothing } from './merge-flags.js';
 import type { RemoteChanges } from './remote-changes.js';
-import type { MessageRow, StateDb } from './state-db.js';
+import type { FlagRow, StateDb } from './state-db.js';
 
 export interface ReconcileInput {
   client: ImapFlow;
   state: StateDb;
   folderId: number;
   local: MaildirFolder;
-  rows: readonly MessageRow[];
+  rows: readonly FlagRow[];
+  /**
+   * The Maildir holds exactly the rows' files with their flags' letters (a mark the last pass
+   * vouched for): the directories are listed only if the server changed something.
+   */
+  localAsVouched: boolean;
   remote: RemoteChanges;
   downloadContents: boolean;
   uploadContents: boolean;
@@ -46,6 +51,7 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
     deletionsPending: 0,
   };
   if (rows.length === 0) return result;
+  if (input.localAsVouched && !rows.some((row) => serverMoved(row, remote))) return result;
   const files = await local.scan();
   const renames: Array<{
     from: { subdir: 'cur' | 'new'; name: string };
@@ -122,6 +128,13 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
     input.log.info(result, 'folder changes reconciled');
   }
   return result;
+}
+
+/** The server expunged the message or reports flags other than the base's. */
+function serverMoved(row: FlagRow, remote: RemoteChanges): boolean {
+  return (
+    remote.vanished.has(row.uid) || !remoteChangesNothing(row.flags, remote.flags.get(row.uid))
+  );
 }
 
 /** Applies the account's deletePolicy to messages deleted from the Maildir. */

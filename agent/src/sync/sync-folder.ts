@@ -119,7 +119,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     refused = true;
     input.onRefused(failure);
   };
-  await repairInterruptedDeliveries(local, state, folder.id, log);
+  const repaired = await repairInterruptedDeliveries(local, state, folder.id, log);
   let rematched: RematchResult | null = null;
   const renumbered = folder.uidValidity !== null && folder.uidValidity !== opened.uidValidity;
   const firstSightWithFiles = folder.uidValidity === null && (await local.scan()).size > 0;
@@ -155,7 +155,19 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   // Before looking for new UIDs: an APPEND of ours that landed is not a new server message.
   await recoverPendingAppends(upload);
 
-  const rows = state.messages(folder.id); // what we held before this pass, ascending UIDs
+  const rows = state.flagRows(folder.id); // what we held before this pass, ascending UIDs
+  // The Maildir is as the last pass that left the folder in sync vouched for: its mark, taken
+  // before this pass touched anything, is the one recorded then, and no interrupted delivery
+  // had to be finished. So every message held has its file, with its flags' letters, and
+  // there is no other file: only the server side can have moved, and the directories need no
+  // listing unless it did.
+  const localAsVouched =
+    !repaired &&
+    rematched === null &&
+    mark !== null &&
+    mark.settled &&
+    folder.localMark !== null &&
+    folder.localMark === mark.mark;
   const highestKnown = rows.length > 0 ? rows[rows.length - 1]!.uid : 0;
   const newUids = rematched
     ? rematched.unmatchedServerUids
@@ -200,6 +212,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
       folderId: folder.id,
       local,
       rows,
+      localAsVouched,
       remote: changes,
       downloadContents: input.downloadContents,
       uploadContents: input.uploadContents,
@@ -209,7 +222,8 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
       log,
     }),
   );
-  if (input.uploadContents)
+  // A Maildir as vouched for holds no file the state does not know: nothing to upload.
+  if (input.uploadContents && !localAsVouched)
     result.uploaded = await uploadNewMessages(upload, input.onUploaded, onRefused);
   // Both directions ran and nothing was left for later: the next pass may compare against
   // this one. Anything else (one direction, a refused message, deletions kept pending)
@@ -340,10 +354,10 @@ async function repairInterruptedDeliveries(
   state: StateDb,
   folderId: number,
   log: SyncLogger,
-): Promise<void> {
+): Promise<boolean> {
   // Both repairs start from a file in tmp/; an empty tmp/ (the usual case) needs no more.
   const inTmp = new Set(await local.tmpNames());
-  if (inTmp.size === 0) return;
+  if (inTmp.size === 0) return false;
   const rows = state.messages(folderId);
   const known = new Set(rows.map((row) => row.base));
   const candidates = rows.filter((row) => inTmp.has(row.base));
@@ -357,4 +371,5 @@ async function repairInterruptedDeliveries(
   }
   const swept = await local.sweepTmp((name) => known.has(name));
   if (swept > 0) log.info({ swept }, 'removed partial files left in tmp/ by an interrupted run');
+  return true;
 }
