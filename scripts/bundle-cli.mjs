@@ -42,6 +42,11 @@ const LAZY_PACKAGES = [
     },
   },
   {
+    // commander: child processes run only "executable" subcommands, which StoreSync has none of.
+    importer: /[\\/]node_modules[\\/]commander[\\/]/,
+    packages: { 'node:child_process': ['spawn'] },
+  },
+  {
     // pino-roll: date-fns serves its `frequency` and `dateFormat` options, which logging.ts
     // does not use.
     importer: /[\\/]node_modules[\\/]pino-roll[\\/]/,
@@ -73,7 +78,7 @@ ${names.map((name) => `export const ${name} = lazy(() => load().${name});`).join
 const lazyPackages = {
   name: 'lazy-packages',
   setup(b) {
-    b.onResolve({ filter: /^[@a-z]/ }, (args) => {
+    b.onResolve({ filter: /^(node:)?[@a-z]/ }, (args) => {
       const rule = LAZY_PACKAGES.find(
         (r) => r.importer.test(args.importer) && Object.hasOwn(r.packages, args.path),
       );

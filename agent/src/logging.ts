@@ -1,6 +1,6 @@
 /**
  * The agent's log: pino JSON lines in <dataDir>/logs/agent.N.log, rotated by size and count
- * with pino-roll. Secrets are redacted by field name, and IMAP protocol lines by content
+ * (the files opened by pino-roll). Secrets are redacted by field name, and IMAP protocol lines by content
  * (logs/imap-redact.ts), as second lines of defence; the first is that no code passes a
  * secret to the logger.
  *
@@ -13,6 +13,7 @@
  */
 import pino from 'pino';
 import pinoRoll, { type RollingStream } from 'pino-roll';
+import { statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ImapRedactor } from './logs/imap-redact.js';
@@ -122,12 +123,18 @@ const MAX_EARLY_LINES = 10_000;
  * looks for the newest numbered file first) while creating a logger is not, so the few lines
  * logged before then wait here.
  *
- * Old files are removed here rather than by pino-roll's `limit`: its removals run
- * concurrently, and when two rotations come close together both try to delete the same file,
- * the second retrying for five seconds. Here removals run one after the other.
+ * pino-roll finds and opens the newest file; rotation by size is done here, after the write
+ * that reaches the limit (pino-roll's own check counts the lines written while a rotation is
+ * pending towards the next file, which can then be cut after one line). Old files are removed
+ * here rather than by pino-roll's `limit`: its removals run concurrently, and when two
+ * rotations come close together both try to delete the same file, the second retrying for
+ * five seconds. Here removals run one after the other.
  */
 class RollingFile {
   private stream: RollingStream | null = null;
+  /** Bytes in the file being written. */
+  private size = 0;
+  private readonly maxBytes: number;
   private early: string[] = [];
   private closed = false;
   private warned = false;
@@ -140,14 +147,17 @@ class RollingFile {
     maxSizeMB: number,
     private readonly maxFiles: number,
   ) {
+    this.maxBytes = Math.max(1, Math.floor(maxSizeMB * 1024 * 1024));
     this.ready = pinoRoll({
       file: path.join(dir, LOG_BASENAME),
       extension: `.${LOG_EXTENSION}`,
-      size: maxSizeMB,
       mkdir: true,
       sync: true,
     }).then(
       (stream) => {
+        // Short commands append to the newest file: it counts from its size so far. (Read
+        // at once: lines still waiting here must reach the file even if the process exits.)
+        this.size = statSync(stream.file, { throwIfNoEntry: false })?.size ?? 0;
         let file = stream.file;
         // A rotation reopens the stream on the next file.
         stream.on('ready', () => {
@@ -174,9 +184,19 @@ class RollingFile {
     }
     try {
       this.stream.write(line);
+      this.size += Buffer.byteLength(line);
+      if (this.size >= this.maxBytes) this.rotate(this.stream);
     } catch (err) {
       this.fail(err as Error);
     }
+  }
+
+  /** Goes on in the next numbered file (agent.N.log → agent.N+1.log). */
+  private rotate(stream: RollingStream): void {
+    const number = Number(/\.(\d+)\.[^.]+$/.exec(stream.file)?.[1] ?? 0);
+    stream.flushSync();
+    stream.reopen(path.join(this.dir, `${LOG_BASENAME}.${number + 1}.${LOG_EXTENSION}`));
+    this.size = 0;
   }
 
   flushSync(): void {

@@ -4,7 +4,6 @@
  * message, never cached beyond the connection that needs it (a rotated password, a refreshed
  * token, is picked up at the next connection).
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { SecretSource } from './schema.js';
 
@@ -48,6 +47,8 @@ export async function resolveSecret(
     if (value === '') throw new SecretError(`${field}: ${source.file} is empty`);
     return value;
   }
+  // Loaded here: starting child processes is Node's heaviest module, and most configs never do.
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     execFile(
       '/bin/sh',

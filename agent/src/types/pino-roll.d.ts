@@ -5,6 +5,8 @@ declare module 'pino-roll' {
     readonly file: string;
     write(data: string): boolean;
     flushSync(): void;
+    /** Closes the current file and goes on in `file` (synchronously in sync mode). */
+    reopen(file: string): void;
     end(): void;
     on(event: 'error', listener: (err: Error) => void): this;
     /** (Re)opened: after a rotation, `file` is the new file. */
