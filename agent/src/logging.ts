@@ -1,15 +1,15 @@
 /**
  * The agent's log: pino JSON lines in <dataDir>/logs/agent.N.log, rotated by size and count
- * (the files opened by pino-roll). Secrets are redacted by field name, and IMAP protocol lines by content
- * (logs/imap-redact.ts), as second lines of defence; the first is that no code passes a
- * secret to the logger.
+ * (the files opened by pino-roll). Secrets are redacted by field name, and IMAP protocol lines
+ * by content (logs/imap-redact.ts), as second lines of defence; the first is that no code
+ * passes a secret to the logger.
  *
  * pino-roll runs in this thread, not as a pino transport: a transport lives in a worker
  * thread whose file stream writes asynchronously, so a short command (`sync --once`) could
  * end before its last lines reached the disk, and the worker's batched writes make the size
  * check coarse (one batch can overshoot the limit many times over). Here each line is written
  * synchronously (a few lines per folder: cheap), so nothing is lost at exit, even on
- * process.exit() or a crash, and rotation happens within one event-loop turn of the limit.
+ * process.exit() or a crash, and rotation happens right after the write that reaches the limit.
  */
 import pino from 'pino';
 import pinoRoll, { type RollingStream } from 'pino-roll';

@@ -162,12 +162,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   // there is no other file: only the server side can have moved, and the directories need no
   // listing unless it did.
   const localAsVouched =
-    !repaired &&
-    rematched === null &&
-    mark !== null &&
-    mark.settled &&
-    folder.localMark !== null &&
-    folder.localMark === mark.mark;
+    !repaired && rematched === null && isRecordedMark(folder, mark) && mark.settled;
   const highestKnown = rows.length > 0 ? rows[rows.length - 1]!.uid : 0;
   const newUids = rematched
     ? rematched.unmatchedServerUids
@@ -287,6 +282,11 @@ async function markAfterPass(
   return rows === files.size ? after.mark : null;
 }
 
+/** The Maildir's mark is the one the last pass that left the folder in sync recorded. */
+function isRecordedMark(folder: FolderState, mark: FolderMark | null): mark is FolderMark {
+  return mark !== null && folder.localMark !== null && folder.localMark === mark.mark;
+}
+
 /**
  * True when neither side can have changed since a pass that left the folder in sync: the
  * server's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and message count are those of that pass
@@ -300,7 +300,7 @@ function unchangedSinceLastPass(
   mark: FolderMark | null,
   wantsFullBodies: boolean,
 ): boolean {
-  if (mark === null || folder.localMark === null || folder.localMark !== mark.mark) return false;
+  if (!isRecordedMark(folder, mark)) return false;
   if (folder.uidValidity !== server.uidValidity) return false;
   if (folder.uidNext === null || folder.uidNext !== server.uidNext) return false;
   if (folder.existsCount !== server.exists) return false;
@@ -358,7 +358,7 @@ async function repairInterruptedDeliveries(
   // Both repairs start from a file in tmp/; an empty tmp/ (the usual case) needs no more.
   const inTmp = new Set(await local.tmpNames());
   if (inTmp.size === 0) return false;
-  const rows = state.messages(folderId);
+  const rows = state.flagRows(folderId);
   const known = new Set(rows.map((row) => row.base));
   const candidates = rows.filter((row) => inTmp.has(row.base));
   const present = candidates.length > 0 ? await local.scan() : new Map();

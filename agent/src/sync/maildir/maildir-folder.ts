@@ -4,8 +4,9 @@
  * Delivery is batched for speed without giving up durability: every file of a batch is
  * written to tmp/ (a download writes each as it arrives) and the batch is fsynced concurrently
  * (libuv's thread pool does the waiting), the caller commits the batch's state rows, then the
- * files are renamed into cur/ and cur/ is fsynced once. A crash before the commit leaves only tmp/ files (re-fetched next time, the leftovers
- * swept); a crash after it leaves files the state knows, which `recoverFromTmp` finishes.
+ * files are renamed into cur/ and cur/ is fsynced once. A crash before the commit leaves only
+ * tmp/ files (re-fetched next time, the leftovers swept); a crash after it leaves files the
+ * state knows, which `recoverFromTmp` finishes.
  */
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
