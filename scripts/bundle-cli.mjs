@@ -11,6 +11,7 @@
  */
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const outdir = 'dist/cli';
@@ -27,9 +28,13 @@ const outdir = 'dist/cli';
 const LAZY_PACKAGES = [
   {
     // imapflow: charset conversion and MIME decoding (envelopes, decoded downloads), SOCKS
-    // proxies, and its default pino logger (StoreSync hands it a logger of its own or none).
+    // proxies, and its default pino logger (StoreSync hands it a logger of its own or none);
+    // of Node's own modules TLS (loaded when a connection starts TLS, not for a plaintext
+    // loopback server) and DNS (proxies only). Not zlib: imapflow looks at it every login.
     importer: /[\\/]node_modules[\\/]imapflow[\\/]/,
     packages: {
+      'node:tls': [],
+      'node:dns': [],
       'iconv-lite': [],
       libmime: [],
       'encoding-japanese': [],
@@ -97,6 +102,41 @@ const lazyPackages = {
   },
 };
 
+/**
+ * imapflow sorts the folders it lists with `localeCompare`, whose first call builds an ICU
+ * collator (~15 ms, a tenth of a no-change `storesync sync`); StoreSync orders folders itself,
+ * by code unit (list-folders.ts), so the bundle compares by code unit there too. The build
+ * stops if imapflow's file no longer has exactly the calls this replaces.
+ */
+const LIST_SORT_FILE = /[\\/]node_modules[\\/]imapflow[\\/]dist[\\/]esm[\\/]commands[\\/]list\.js$/;
+const LIST_SORT_CALLS = 3;
+const codeUnitSort = {
+  name: 'code-unit-sort',
+  setup(b) {
+    b.onLoad({ filter: LIST_SORT_FILE }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      let calls = 0;
+      const patched = source.replace(/([\w.]+)\.localeCompare\(/g, (_, left) => {
+        calls++;
+        return `__codeUnitCompare(${left}, `;
+      });
+      if (calls !== LIST_SORT_CALLS) {
+        return {
+          errors: [
+            {
+              text: `expected ${LIST_SORT_CALLS} localeCompare calls in ${args.path}, found ${calls}`,
+            },
+          ],
+        };
+      }
+      return {
+        contents: `const __codeUnitCompare = (a, b) => (a < b ? -1 : a > b ? 1 : 0);\n${patched}`,
+        loader: 'js',
+      };
+    });
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true }); // no chunk of an earlier build lingers
 
 const result = await build({
@@ -109,7 +149,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external: ['better-sqlite3', 'office-addin-manifest'],
-  plugins: [lazyPackages],
+  plugins: [lazyPackages, codeUnitSort],
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: 'linked',

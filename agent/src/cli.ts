@@ -11,6 +11,7 @@ import { AGENT_VERSION } from './package-info.js';
 import type { SyncFlags } from './protocol/index.js';
 import { DataDirLock, DataDirLockedError } from './server/agent-lock.js';
 import { defaultConfigFileFor } from './platform-paths.js';
+import { EarlyDials } from './sync/early-dial.js';
 
 /*
  * Each command's module is loaded only when that command runs: a one-shot `storesync sync`
@@ -162,15 +163,24 @@ export async function buildProgram(
       // Never beside the agent or another sync on the same Maildir and state.
       const lock = DataDirLock.acquire(config.dataDir, 'sync');
       try {
+        // The servers accept, greet and log in while the engine loads (session-pool.ts).
+        const accounts = config.accounts.filter((a) => !opts.account || a.id === opts.account);
+        const dials = EarlyDials.start(accounts);
+        const sessions = new (await import('./sync/session-pool.js')).EarlySessions(dials);
+        if (!config.log?.imapProtocol) sessions.login(accounts);
         const { runSyncOnce } = await import('./commands/sync-command.js');
         setExit(
-          await runSyncOnce(config, {
-            accountIds: opts.account ? [opts.account] : [],
-            folders: opts.folder ?? [],
-            flags: syncFlagsOf(opts),
-            json: opts.json === true,
-            events: opts.events === true,
-          }),
+          await runSyncOnce(
+            config,
+            {
+              accountIds: opts.account ? [opts.account] : [],
+              folders: opts.folder ?? [],
+              flags: syncFlagsOf(opts),
+              json: opts.json === true,
+              events: opts.events === true,
+            },
+            sessions,
+          ),
         );
       } finally {
         lock.release();

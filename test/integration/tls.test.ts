@@ -1,6 +1,7 @@
 /**
  * TLS to the IMAP server: implicit TLS and STARTTLS both work, and a certificate no trusted CA
- * signed is refused (TLS_ERROR, with what to do) unless the account says allowSelfSigned.
+ * signed is refused (TLS_ERROR, with what to do) unless the account says allowSelfSigned; the
+ * same on a connection the one-shot CLI dialled and logged in on early (EarlySessions).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -9,7 +10,9 @@ import path from 'node:path';
 import { parseConfig } from '../../agent/src/config/load.js';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { FULL_SYNC, type DoneEvent, type ErrorEvent } from '../../agent/src/protocol/index.js';
+import { EarlyDials } from '../../agent/src/sync/early-dial.js';
 import { SyncEngine } from '../../agent/src/sync/engine.js';
+import { EarlySessions } from '../../agent/src/sync/session-pool.js';
 import { StateDb } from '../../agent/src/sync/state-db.js';
 import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
 
@@ -34,6 +37,7 @@ describe('TLS to the IMAP server', function () {
   async function syncWith(
     name: string,
     imap: { tls: 'implicit' | 'starttls'; port: number; allowSelfSigned: boolean },
+    early: boolean,
   ): Promise<{ done: DoneEvent; errors: ErrorEvent[] }> {
     const base = path.join(dir, name);
     const { accounts } = parseConfig(
@@ -54,36 +58,49 @@ describe('TLS to the IMAP server', function () {
       },
       null,
     );
+    // As `storesync sync` does: connect and log in before the engine exists.
+    let sessions: EarlySessions | undefined;
+    if (early) {
+      sessions = new EarlySessions(EarlyDials.start(accounts));
+      sessions.login(accounts);
+    }
     const state = new StateDb(path.join(base, 'state.db'));
-    const engine = new SyncEngine(accounts, state);
+    const engine = new SyncEngine(accounts, state, undefined, sessions ? { sessions } : {});
     const errors: ErrorEvent[] = [];
     engine.onEvent((e) => e.type === 'error' && errors.push(e));
     try {
       return { done: await engine.start({ flags: FULL_SYNC, trigger: 'cli' }).done, errors };
     } finally {
+      await sessions?.close();
       state.close();
     }
   }
 
-  for (const mode of ['implicit', 'starttls'] as const) {
+  for (const [mode, early] of [
+    ['implicit', false],
+    ['starttls', false],
+    ['implicit', true],
+    ['starttls', true],
+  ] as const) {
     const port = () => (mode === 'implicit' ? dovecot.tlsPort! : dovecot.port);
+    const name = `${mode}${early ? ', connected early' : ''}`;
 
-    it(`${mode}: syncs with allowSelfSigned`, async () => {
-      const { done } = await syncWith(`${mode}-allowed`, {
-        tls: mode,
-        port: port(),
-        allowSelfSigned: true,
-      });
+    it(`${name}: syncs with allowSelfSigned`, async () => {
+      const { done } = await syncWith(
+        `${mode}-${early}-allowed`,
+        { tls: mode, port: port(), allowSelfSigned: true },
+        early,
+      );
       assert.equal(done.result, 'ok');
       assert.equal(done.stats.downloaded, 5);
     });
 
-    it(`${mode}: refuses the self-signed certificate by default, saying what to do`, async () => {
-      const { done, errors } = await syncWith(`${mode}-refused`, {
-        tls: mode,
-        port: port(),
-        allowSelfSigned: false,
-      });
+    it(`${name}: refuses the self-signed certificate by default, saying what to do`, async () => {
+      const { done, errors } = await syncWith(
+        `${mode}-${early}-refused`,
+        { tls: mode, port: port(), allowSelfSigned: false },
+        early,
+      );
       assert.equal(done.result, 'error');
       assert.equal(errors[0]?.code, 'TLS_ERROR', JSON.stringify(errors));
       assert.match(errors[0]!.hint, /allowSelfSigned/);

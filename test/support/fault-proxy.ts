@@ -30,6 +30,8 @@ export interface FaultProxy {
   readonly fired: Fault[];
   /** Every connection ever made through the proxy. */
   readonly connections: number;
+  /** Connections open now. */
+  readonly openConnections: number;
   /** Cuts every open connection now (a network drop). */
   cutAll(): void;
   close(): Promise<void>;
@@ -39,6 +41,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
   const armed: Fault[] = [];
   const fired: Fault[] = [];
   const sockets = new Set<net.Socket>();
+  const clients = new Set<net.Socket>();
   let connections = 0;
 
   const server = net.createServer((client) => {
@@ -46,6 +49,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     const upstream = net.connect(target.port, target.host);
     sockets.add(client);
     sockets.add(upstream);
+    clients.add(client);
     let fromServer = 0;
     let fromClient = 0;
     let serverText = '';
@@ -58,6 +62,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       upstream.destroy();
     };
     const forget = () => {
+      clients.delete(client);
       sockets.delete(client);
       sockets.delete(upstream);
     };
@@ -144,6 +149,9 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     fired,
     get connections() {
       return connections;
+    },
+    get openConnections() {
+      return clients.size;
     },
     cutAll: () => sockets.forEach((s) => s.destroy()),
     close: async () => {

@@ -16,6 +16,7 @@ import {
 import { NotInStateError, SyncEngine, UnknownAccountError } from '../sync/engine.js';
 import { classifyError } from '../sync/errors.js';
 import type { SyncLogger } from '../sync/logger.js';
+import type { EarlySessions } from '../sync/session-pool.js';
 import { StateDb } from '../sync/state-db.js';
 import { ProgressDisplay } from './progress-display.js';
 
@@ -29,15 +30,18 @@ export interface SyncCommandOptions {
   events?: boolean;
 }
 
+/** `sessions`: the accounts' first sessions, opened while this module loaded. */
 export async function runSyncOnce(
   config: AgentConfig,
   options: SyncCommandOptions,
+  sessions?: EarlySessions,
 ): Promise<number> {
   const log = createFileLogger(config.dataDir, config.log);
   const state = new StateDb(stateFile(config));
   reportRecoveredState(state, log);
   const engine = new SyncEngine(config.accounts, state, log, {
     protocolLog: log.imapProtocolLog,
+    ...(sessions ? { sessions } : {}),
   });
   const errors: ErrorEvent[] = [];
   const display =
@@ -94,6 +98,7 @@ export async function runSyncOnce(
   } finally {
     process.off('SIGINT', cancel);
     process.off('SIGTERM', cancel);
+    await sessions?.close();
     state.close();
     await log.close();
   }

@@ -30,7 +30,7 @@ import type { ImapProtocolLog } from './imap-session.js';
 import { silentLogger, type SyncLogger } from './logger.js';
 import type { StateDb } from './state-db.js';
 import { syncAccount } from './sync-account.js';
-import { SessionPool } from './session-pool.js';
+import { SessionPool, type SessionSource } from './session-pool.js';
 
 export interface SyncRequest {
   /** Accounts to sync; all configured accounts when absent. */
@@ -57,6 +57,8 @@ export interface EngineOptions {
   protocolLog?: ImapProtocolLog;
   /** Keep IMAP sessions between runs (the agent); a one-shot run logs out at its end. */
   keepSessions?: boolean;
+  /** Where sessions come from when they are not kept (default: a new connection each). */
+  sessions?: SessionSource;
 }
 
 /** Connection failures a new attempt may cure, and how long to wait before each attempt. */
@@ -92,7 +94,8 @@ export class SyncEngine {
   private readonly listeners = new Set<(event: SyncEvent) => void>();
   private readonly runs = new Map<string, RunningSync>();
   /** Sessions kept between runs, when the engine keeps them (the agent). */
-  private readonly sessions: SessionPool | null;
+  private readonly pool: SessionPool | null;
+  private readonly sessions: SessionSource | undefined;
   private readonly log: SyncLogger;
 
   constructor(
@@ -102,7 +105,8 @@ export class SyncEngine {
     private readonly options: EngineOptions = {},
   ) {
     this.log = log;
-    this.sessions = options.keepSessions ? new SessionPool() : null;
+    this.pool = options.keepSessions ? new SessionPool() : null;
+    this.sessions = this.pool ?? options.sessions;
   }
 
   onEvent(listener: (event: SyncEvent) => void): () => void {
@@ -230,14 +234,14 @@ export class SyncEngine {
     const runs = this.running();
     for (const run of runs) run.controller.abort();
     await Promise.allSettled(runs.map((run) => run.done));
-    await this.sessions?.closeAll();
+    await this.pool?.closeAll();
   }
 
   /** Replaces the account list (config reload); running syncs keep the config they started with. */
   setAccounts(accounts: readonly AccountConfig[]): void {
     this.accounts = accounts;
     // Sessions of the old config may name another server, user or secret.
-    void this.sessions?.closeAll();
+    void this.pool?.closeAll();
   }
 
   accountSummaries(): AccountSummary[] {

@@ -3,7 +3,7 @@
  * resolved right before connecting (a token command runs again for every connection, since
  * tokens expire) and handed to imapflow only.
  */
-import { ImapFlow } from 'imapflow';
+import { ImapFlow, type ImapTransport } from 'imapflow';
 import type { AccountConfig } from '../config/load.js';
 import { resolveSecret, SecretError } from '../config/secrets.js';
 import { classifyError, SyncFailure } from './errors.js';
@@ -37,9 +37,11 @@ const TOKEN_COMMAND_HINT =
 const TOKEN_REFUSED_HINT =
   'The server refused the access token: it may have expired, been revoked, or be for another user or scope. Make sure the "accessToken" source prints a fresh token for this user, then sync again.';
 
+/** `transport`: a connection dialled ahead (early-dial.ts) instead of a new one. */
 export async function openImapSession(
   account: AccountConfig,
   protocolLog?: ImapProtocolLog,
+  transport?: ImapTransport | null,
 ): Promise<ImapFlow> {
   const { imap } = account;
   const { credentials } = imap;
@@ -77,6 +79,7 @@ export async function openImapSession(
     connectionTimeout: 30_000,
     greetingTimeout: 16_000,
     socketTimeout: 5 * 60_000,
+    ...(transport ? { transport } : {}),
   });
   const offer =
     credentials.kind === 'accessToken' ? watchOAuthOffer(client, credentials.method) : null;

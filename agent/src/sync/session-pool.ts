@@ -8,6 +8,7 @@
  */
 import type { ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../config/load.js';
+import type { EarlyDials } from './early-dial.js';
 import { type ImapProtocolLog, openImapSession } from './imap-session.js';
 
 /** Well below the 30 minutes after which servers may log an idle session out (RFC 9051). */
@@ -25,6 +26,51 @@ export const freshSessions: SessionSource = {
   open: (account, protocolLog) => openImapSession(account, protocolLog),
   release: (_account, client) => logoutQuietly(client),
 };
+
+/**
+ * The one-shot CLI's sessions: each account's first one logs in while the rest of the engine
+ * loads (on the connection dialled earlier still), so the server's login work overlaps the
+ * client's start-up; later ones are opened as usual. A session that failed to open reports
+ * its failure to the run that asks for it, as a new one would. Not with the IMAP protocol
+ * log on: a login that ran before the run began would be logged without the run's ids, so
+ * there only the connection is made early.
+ */
+export class EarlySessions implements SessionSource {
+  private readonly opening = new Map<string, Promise<ImapFlow>>();
+
+  constructor(private readonly dials: EarlyDials) {}
+
+  /** Starts logging in the first session of each account. */
+  login(accounts: readonly AccountConfig[]): void {
+    for (const account of accounts) {
+      const session = openImapSession(account, undefined, this.dials.take(account));
+      // Awaited by open() or close(); until then a failure is no unhandled rejection.
+      session.catch(() => undefined);
+      this.opening.set(keyOf(account), session);
+    }
+  }
+
+  open(account: AccountConfig, protocolLog?: ImapProtocolLog): Promise<ImapFlow> {
+    const early = this.opening.get(keyOf(account));
+    if (early && !protocolLog) {
+      this.opening.delete(keyOf(account));
+      return early;
+    }
+    return openImapSession(account, protocolLog, this.dials.take(account));
+  }
+
+  release(_account: AccountConfig, client: ImapFlow): Promise<void> {
+    return logoutQuietly(client);
+  }
+
+  /** Logs out the sessions no run took and closes the connections no session took. */
+  async close(): Promise<void> {
+    this.dials.close();
+    const left = [...this.opening.values()];
+    this.opening.clear();
+    await Promise.all(left.map((session) => session.then(logoutQuietly, () => undefined)));
+  }
+}
 
 interface KeptSession {
   client: ImapFlow;
