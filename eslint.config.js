@@ -22,7 +22,9 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.cjs'],
+    // CommonJS: *.cjs, and bin/ (its package.json says so).
+    files: ['**/*.cjs', 'bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { __dirname: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -89,7 +89,8 @@ const lazyPackages = {
       );
       if (!rule) return undefined;
       return {
-        path: `${args.path} for ${args.importer}`,
+        // Relative, so the bundle names no directory of the machine that built it.
+        path: `${args.path} for ${path.relative(process.cwd(), args.importer)}`,
         namespace: 'lazy-package',
         pluginData: { pkg: args.path, importer: args.importer, names: rule.packages[args.path] },
       };
@@ -139,25 +140,73 @@ const codeUnitSort = {
 
 rmSync(outdir, { recursive: true, force: true }); // no chunk of an earlier build lingers
 
-const result = await build({
-  metafile: Boolean(process.env.BUNDLE_META),
+/** What both bundles share: Node 20, the stand-ins, identifiers kept for stack traces. */
+const common = {
   entryPoints: ['dist/agent/cli.js'],
-  outdir,
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   external: ['better-sqlite3', 'office-addin-manifest'],
-  plugins: [lazyPackages, codeUnitSort],
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: 'linked',
+  logLevel: 'warning',
+};
+
+const result = await build({
+  ...common,
+  metafile: Boolean(process.env.BUNDLE_META),
+  outdir,
+  splitting: true,
+  format: 'esm',
+  plugins: [lazyPackages, codeUnitSort],
   // Bundled CommonJS packages call require() for Node's own modules (and optional ones).
   banner: {
     js: "import { createRequire as __storesyncRequire } from 'node:module'; const require = __storesyncRequire(import.meta.url);",
   },
-  logLevel: 'warning',
 });
 if (process.env.BUNDLE_META)
   (await import('node:fs')).writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile));
+
+/**
+ * `storesync sync` alone, as one CommonJS file that bin/storesync.js runs with a V8 code
+ * cache (agent/src/code-cache.ts). The CLI asked for `sync` registers no other command
+ * module (cli.ts), so those are left out: each is a stand-in that says so if ever loaded.
+ */
+const COMMAND_MODULE = /^\.\/commands\/[\w-]+-commands?\.js$/;
+const syncOnly = {
+  name: 'sync-only',
+  setup(b) {
+    b.onResolve({ filter: COMMAND_MODULE }, (args) =>
+      args.importer.endsWith(`${path.sep}cli.js`) && args.path !== './commands/sync-command.js'
+        ? { path: args.path, namespace: 'not-in-sync-bundle' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'not-in-sync-bundle' }, ({ path: name }) => ({
+      contents: `throw new Error(${JSON.stringify(`${name} is not part of the sync bundle`)});`,
+      loader: 'js',
+    }));
+  },
+};
+await build({
+  ...common,
+  outfile: `${outdir}/sync.cjs`,
+  format: 'cjs',
+  // import() in a script run by vm.Script needs a loader callback: require() instead.
+  supported: { 'dynamic-import': false },
+  plugins: [lazyPackages, codeUnitSort, syncOnly],
+  // The ES module code asks for its own location: in this bundle, the bundle's.
+  define: { 'import.meta.url': '__storesyncUrl', 'import.meta.dirname': '__dirname' },
+  banner: { js: "const __storesyncUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // The stand-ins resolve their library's file at run time, from dist/cli, on purpose.
+  logOverride: { 'require-resolve-not-external': 'silent' },
+});
+
+// What runs that bundle (bin/storesync.js), CommonJS too: Node starts a CommonJS program
+// faster than an ES module one.
+await build({
+  ...common,
+  entryPoints: ['dist/agent/code-cache.js'],
+  outfile: `${outdir}/code-cache.cjs`,
+  format: 'cjs',
+});

@@ -31,6 +31,17 @@ export function defaultDataDirFor(ctx: PlatformContext = hostContext()): string 
   return pathFor(ctx).join(xdg(ctx, 'XDG_DATA_HOME', '.local/share'), 'storesync');
 }
 
+/**
+ * Files that only make the program faster and can be deleted at any time (the code cache,
+ * code-cache.ts): $XDG_CACHE_HOME or ~/.cache, ~/Library/Caches, %LOCALAPPDATA%.
+ */
+export function defaultCacheDirFor(ctx: PlatformContext = hostContext()): string {
+  const p = pathFor(ctx);
+  if (ctx.platform === 'darwin') return p.join(ctx.home, 'Library', 'Caches', 'StoreSync');
+  if (ctx.platform === 'win32') return p.join(appHome(ctx), 'Cache');
+  return p.join(xdg(ctx, 'XDG_CACHE_HOME', '.cache'), 'storesync');
+}
+
 function appHome(ctx: PlatformContext): string {
   const p = pathFor(ctx);
   if (ctx.platform === 'darwin')

@@ -1,6 +1,7 @@
 /**
  * `storesync sync --once` against a real Dovecot: every message of every folder arrives in
- * the Maildir byte-exact (CRLF → LF only) with its flags, and a second run downloads nothing.
+ * the Maildir byte-exact (CRLF → LF only) with its flags, and a second run downloads nothing
+ * (and starts from the code cache the first one left).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -20,7 +21,10 @@ describe('sync --once (Dovecot → Maildir)', function () {
   let dovecot: TestDovecot;
   let dir: string;
   let configFile: string;
-  const env = () => ({ [PASSWORD_ENV]: dovecot.password });
+  const env = () => ({
+    [PASSWORD_ENV]: dovecot.password,
+    XDG_CACHE_HOME: path.join(dir, 'cache'),
+  });
 
   before(async () => {
     dovecot = await startTestDovecot();
@@ -71,6 +75,9 @@ describe('sync --once (Dovecot → Maildir)', function () {
   });
 
   it('downloads nothing on a second run', async () => {
+    // The first run, which went through, left the code cache of the sync bundle.
+    const caches = await fs.readdir(path.join(dir, 'cache', 'storesync'));
+    assert.equal(caches.filter((name) => /^sync-.*\.cache$/.test(name)).length, 1, `${caches}`);
     const before = await readMaildirFolder(path.join(dir, 'Maildir', 'INBOX'));
     const result = await runCli(['sync', '--config', configFile, '--once', '--json'], env());
     assert.equal(result.code, 0, result.stderr);

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultConfigFileFor, defaultDataDirFor } from '../../agent/src/platform-paths.js';
+import {
+  defaultCacheDirFor,
+  defaultConfigFileFor,
+  defaultDataDirFor,
+} from '../../agent/src/platform-paths.js';
 import { renameDurably } from '../../agent/src/sync/maildir/durable-fs.js';
 import { checkInfoSeparator, splitMaildirName } from '../../agent/src/sync/maildir/flags.js';
 import {
@@ -38,6 +42,24 @@ describe('default places per platform', () => {
     assert.equal(defaultConfigFileFor(win), 'C:\\Users\\u\\AppData\\Local\\StoreSync\\config.json');
     assert.equal(defaultDataDirFor(win), 'C:\\Users\\u\\AppData\\Local\\StoreSync');
     assert.equal(defaultDataDirFor({ ...win, env: {} }), 'C:\\Users\\u\\AppData\\Local\\StoreSync');
+  });
+
+  it('keep caches where each platform keeps files that may be deleted any time', () => {
+    const linux = { platform: 'linux' as const, env: {}, home: '/home/u' };
+    assert.equal(defaultCacheDirFor(linux), '/home/u/.cache/storesync');
+    assert.equal(defaultCacheDirFor({ ...linux, env: { XDG_CACHE_HOME: '/x' } }), '/x/storesync');
+    assert.equal(
+      defaultCacheDirFor({ ...linux, env: { XDG_CACHE_HOME: 'x' } }),
+      '/home/u/.cache/storesync',
+    );
+    const mac = { platform: 'darwin' as const, env: {}, home: '/Users/u' };
+    assert.equal(defaultCacheDirFor(mac), '/Users/u/Library/Caches/StoreSync');
+    const win = {
+      platform: 'win32' as const,
+      env: { LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' },
+      home: 'C:\\Users\\u',
+    };
+    assert.equal(defaultCacheDirFor(win), 'C:\\Users\\u\\AppData\\Local\\StoreSync\\Cache');
   });
 });
 

@@ -1,0 +1,28 @@
+/**
+ * The built CLI bundles (scripts/bundle-cli.mjs): the sync bundle runs through vm.Script,
+ * which cannot load ES modules, so it must hold no import(); and no bundle names a directory
+ * of the machine that built it.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+const DIST = path.resolve('dist', 'cli');
+
+describe('the built CLI bundles', () => {
+  it('the sync bundle loads everything with require(), never import()', async () => {
+    const source = await fs.readFile(path.join(DIST, 'sync.cjs'), 'utf8');
+    const calls = source.match(/(?<![\w$.])import\s*\(/g) ?? [];
+    assert.deepEqual(calls, []);
+    assert.match(source, /require\("node:child_process"\)/, 'the one dynamic import is there');
+  });
+
+  it('no bundle names the directory it was built in', async () => {
+    const root = path.resolve('.');
+    for (const name of await fs.readdir(DIST)) {
+      if (name.endsWith('.map')) continue; // source maps lead to the sources, by design
+      const source = await fs.readFile(path.join(DIST, name), 'utf8');
+      assert.ok(!source.includes(root), `${name} names ${root}`);
+    }
+  });
+});
