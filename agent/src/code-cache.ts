@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import v8 from 'node:v8';
 import vm from 'node:vm';
 import { defaultCacheDirFor } from './platform-paths.js';
 
@@ -47,6 +48,10 @@ export async function runCachedCli(bundleFile: string, argv: string[]): Promise<
 
 /** `cacheDir` null: no cache, the bundle is compiled as `require` would. */
 export function loadBundle<T>(file: string, cacheDir: string | null): LoadedBundle<T> {
+  // V8 drops the bytecode of functions unused for a while (bytecode flushing): after a long
+  // run, such as a first sync, the start-up code would be missing from the cache it writes.
+  // Set in every run alike, before anything is compiled: V8 checks caches against its flags.
+  if (cacheDir) v8.setFlagsFromString('--no-flush-bytecode');
   const source = fs.readFileSync(file, 'utf8');
   const cacheFile = cacheDir ? path.join(cacheDir, cacheName(file)) : null;
   const cachedData = cacheFile ? readCache(cacheFile) : undefined;
