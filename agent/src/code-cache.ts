@@ -53,7 +53,8 @@ export function loadBundle<T>(file: string, cacheDir: string | null): LoadedBund
   // Set in every run alike, before anything is compiled: V8 checks caches against its flags.
   if (cacheDir) v8.setFlagsFromString('--no-flush-bytecode');
   const source = fs.readFileSync(file, 'utf8');
-  const cacheFile = cacheDir ? path.join(cacheDir, cacheName(file)) : null;
+  const prefix = cachePrefix(file);
+  const cacheFile = cacheDir ? path.join(cacheDir, cacheName(file, prefix)) : null;
   const cachedData = cacheFile ? readCache(cacheFile) : undefined;
   const script = new vm.Script(wrap(source), { filename: file, cachedData });
   const cacheUsed = cachedData !== undefined && !script.cachedDataRejected;
@@ -72,9 +73,9 @@ export function loadBundle<T>(file: string, cacheDir: string | null): LoadedBund
     },
     cacheUsed,
     saveCache() {
-      if (cacheUsed || !cacheDir || !cacheFile) return;
+      if (cacheUsed || !cacheFile) return;
       try {
-        writeCache(cacheDir, cacheFile, cachePrefix(file), script.createCachedData());
+        writeCache(cacheFile, prefix, script.createCachedData());
       } catch {
         // No cache this time: the next run compiles, as this one did.
       }
@@ -91,10 +92,10 @@ function wrap(source: string): string {
  * One name per installed bundle (its path), build (size and time) and V8 version: a rebuilt
  * bundle never meets an old cache, and two installations do not take turns with one.
  */
-export function cacheName(file: string): string {
+function cacheName(file: string, prefix: string): string {
   const { size, mtimeMs } = fs.statSync(file);
   const v8 = process.versions.v8.replace(/[^\w.-]/g, '_');
-  return `${cachePrefix(file)}${v8}-${size}-${Math.trunc(mtimeMs)}.cache`;
+  return `${prefix}${v8}-${size}-${Math.trunc(mtimeMs)}.cache`;
 }
 
 /** The start of the names of one installed bundle's caches, its current and earlier builds'. */
@@ -118,7 +119,8 @@ function readCache(cacheFile: string): Buffer | undefined {
 }
 
 /** `prefix`: the names of this bundle's caches, this one and those of earlier builds. */
-function writeCache(cacheDir: string, cacheFile: string, prefix: string, payload: Buffer): void {
+function writeCache(cacheFile: string, prefix: string, payload: Buffer): void {
+  const cacheDir = path.dirname(cacheFile);
   fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const temporary = `${cacheFile}.${process.pid}.tmp`;
   try {

@@ -21,44 +21,38 @@ import { StateDb } from '../../agent/src/sync/state-db.js';
 import { parseConfig } from '../../agent/src/config/load.js';
 
 describe('default places per platform', () => {
+  const linux = { platform: 'linux' as const, env: {}, home: '/home/u' };
+  const mac = { platform: 'darwin' as const, env: {}, home: '/Users/u' };
+  const win = {
+    platform: 'win32' as const,
+    env: { LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' },
+    home: 'C:\\Users\\u',
+  };
+
   it('follow XDG on Linux, Application Support on macOS, %LOCALAPPDATA% on Windows', () => {
-    const linux = { platform: 'linux' as const, env: {}, home: '/home/u' };
     assert.equal(defaultConfigFileFor(linux), '/home/u/.config/storesync/config.json');
     assert.equal(defaultDataDirFor(linux), '/home/u/.local/share/storesync');
     const xdg = { ...linux, env: { XDG_CONFIG_HOME: '/c', XDG_DATA_HOME: 'relative' } };
     assert.equal(defaultConfigFileFor(xdg), '/c/storesync/config.json');
     assert.equal(defaultDataDirFor(xdg), '/home/u/.local/share/storesync');
-    const mac = { platform: 'darwin' as const, env: {}, home: '/Users/u' };
     assert.equal(
       defaultConfigFileFor(mac),
       '/Users/u/Library/Application Support/StoreSync/config.json',
     );
     assert.equal(defaultDataDirFor(mac), '/Users/u/Library/Application Support/StoreSync');
-    const win = {
-      platform: 'win32' as const,
-      env: { LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' },
-      home: 'C:\\Users\\u',
-    };
     assert.equal(defaultConfigFileFor(win), 'C:\\Users\\u\\AppData\\Local\\StoreSync\\config.json');
     assert.equal(defaultDataDirFor(win), 'C:\\Users\\u\\AppData\\Local\\StoreSync');
     assert.equal(defaultDataDirFor({ ...win, env: {} }), 'C:\\Users\\u\\AppData\\Local\\StoreSync');
   });
 
   it('keep caches where each platform keeps files that may be deleted any time', () => {
-    const linux = { platform: 'linux' as const, env: {}, home: '/home/u' };
     assert.equal(defaultCacheDirFor(linux), '/home/u/.cache/storesync');
     assert.equal(defaultCacheDirFor({ ...linux, env: { XDG_CACHE_HOME: '/x' } }), '/x/storesync');
     assert.equal(
       defaultCacheDirFor({ ...linux, env: { XDG_CACHE_HOME: 'x' } }),
       '/home/u/.cache/storesync',
     );
-    const mac = { platform: 'darwin' as const, env: {}, home: '/Users/u' };
     assert.equal(defaultCacheDirFor(mac), '/Users/u/Library/Caches/StoreSync');
-    const win = {
-      platform: 'win32' as const,
-      env: { LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' },
-      home: 'C:\\Users\\u',
-    };
     assert.equal(defaultCacheDirFor(win), 'C:\\Users\\u\\AppData\\Local\\StoreSync\\Cache');
   });
 });

@@ -59,9 +59,7 @@ export class EarlySessions implements SessionSource {
     return openImapSession(account, protocolLog, this.dials.take(account));
   }
 
-  release(_account: AccountConfig, client: ImapFlow): Promise<void> {
-    return logoutQuietly(client);
-  }
+  readonly release = freshSessions.release;
 
   /** Logs out the sessions no run took and closes the connections no session took. */
   async close(): Promise<void> {
