@@ -44,6 +44,7 @@ const NEVER_OPENED: FolderState = {
   lastSyncAt: null,
   existsCount: null,
   localMark: null,
+  flagAnswers: null,
 };
 
 describe('reading every flag without CONDSTORE', function () {
@@ -71,6 +72,7 @@ describe('reading every flag without CONDSTORE', function () {
   /** The changes as the engine reads them, and the commands it sent to read them. */
   async function read(
     flagScan: 'search' | 'fetch',
+    recorded: string | null = null,
   ): Promise<{ changes: RemoteChanges; sent: string[] }> {
     const opened = await openFolder(client, 'INBOX', NEVER_OPENED, true);
     assert.equal(opened.highestModseq, null, 'the server must have no CONDSTORE here');
@@ -86,7 +88,10 @@ describe('reading every flag without CONDSTORE', function () {
       return fetch(...args);
     }) as ImapFlow['fetch'];
     try {
-      return { changes: await remoteChanges(client, opened, null, known, 0, flagScan), sent };
+      return {
+        changes: await remoteChanges(client, opened, null, known, 0, flagScan, { recorded }),
+        sent,
+      };
     } finally {
       client.search = search;
       client.fetch = fetch;
@@ -118,6 +123,32 @@ describe('reading every flag without CONDSTORE', function () {
       assert.deepEqual(sortedFlags(bySearch.changes, uid), expected, `SEARCH, UID ${uid}`);
     }
   });
+
+  for (const way of ['search', 'fetch'] as const) {
+    it(`by ${way.toUpperCase()}: the same answers give the same digest, which stands for no change`, async () => {
+      const sortedUids = (uids: Set<number>) => [...uids].sort((a, b) => a - b);
+      const first = (await read(way)).changes.answers!;
+      assert.ok(first.digest.startsWith(`${way}:${COUNT}:`), first.digest);
+      // The answers the state was left equal to: no flag to compare, what vanished still told.
+      const same = (await read(way, first.digest)).changes;
+      assert.equal(same.answers!.digest, first.digest);
+      assert.equal(same.flags.size, 0);
+      assert.deepEqual(sortedUids(same.vanished), expunged);
+
+      await dovecot.setFlags('INBOX', 20, [...flagsOf(20), '\\Flagged']);
+      try {
+        const changed = (await read(way, first.digest)).changes;
+        assert.notEqual(changed.answers!.digest, first.digest);
+        assert.deepEqual(sortedFlags(changed, 20), [...flagsOf(20), '\\Flagged'].sort());
+        assert.deepEqual(sortedFlags(changed, 21), flagsOf(21).sort());
+        assert.deepEqual(sortedUids(changed.vanished), expunged);
+      } finally {
+        await dovecot.setFlags('INBOX', 20, flagsOf(20));
+      }
+      // Undone: the answers, and so the digest, are the first ones again.
+      assert.equal((await read(way)).changes.answers!.digest, first.digest);
+    });
+  }
 
   it('picks SEARCH where it costs less than a FETCH line per message, by the round trip', () => {
     assert.equal(searchIsCheaper(2_000, 8, 1), true);

@@ -42,6 +42,15 @@ for (const server of [
     listStatus: false,
   },
   { name: 'CONDSTORE and LIST-STATUS', capabilities: { qresync: false }, listStatus: true },
+  // Every message's flags are read in each pass; answers equal to the last pass's skip the rest.
+  {
+    name: 'neither CONDSTORE nor QRESYNC',
+    capabilities: { condstore: false },
+    listStatus: false,
+    // The flags of messages a pass downloads were read with them, not with the flag answers
+    // it compared: the next pass reads them with the others once before skipping the folder.
+    readsFlagsAfterDownload: true,
+  },
 ] as const) {
   describe(`folders unchanged on both sides, server with ${server.name}`, function () {
     this.timeout(120_000);
@@ -141,6 +150,10 @@ for (const server of [
         generateMailbox({ count: 2, folders: ['INBOX'], seed: 79 }),
       );
       assert.equal((await sync()).stats.downloaded, 2);
+      if ('readsFlagsAfterDownload' in server) {
+        const reread = await sync();
+        assert.equal(reread.stats.foldersUnchanged, FOLDERS.length - 1);
+      }
       const next = await sync();
       assert.equal(next.stats.foldersUnchanged, FOLDERS.length, JSON.stringify(next.stats));
       assert.equal(selects().length, server.listStatus ? 0 : FOLDERS.length);
@@ -177,6 +190,20 @@ for (const server of [
       const done = await sync();
       assert.equal(done.stats.flagsPulled, 1);
       assert.equal((await fileOf(2))?.letters, 'R');
+    });
+
+    it('finds a flag another client undid on the server right after a pass pushed it', async () => {
+      await settle();
+      const file = (await fileOf(7))!;
+      await fs.rename(
+        path.join(inbox(), file.subdir, file.name),
+        path.join(inbox(), 'cur', maildirName(baseOf(file), 'FS')),
+      );
+      assert.equal((await sync()).stats.flagsPushed, 1);
+      await fixture.dovecot.setFlags('INBOX', 7, ['\\Seen']);
+      const done = await sync();
+      assert.equal(done.stats.flagsPulled, 1, JSON.stringify(done.stats));
+      assert.equal((await fileOf(7))?.letters, 'S');
     });
 
     it('finds a message expunged on the server and one new on the server', async () => {
@@ -258,7 +285,7 @@ describe('folders on a server without CONDSTORE', function () {
   });
   after(async () => fixture?.cleanup());
 
-  it('are never skipped: only a FLAGS scan can show a flag changed there', async () => {
+  it('read every flag in each pass, so a flag changed on the server is found', async () => {
     await fixture.sync();
     await sleep(SETTLED_AFTER_MS + 300);
     await fixture.sync();
@@ -323,7 +350,7 @@ describe('a server that volunteers HIGHESTMODSEQ without offering CONDSTORE', fu
     delete process.env.STORESYNC_TEST_VOLUNTEER;
   });
 
-  it('is scanned for flags like any server without CONDSTORE, never skipped', async () => {
+  it('is scanned for flags like any server without CONDSTORE: its HIGHESTMODSEQ is not trusted', async () => {
     // First with CONDSTORE: our sessions enable it, and Dovecot keeps modseqs from then on.
     dovecot = await startPrivateDovecot({
       dir: path.join(dir, 'server'),
@@ -389,11 +416,29 @@ describe('a server that volunteers HIGHESTMODSEQ without offering CONDSTORE', fu
     await sync(); // learns that the server has no CONDSTORE
     await sleep(SETTLED_AFTER_MS + 300);
     await sync();
-    const done = await sync();
-    assert.equal(done.stats.foldersUnchanged, 0);
+    const flagScan = /UID FETCH 1:\d+ \(UID FLAGS\)$/;
+    // Nothing changed: found so by reading every flag, not by the HIGHESTMODSEQ it shows.
+    let done = await sync();
+    assert.equal(done.stats.foldersUnchanged, 1);
     assert.ok(
-      commands.some((c) => /UID FETCH 1:\d+ \(UID FLAGS\)$/.test(c)),
+      commands.some((c) => flagScan.test(c)),
       commands.join('\n'),
     );
+    // A flag set by another client, which moves no HIGHESTMODSEQ the server admits to.
+    const other = new ImapFlow({
+      host: dovecot.host,
+      port,
+      secure: false,
+      doSTARTTLS: false,
+      auth: { user: 'tester', pass: password },
+      logger: false,
+    });
+    await other.connect();
+    await other.mailboxOpen('INBOX');
+    await other.messageFlagsAdd('2', ['\\Flagged'], { uid: true });
+    await other.logout();
+    done = await sync();
+    assert.equal(done.stats.flagsPulled, 1);
+    assert.equal(done.stats.foldersUnchanged, 0);
   });
 });

@@ -77,8 +77,15 @@ const SCHEMA_V5 = SCHEMA_V4.replace(
    PRAGMA user_version = 5;`,
 );
 
+/** Version 6: an index finds the folders that still owe bodies. */
+const SCHEMA_V6 = SCHEMA_V5.replace(
+  'PRAGMA user_version = 5;',
+  `CREATE INDEX messages_partial ON messages (folder_id) WHERE partial = 1;
+   PRAGMA user_version = 6;`,
+);
+
 /** The versions written out above: every one before the current schema must be here. */
-const EARLIER_VERSIONS = [1, 2, 3, 4, 5];
+const EARLIER_VERSIONS = [1, 2, 3, 4, 5, 6];
 
 const FLAGS: SyncFlags = {
   uploadHierarchy: true,
@@ -447,6 +454,37 @@ describe('state database upgrades from every earlier schema', () => {
       assert.match(plan.map((p) => p.detail).join(' '), /messages_partial/);
     } finally {
       db.close();
+    }
+    assert.equal(userVersion(), currentVersion());
+  });
+
+  it('version 6: marks kept; no folder has flag answers yet, so its next pass reads every flag', () => {
+    write(SCHEMA_V6, (db) => {
+      fillVersion1(db, { journal: false });
+      db.prepare("INSERT INTO maildir_stores VALUES ('work', ':')").run();
+      db.prepare('UPDATE folders SET exists_count = 1, local_mark = ? WHERE id = 2').run(
+        '1:2:3/4:5:6',
+      );
+    });
+    const state = new StateDb(file);
+    try {
+      assertVersion1RowsKept(state);
+      assert.deepEqual(
+        state.folders('work').map((f) => [f.path, f.existsCount, f.localMark, f.flagAnswers]),
+        [
+          ['Archive/2024', 1, '1:2:3/4:5:6', null],
+          ['INBOX', null, null, null],
+        ],
+      );
+      // What version 7 added works on the upgraded file, and a pass that records none clears it.
+      const archive = { uidValidity: 1_700_000_002, uidNext: 2, highestModseq: null, exists: 1 };
+      state.markFolderSynced(2, { ...archive, flagAnswers: 'search:1:abc=' });
+      assert.equal(state.folders('work')[0]!.flagAnswers, 'search:1:abc=');
+      assert.equal(state.highestUid(2), 1);
+      state.markFolderSynced(2, archive);
+      assert.equal(state.folders('work')[0]!.flagAnswers, null);
+    } finally {
+      state.close();
     }
     assert.equal(userVersion(), currentVersion());
   });

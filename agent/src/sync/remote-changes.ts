@@ -6,8 +6,10 @@
  *    when the message count says some happened (then one UID SEARCH);
  *  - neither (Exchange-like): every message's flags, by one UID SEARCH per flag or one FETCH
  *    FLAGS over the UIDs we hold, whichever costs less for the folder's size and the link's
- *    round trip (see searchIsCheaper).
+ *    round trip (see searchIsCheaper). Answers identical to those the last pass left the
+ *    state equal to (their digest is recorded) mean nothing changed: no walk over the state.
  */
+import { createHash } from 'node:crypto';
 import type { ImapFlow, SearchObject } from 'imapflow';
 import type { OpenedFolder } from './open-folder.js';
 
@@ -16,6 +18,16 @@ export interface RemoteChanges {
   flags: Map<number, string[]>;
   /** UIDs we hold that the server no longer has. */
   vanished: Set<number>;
+  /** Set when read by flag searches: a pass that leaves the state equal to them records it. */
+  answers?: FlagAnswers;
+}
+
+/** Flag searches' answers known before the pass asks (see FlagAnswers). */
+export interface KnownAnswers {
+  /** Read earlier in this pass; used if over the same UIDs. */
+  prior?: FlagAnswers | null;
+  /** The digest of a pass after which the state's flags equalled its answers. */
+  recorded?: string | null;
 }
 
 export async function remoteChanges(
@@ -26,11 +38,15 @@ export async function remoteChanges(
   newUidCount: number,
   /** How every message's flags are read without CONDSTORE; tests compare both ways. */
   flagScan: 'cheaper' | 'search' | 'fetch' = 'cheaper',
+  known: KnownAnswers = {},
 ): Promise<RemoteChanges> {
   if (opened.qresync) return opened.qresync;
   const flags = new Map<number, string[]>();
   const vanished = new Set<number>();
-  if (knownUids.length === 0) return { flags, vanished };
+  if (knownUids.length === 0)
+    return opened.highestModseq === null
+      ? { flags, vanished, answers: NO_ANSWERS }
+      : { flags, vanished };
   const maxKnown = knownUids[knownUids.length - 1]!;
   if (opened.exists === 0) return { flags, vanished: new Set(knownUids) };
 
@@ -43,31 +59,50 @@ export async function remoteChanges(
       );
       for await (const message of changed) flags.set(message.uid, [...(message.flags ?? [])]);
     }
-    // UIDs only grow: if the count is what we hold plus what is new, nothing was expunged.
-    if (opened.exists !== knownUids.length + newUidCount) {
-      const present = new Set((await client.search({ uid: `1:${maxKnown}` }, { uid: true })) || []);
-      for (const uid of knownUids) if (!present.has(uid)) vanished.add(uid);
-    }
-    return { flags, vanished };
+    return { flags, vanished: await vanishedByCount(client, opened, knownUids, newUidCount) };
   }
 
-  if (flagScan !== 'fetch') {
-    const searched = await flagsBySearch(client, opened, knownUids, flagScan === 'search').catch(
-      () => null,
-    );
-    if (searched) return searched;
+  const { prior, recorded } = known;
+  let read =
+    prior?.highestUid === maxKnown && (flagScan === 'cheaper' || flagScan === prior.by)
+      ? prior
+      : null;
+  if (!read) {
+    const bySearch =
+      flagScan === 'search' ||
+      (flagScan === 'cheaper' &&
+        searchIsCheaper(knownUids.length, flagSearches(opened).length, await roundTripMs(client)));
+    read =
+      (bySearch ? await searchFlagAnswers(client, opened, maxKnown).catch(() => null) : null) ??
+      (await fetchFlagAnswers(client, maxKnown));
   }
-  const seen = new Set<number>();
-  for await (const message of client.fetch(
-    `1:${maxKnown}`,
-    { uid: true, flags: true },
-    { uid: true },
-  )) {
-    seen.add(message.uid);
-    flags.set(message.uid, [...(message.flags ?? [])]);
+  if (read.by === 'search') {
+    const gone = await vanishedByCount(client, opened, knownUids, newUidCount);
+    if (read.digest === recorded) return { flags, vanished: gone, answers: read };
+    return { flags: flagsFromSearches(read, knownUids, gone), vanished: gone, answers: read };
   }
-  for (const uid of knownUids) if (!seen.has(uid)) vanished.add(uid);
-  return { flags, vanished };
+  // FETCH answers for each message present: presence is in them, and in their digest.
+  if (read.by === 'fetch') for (const uid of knownUids) if (!read.flags.has(uid)) vanished.add(uid);
+  if (read.digest === recorded || read.by === 'none') return { flags, vanished, answers: read };
+  return { flags: read.flags, vanished, answers: read };
+}
+
+/**
+ * The UIDs held that the server no longer has. UIDs only grow: if its count is what we hold
+ * plus what is new, nothing was expunged (no command); else one UID SEARCH tells which.
+ */
+async function vanishedByCount(
+  client: ImapFlow,
+  opened: OpenedFolder,
+  knownUids: readonly number[],
+  newUidCount: number,
+): Promise<Set<number>> {
+  const vanished = new Set<number>();
+  if (opened.exists === knownUids.length + newUidCount) return vanished;
+  const range = `1:${knownUids[knownUids.length - 1]!}`;
+  const present = new Set((await client.search({ uid: range }, { uid: true })) || []);
+  for (const uid of knownUids) if (!present.has(uid)) vanished.add(uid);
+  return vanished;
 }
 
 /**
@@ -86,20 +121,32 @@ export function searchIsCheaper(messages: number, searches: number, roundTripMs:
 }
 
 /**
- * Each session's round trip, timed once with a NOOP (the server does nothing for it). An
- * upper bound: this process may be busy with another connection meanwhile, which only ever
- * tips the choice towards FETCH, the way that works everywhere.
+ * Each server's round trip: the quickest seen by this process in the last few minutes (the
+ * agent's laptop may have changed networks since), of two NOOPs timed when first needed (the
+ * server does nothing for them) and of every flag search since. An upper bound: this process
+ * may be busy with another connection while an answer waits, which only ever tips the choice
+ * towards FETCH, the way that works everywhere.
  */
-const measuredRoundTrips = new WeakMap<ImapFlow, number>();
+const roundTrips = new Map<string, { ms: number; since: number }>();
+const ROUND_TRIP_KEPT_MS = 5 * 60_000;
+const serverOf = (client: ImapFlow) => `${client.host}:${client.port}`;
+
 async function roundTripMs(client: ImapFlow): Promise<number> {
-  let ms = measuredRoundTrips.get(client);
-  if (ms === undefined) {
+  const known = roundTrips.get(serverOf(client));
+  if (known && Date.now() - known.since < ROUND_TRIP_KEPT_MS) return known.ms;
+  roundTrips.delete(serverOf(client));
+  for (let i = 0; i < 2; i++) {
     const started = performance.now();
     await client.noop();
-    ms = performance.now() - started;
-    measuredRoundTrips.set(client, ms);
+    noteRoundTrip(client, performance.now() - started);
   }
-  return ms;
+  return roundTrips.get(serverOf(client))!.ms;
+}
+
+function noteRoundTrip(client: ImapFlow, ms: number): void {
+  const known = roundTrips.get(serverOf(client));
+  if (!known) roundTrips.set(serverOf(client), { ms, since: Date.now() });
+  else if (ms < known.ms) known.ms = ms;
 }
 
 /** The flags a file name carries, always asked for; keywords the folder lists are added. */
@@ -112,72 +159,165 @@ const LETTER_FLAG_SEARCHES: ReadonlyArray<[string, SearchObject]> = [
   ['$Forwarded', { keyword: '$Forwarded' }],
 ];
 
-/**
- * Every known message's flags as the sets of UIDs that carry each flag: the six the Maildir
- * letters stand for, and each keyword the folder's FLAGS response lists (RFC 3501: the flags
- * defined in the mailbox). With ESEARCH each answer is a compact range list. Null when FETCH
- * is the cheaper way for this folder (unless `always`), or when the server refuses one of the
- * searches: the caller reads the flags with FETCH instead.
- */
-async function flagsBySearch(
-  client: ImapFlow,
-  opened: OpenedFolder,
-  knownUids: readonly number[],
-  always: boolean,
-): Promise<RemoteChanges | null> {
-  const range = `1:${knownUids[knownUids.length - 1]!}`;
+/** The flags a file name carries and each keyword the folder lists (its FLAGS response). */
+function flagSearches(opened: OpenedFolder): Array<[string, SearchObject]> {
   const searches = [...LETTER_FLAG_SEARCHES];
   for (const flag of opened.mailbox.flags ?? []) {
     if (flag.startsWith('\\') || searches.some(([known]) => known === flag)) continue;
     searches.push([flag, { keyword: flag }]);
   }
-  if (searches.length > 31) return null; // more keywords than a mask has bits: FETCH them
-  const commands = searches.length + 1;
-  if (!always && !searchIsCheaper(knownUids.length, commands, await roundTripMs(client)))
-    return null;
-  // Bit i of a UID's mask: it carries searches[i]. Present UIDs get an entry (mask 0 at first).
-  const masks = new Map<number, number>();
-  const present = await uidsMatching(client, { uid: range });
-  if (present === null) return null;
-  for (const uid of present) masks.set(uid, 0);
-  for (let i = 0; i < searches.length; i++) {
-    const uids = await uidsMatching(client, { ...searches[i]![1], uid: range });
-    if (uids === null) return null;
-    const bit = 1 << i;
-    for (const uid of uids) {
-      const mask = masks.get(uid);
-      if (mask !== undefined) masks.set(uid, mask | bit);
+  return searches;
+}
+
+/**
+ * Every message's flags in 1:highestUid as the server answered, read one of two ways (see
+ * searchIsCheaper). Equal digests, equal answers: no flag moved, nothing vanished.
+ */
+export type FlagAnswers = {
+  highestUid: number;
+  /**
+   * The way, the range and a SHA-256 of the answers: what a folder's state records
+   * (FolderState.flagAnswers) after a pass that left its flags equal to them.
+   */
+  digest: string;
+} & (
+  | {
+      by: 'search';
+      /** The flag each search asked for, in order. */
+      flags: string[];
+      /** The UIDs each flag's search matched: a range list or numbers. */
+      answers: Array<string | number[]>;
     }
+  | { by: 'fetch'; flags: Map<number, string[]> }
+  | { by: 'none' }
+);
+
+/** The answers when no message is held: nothing to ask. */
+export const NO_ANSWERS: FlagAnswers = Object.freeze({
+  by: 'none',
+  highestUid: 0,
+  digest: 'none:0',
+});
+
+/** The way a recorded digest's answers were read: the way to read them again to compare. */
+export function answersReadBy(digest: string): FlagAnswers['by'] {
+  const by = digest.slice(0, digest.indexOf(':'));
+  return by === 'search' || by === 'fetch' ? by : 'none';
+}
+
+/**
+ * The answers read the way a recorded digest's were, over the messages held up to
+ * `highestUid` (none held: nothing to read). Null when the server refuses a search.
+ */
+export async function readFlagAnswersLike(
+  client: ImapFlow,
+  opened: OpenedFolder,
+  highestUid: number,
+  digest: string,
+): Promise<FlagAnswers | null> {
+  if (highestUid === 0) return NO_ANSWERS;
+  return answersReadBy(digest) === 'search'
+    ? searchFlagAnswers(client, opened, highestUid).catch(() => null)
+    : fetchFlagAnswers(client, highestUid);
+}
+
+/**
+ * One UID SEARCH per flag over 1:highestUid: the six the Maildir letters stand for and each
+ * keyword the folder's FLAGS response lists (RFC 3501: the flags defined in the mailbox).
+ * Which UIDs are still there they do not tell (see vanishedByCount). With ESEARCH each answer
+ * is a compact range list. Null when the server refuses one, or when the folder has more
+ * keywords than a mask has bits: then the flags are read with FETCH.
+ */
+async function searchFlagAnswers(
+  client: ImapFlow,
+  opened: OpenedFolder,
+  highestUid: number,
+): Promise<FlagAnswers | null> {
+  const searches = flagSearches(opened);
+  if (searches.length > 31) return null;
+  const range = `1:${highestUid}`;
+  const answers: Array<string | number[]> = [];
+  for (const [, query] of searches) {
+    const started = performance.now();
+    const answer = await uidsMatching(client, { ...query, uid: range });
+    if (answer === null) return null;
+    noteRoundTrip(client, performance.now() - started);
+    answers.push(answer);
   }
+  const flags = searches.map(([flag]) => flag);
+  const hash = createHash('sha256');
+  // Flag names cannot hold a space or a newline (RFC 3501 atoms); answers hold neither.
+  for (const flag of flags) hash.update(`${flag} `);
+  for (const answer of answers)
+    hash.update(`\n${typeof answer === 'string' ? answer : answer.join(',')}`);
+  return {
+    by: 'search',
+    highestUid,
+    flags,
+    answers,
+    digest: `search:${highestUid}:${hash.digest('base64')}`,
+  };
+}
+
+/** One FETCH FLAGS over 1:highestUid: a line per message. */
+async function fetchFlagAnswers(client: ImapFlow, highestUid: number): Promise<FlagAnswers> {
+  const flags = new Map<number, string[]>();
+  const hash = createHash('sha256');
+  for await (const message of client.fetch(
+    `1:${highestUid}`,
+    { uid: true, flags: true },
+    { uid: true },
+  )) {
+    const list = [...(message.flags ?? [])];
+    flags.set(message.uid, list);
+    // \Recent belongs to the session that sees it first: not a change of the message.
+    const kept = list.filter((flag) => flag !== '\\Recent').sort();
+    hash.update(`${message.uid} ${kept.join(' ')}\n`);
+  }
+  return { by: 'fetch', highestUid, flags, digest: `fetch:${highestUid}:${hash.digest('base64')}` };
+}
+
+/** Each known message's flags as the searches answered (those gone excepted). */
+function flagsFromSearches(
+  read: Extract<FlagAnswers, { by: 'search' }>,
+  knownUids: readonly number[],
+  gone: ReadonlySet<number>,
+): Map<number, string[]> {
+  // Bit i of a UID's mask: it carries flags[i].
+  const masks = new Map<number, number>();
+  read.answers.forEach((answer, i) => {
+    const bit = 1 << i;
+    for (const uid of uidsOf(answer)) masks.set(uid, (masks.get(uid) ?? 0) | bit);
+  });
   // One array per distinct flag set, shared by every message that has it.
   const arrays = new Map<number, string[]>();
   const flags = new Map<number, string[]>();
-  const vanished = new Set<number>();
   for (const uid of knownUids) {
-    const mask = masks.get(uid);
-    if (mask === undefined) {
-      vanished.add(uid);
-      continue;
-    }
+    if (gone.has(uid)) continue;
+    const mask = masks.get(uid) ?? 0;
     let set = arrays.get(mask);
     if (!set) {
-      set = searches.filter((_, i) => mask & (1 << i)).map(([flag]) => flag);
+      set = read.flags.filter((_, i) => mask & (1 << i));
       arrays.set(mask, set);
     }
     flags.set(uid, set);
   }
-  return { flags, vanished };
+  return flags;
 }
 
-/** The UIDs a UID SEARCH matches, expanded; null when the server gives no answer. */
+function uidsOf(answer: string | number[]): Iterable<number> {
+  return typeof answer === 'string' ? expandSequenceSet(answer) : answer;
+}
+
+/** The UIDs a UID SEARCH matches, as ESEARCH's range list or plain numbers; null: no answer. */
 async function uidsMatching(
   client: ImapFlow,
   query: SearchObject,
-): Promise<Iterable<number> | null> {
+): Promise<string | number[] | null> {
   const answer = await client.search(query, { uid: true, returnOptions: ['ALL'] });
   if (!answer) return null;
   if (Array.isArray(answer)) return answer;
-  return expandSequenceSet(answer.all ?? '');
+  return answer.all ?? '';
 }
 
 /** "1:3,7,9:10" → 1, 2, 3, 7, 9, 10 (either end of a range may come first: "3:1"). */

@@ -34,6 +34,9 @@ const MIGRATIONS: readonly string[] = [
   // 6: whether a folder still owes bodies is asked of every folder in every pass; without
   // an index that walked all of its rows (most folders have no partial message at all).
   `CREATE INDEX IF NOT EXISTS messages_partial ON messages (folder_id) WHERE partial = 1;`,
+  // 7: on a server without CONDSTORE, a folder left in sync with the answers every message's
+  // flags were read from keeps their digest: the same answers next time, nothing changed.
+  `ALTER TABLE folders ADD COLUMN flag_answers TEXT;`,
 ];
 const SCHEMA_VERSION = 1 + MIGRATIONS.length;
 
@@ -102,6 +105,12 @@ export interface FolderState {
   existsCount: number | null;
   /** The Maildir directories' mark when the folder was last left fully in sync, else null. */
   localMark: string | null;
+  /**
+   * Without CONDSTORE: the digest of the answers every message's flags were read from
+   * (remote-changes.ts), which the state's flags equalled when the folder was last left in
+   * sync; else null.
+   */
+  flagAnswers: string | null;
 }
 
 export interface PendingAppend {
@@ -176,6 +185,7 @@ interface FolderRecord {
   last_sync_at: number | null;
   exists_count: number | null;
   local_mark: string | null;
+  flag_answers: string | null;
 }
 
 /** SQLite's answers for a file that is not (or no longer) a database. */
@@ -255,9 +265,12 @@ export class StateDb {
       updateFlags: this.db.prepare('UPDATE messages SET flags = ? WHERE folder_id = ? AND uid = ?'),
       deleteMessage: this.db.prepare('DELETE FROM messages WHERE folder_id = ? AND uid = ?'),
       markSynced: this.db.prepare(
-        'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ?, exists_count = ?, local_mark = ? WHERE id = ?',
+        'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ?, exists_count = ?, local_mark = ?, flag_answers = ? WHERE id = ?',
       ),
       touchSynced: this.db.prepare('UPDATE folders SET last_sync_at = ? WHERE id = ?'),
+      highestUid: this.db
+        .prepare<[number], number | null>('SELECT max(uid) FROM messages WHERE folder_id = ?')
+        .pluck(),
       bases: this.db
         .prepare<[number], string>('SELECT base FROM messages WHERE folder_id = ?')
         .pluck(),
@@ -416,6 +429,11 @@ export class StateDb {
       rows.push({ uid, base, flags: flagsOf(flags) });
     }
     return rows;
+  }
+
+  /** The highest UID the folder's state holds; 0 when it holds none. */
+  highestUid(folderId: number): number {
+    return this.statements.highestUid.get(folderId) ?? 0;
   }
 
   /** The file names (bases) of the folder's messages, without reading whole rows. */
@@ -615,6 +633,8 @@ export class StateDb {
       exists?: number | null;
       /** Only for a pass that left both sides in sync (see sync-folder.ts). */
       localMark?: string | null;
+      /** Only for a pass after which the state's flags equal these answers (sync-folder.ts). */
+      flagAnswers?: string | null;
     },
   ): void {
     this.statements.markSynced.run(
@@ -624,6 +644,7 @@ export class StateDb {
       Date.now(),
       marks.exists ?? null,
       marks.localMark ?? null,
+      marks.flagAnswers ?? null,
       folderId,
     );
   }
@@ -729,5 +750,6 @@ function toFolderState(record: FolderRecord): FolderState {
     lastSyncAt: record.last_sync_at,
     existsCount: record.exists_count ?? null,
     localMark: record.local_mark ?? null,
+    flagAnswers: record.flag_answers ?? null,
   };
 }

@@ -14,7 +14,7 @@ import {
 import { openFolder } from './open-folder.js';
 import { reconcileFolder, type ReconcileResult } from './reconcile-folder.js';
 import { rematchFolder, type RematchResult } from './rematch-folder.js';
-import { remoteChanges } from './remote-changes.js';
+import { readFlagAnswersLike, remoteChanges, type FlagAnswers } from './remote-changes.js';
 import { recoverPendingAppends, uploadNewMessages } from './upload-new-messages.js';
 import { SyncFailure } from './errors.js';
 import type { RemoteFolder, ServerCounters } from './list-folders.js';
@@ -105,14 +105,30 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   // up as a different mark next time.
   const mark = await folderMark(dir);
   const wantsFullBodies = input.downloadContents && !input.headersOnly;
+  const unchanged = unchangedSinceLastPass(state, folder, opened, mark, wantsFullBodies);
   if (
-    unchangedSinceLastPass(state, folder, opened, mark, wantsFullBodies) &&
+    unchanged === true &&
     // QRESYNC reported no change during the SELECT (the counters already say so).
     (!opened.qresync || (opened.qresync.flags.size === 0 && opened.qresync.vanished.size === 0))
   ) {
     // Its "last synced" time is written with the other unchanged folders' (one commit).
     result.unchanged = true;
     return result;
+  }
+  // Without CONDSTORE only every message's flags can tell: the same answers as those the
+  // last pass left the state equal to, nothing changed. Else this pass goes on with them.
+  let answersAtOpen: FlagAnswers | null = null;
+  if (unchanged === 'ask the flags') {
+    answersAtOpen = await readFlagAnswersLike(
+      client,
+      opened,
+      state.highestUid(folder.id),
+      folder.flagAnswers!,
+    );
+    if (answersAtOpen?.digest === folder.flagAnswers) {
+      result.unchanged = true;
+      return result;
+    }
   }
   let refused = false;
   const onRefused = (failure: SyncFailure) => {
@@ -198,6 +214,13 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
         folder.highestModseq,
         rows.map((r) => r.uid),
         newUids.length,
+        'cheaper',
+        // Recorded answers speak for the state only while the Maildir is as then vouched
+        // for: a pass cut short after pushing local changes leaves a moved mark.
+        {
+          prior: answersAtOpen,
+          recorded: isRecordedMark(folder, mark) ? folder.flagAnswers : null,
+        },
       );
   Object.assign(
     result,
@@ -238,6 +261,12 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
       input.downloadContents || rematched ? opened.highestModseq : folder.highestModseq,
     exists: opened.exists,
     localMark: leftInSync ? await markAfterPass(local, state, folder.id, mark) : null,
+    // The state's flags are now the searches' answers, unless this pass changed the server
+    // since it asked (then the same answers could come back after another client undid it).
+    flagAnswers:
+      leftInSync && result.flagsPushed === 0 && result.expungedRemote === 0
+        ? (changes.answers?.digest ?? null)
+        : null,
   });
   return result;
 }
@@ -289,9 +318,10 @@ function isRecordedMark(folder: FolderState, mark: FolderMark | null): mark is F
 
 /**
  * True when neither side can have changed since a pass that left the folder in sync: the
- * server's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and message count are those of that pass
- * (without CONDSTORE a flag change leaves no trace, so the full pass always runs), the
- * Maildir's mark is the one recorded then, and no APPEND or body is still owed.
+ * server's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and message count are those of that pass, the
+ * Maildir's mark is the one recorded then, and no APPEND or body is still owed. Without
+ * CONDSTORE a flag change leaves no trace in the counters: 'ask the flags' when all else is
+ * unchanged and that pass recorded the answers it read every message's flags from.
  */
 function unchangedSinceLastPass(
   state: StateDb,
@@ -299,20 +329,23 @@ function unchangedSinceLastPass(
   server: ServerCounters,
   mark: FolderMark | null,
   wantsFullBodies: boolean,
-): boolean {
+): boolean | 'ask the flags' {
   if (!isRecordedMark(folder, mark)) return false;
   if (folder.uidValidity !== server.uidValidity) return false;
   if (folder.uidNext === null || folder.uidNext !== server.uidNext) return false;
   if (folder.existsCount !== server.exists) return false;
-  if (
-    folder.highestModseq === null ||
-    server.highestModseq === null ||
-    folder.highestModseq !== server.highestModseq
+  const condstore = folder.highestModseq !== null && server.highestModseq !== null;
+  if (condstore) {
+    if (folder.highestModseq !== server.highestModseq) return false;
+  } else if (
+    folder.highestModseq !== null ||
+    server.highestModseq !== null ||
+    folder.flagAnswers === null
   )
     return false;
   if (state.hasPendingAppends(folder.id)) return false;
   if (wantsFullBodies && state.hasPartialMessages(folder.id)) return false;
-  return true;
+  return condstore || 'ask the flags';
 }
 
 /**
@@ -340,7 +373,7 @@ export async function unchangedByStatus(input: {
     return null; // syncFolder reports the name it cannot store
   }
   const mark = await folderMark(dir);
-  return unchangedSinceLastPass(state, folder, remote.status, mark, input.wantsFullBodies)
+  return unchangedSinceLastPass(state, folder, remote.status, mark, input.wantsFullBodies) === true
     ? folder.id
     : null;
 }
