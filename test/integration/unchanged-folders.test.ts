@@ -295,6 +295,34 @@ describe('folders on a server without CONDSTORE', function () {
     assert.equal(done.stats.flagsPulled, 1);
   });
 
+  it('find a change undone on the server after a pass that applied it was cut short', async () => {
+    const flagsOf = (uid: number) => {
+      const inbox = fixture.state.folders('a').find((f) => f.path === 'INBOX')!;
+      return fixture.state.messages(inbox.id).find((m) => m.uid === uid)!.flags;
+    };
+    await sleep(SETTLED_AFTER_MS + 300);
+    await fixture.sync();
+    await fixture.sync(); // answers recorded, the Maildir vouched for
+    const before = (await fixture.dovecot.listMessages('INBOX'))
+      .find((m) => m.uid === 3)!
+      .flags.filter((f) => f !== '\\Recent');
+    // A keyword has no Maildir letter: pulling it renames no file, the mark stays.
+    await fixture.dovecot.setFlags('INBOX', 3, [...before, 'Junk']);
+    const markSynced = StateDb.prototype.markFolderSynced;
+    StateDb.prototype.markFolderSynced = () => {
+      throw new Error('cut short before the pass could record anything');
+    };
+    try {
+      assert.notEqual((await fixture.sync()).done.result, 'ok');
+    } finally {
+      StateDb.prototype.markFolderSynced = markSynced;
+    }
+    assert.ok(flagsOf(3).includes('Junk'), 'the change was applied before the cut');
+    await fixture.dovecot.setFlags('INBOX', 3, before); // undone by another client
+    await fixture.sync();
+    assert.ok(!flagsOf(3).includes('Junk'), flagsOf(3).join(' '));
+  });
+
   it('list no directory while the Maildir is as the last pass vouched, yet miss no local change', async () => {
     // Counts listings of the real folders, to see when a pass trusts the Maildir's mark.
     let scans = 0;

@@ -268,6 +268,9 @@ export class StateDb {
         'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ?, exists_count = ?, local_mark = ?, flag_answers = ? WHERE id = ?',
       ),
       touchSynced: this.db.prepare('UPDATE folders SET last_sync_at = ? WHERE id = ?'),
+      forgetFlagAnswers: this.db.prepare(
+        'UPDATE folders SET flag_answers = NULL WHERE id = ? AND flag_answers IS NOT NULL',
+      ),
       highestUid: this.db
         .prepare<[number], number | null>('SELECT max(uid) FROM messages WHERE folder_id = ?')
         .pluck(),
@@ -618,6 +621,9 @@ export class StateDb {
   ): void {
     if (flags.length === 0 && deletedUids.length === 0) return;
     this.db.transaction(() => {
+      // The recorded flag answers no longer describe these rows; were this pass cut short,
+      // the same answers coming back (a change undone) must not read as "nothing changed".
+      this.statements.forgetFlagAnswers.run(folderId);
       for (const row of flags)
         this.statements.updateFlags.run(row.flags.join(' '), folderId, row.uid);
       for (const uid of deletedUids) this.statements.deleteMessage.run(folderId, uid);
