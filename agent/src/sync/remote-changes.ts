@@ -235,11 +235,15 @@ async function searchFlagAnswers(
 ): Promise<FlagAnswers | null> {
   const searches = flagSearches(opened);
   if (searches.length > 31) return null;
-  const range = `1:${highestUid}`;
+  // When no UID above the range existed at the SELECT, the range is left out: the answers are
+  // the same, and Dovecot searches a third quicker without it. A message arriving meanwhile
+  // only makes the answers differ from the recorded ones: a full pass, nothing missed.
+  const range =
+    opened.uidNext !== null && highestUid >= opened.uidNext - 1 ? {} : { uid: `1:${highestUid}` };
   const answers: Array<string | number[]> = [];
   for (const [, query] of searches) {
     const started = performance.now();
-    const answer = await uidsMatching(client, { ...query, uid: range });
+    const answer = await uidsMatching(client, { ...query, ...range });
     if (answer === null) return null;
     noteRoundTrip(client, performance.now() - started);
     answers.push(answer);

@@ -96,7 +96,6 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
       flags.downloadContents && !headersOnly,
     );
     const toPass = folders.length - unchangedByListing.size;
-    clients.push(...(await openMore(account, Math.min(account.maxConnections, toPass) - 1, input)));
 
     // Folders in parallel, one per connection; a connection failure stops taking new ones.
     const unchangedFolders: number[] = [];
@@ -180,7 +179,17 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
         }
       }
     };
-    await Promise.all(clients.map(worker));
+    // The first connection starts at once; the others join as their logins complete (one
+    // that comes up after the last folder was taken finds nothing to do).
+    const joining = openMore(account, Math.min(account.maxConnections, toPass) - 1, input).map(
+      async (opening) => {
+        const extra = await opening;
+        if (!extra) return;
+        clients.push(extra);
+        await worker(extra);
+      },
+    );
+    await Promise.all([worker(client), ...joining]);
     input.state.touchFoldersSynced(unchangedFolders);
     if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
     if (fatal) throw fatal;
@@ -231,27 +240,21 @@ async function foldersUnchangedByStatus(
   return unchanged;
 }
 
-/** Extra connections for parallel folders; fewer if the server refuses some (it may cap them). */
-async function openMore(
+/**
+ * Extra connections for parallel folders, each on its way; one the server refuses (it may cap
+ * them) comes as null, and the account syncs with fewer.
+ */
+function openMore(
   account: AccountConfig,
   count: number,
   input: AccountSyncInput,
-): Promise<ImapFlow[]> {
-  const opened = await Promise.allSettled(
-    Array.from({ length: Math.max(0, count) }, () =>
-      (input.sessions ?? freshSessions).open(account, input.protocolLog),
-    ),
+): Array<Promise<ImapFlow | null>> {
+  return Array.from({ length: Math.max(0, count) }, () =>
+    (input.sessions ?? freshSessions).open(account, input.protocolLog).catch((err: Error) => {
+      input.log.warn({ err: err.message }, 'extra IMAP connection refused; syncing with fewer');
+      return null;
+    }),
   );
-  const clients: ImapFlow[] = [];
-  for (const result of opened) {
-    if (result.status === 'fulfilled') clients.push(result.value);
-    else
-      input.log.warn(
-        { err: (result.reason as Error).message },
-        'extra IMAP connection refused; syncing with fewer',
-      );
-  }
-  return clients;
 }
 
 /** Creates and deletes folders per the hierarchy directions; returns the folders to sync. */
