@@ -4,7 +4,7 @@
  * ways must tell exactly the same: each message's flags (keywords too) and which are gone.
  */
 import assert from 'node:assert/strict';
-import type { ImapFlow } from 'imapflow';
+import type { ImapFlow, SearchObject } from 'imapflow';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { openFolder } from '../../agent/src/sync/open-folder.js';
 import {
@@ -149,6 +149,24 @@ describe('reading every flag without CONDSTORE', function () {
       assert.equal((await read(way)).changes.answers!.digest, first.digest);
     });
   }
+
+  it('fails the folder, deleting nothing, when the server does not say which messages it has', async () => {
+    const opened = await openFolder(client, 'INBOX', NEVER_OPENED, true);
+    const search = client.search.bind(client);
+    // Refuses only the search for the UIDs present (no flag in it), as a server may say NO.
+    client.search = ((query: SearchObject, options?: Parameters<ImapFlow['search']>[1]) =>
+      Object.keys(query).join() === 'uid'
+        ? Promise.resolve(false)
+        : search(query, options)) as ImapFlow['search'];
+    try {
+      await assert.rejects(remoteChanges(client, opened, null, known, 0, 'search'), {
+        code: 'SERVER_NO',
+        message: /nothing is deleted/,
+      });
+    } finally {
+      client.search = search;
+    }
+  });
 
   it('picks SEARCH where it costs less than a FETCH line per message, by the round trip', () => {
     assert.equal(searchIsCheaper(2_000, 8, 1), true);

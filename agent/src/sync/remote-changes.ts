@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { ImapFlow, SearchObject } from 'imapflow';
 import type { OpenedFolder } from './open-folder.js';
+import { SyncFailure } from './errors.js';
 
 export interface RemoteChanges {
   /** Current flags of messages changed since the base; others are as in the base. */
@@ -77,7 +78,9 @@ export async function remoteChanges(
       (await fetchFlagAnswers(client, maxKnown));
   }
   if (read.by === 'search') {
-    const gone = await vanishedByCount(client, opened, knownUids, newUidCount);
+    // One more round trip in a pass that reads every flag anyway: the count alone would miss
+    // an expunge while the server also holds a message it never sent a body for.
+    const gone = await vanishedBySearch(client, knownUids);
     if (read.digest === recorded) return { flags, vanished: gone, answers: read };
     return { flags: flagsFromSearches(read, knownUids, gone), vanished: gone, answers: read };
   }
@@ -89,7 +92,7 @@ export async function remoteChanges(
 
 /**
  * The UIDs held that the server no longer has. UIDs only grow: if its count is what we hold
- * plus what is new, nothing was expunged (no command); else one UID SEARCH tells which.
+ * plus what is new, nothing was expunged (no command); else vanishedBySearch.
  */
 async function vanishedByCount(
   client: ImapFlow,
@@ -97,12 +100,27 @@ async function vanishedByCount(
   knownUids: readonly number[],
   newUidCount: number,
 ): Promise<Set<number>> {
-  const vanished = new Set<number>();
-  if (opened.exists === knownUids.length + newUidCount) return vanished;
-  const range = `1:${knownUids[knownUids.length - 1]!}`;
-  const present = new Set((await client.search({ uid: range }, { uid: true })) || []);
-  for (const uid of knownUids) if (!present.has(uid)) vanished.add(uid);
-  return vanished;
+  if (opened.exists === knownUids.length + newUidCount) return new Set();
+  return vanishedBySearch(client, knownUids);
+}
+
+/**
+ * The UIDs held that the server no longer has, by one UID SEARCH over their range. A server
+ * that gives no answer fails the folder: taking that as "none left" would delete every file.
+ */
+async function vanishedBySearch(
+  client: ImapFlow,
+  knownUids: readonly number[],
+): Promise<Set<number>> {
+  const answer = await uidsMatching(client, { uid: `1:${knownUids[knownUids.length - 1]!}` });
+  if (answer === null) {
+    throw new SyncFailure(
+      'SERVER_NO',
+      'The server did not answer which messages it still has (UID SEARCH); nothing is deleted here because of it',
+    );
+  }
+  const present = new Set(uidsOf(answer));
+  return new Set(knownUids.filter((uid) => !present.has(uid)));
 }
 
 /**
