@@ -386,15 +386,20 @@ describe('a server that volunteers HIGHESTMODSEQ without offering CONDSTORE', fu
       password,
     });
     const port = dovecot.port;
-    const client = new ImapFlow({
-      host: dovecot.host,
-      port,
-      secure: false,
-      doSTARTTLS: false,
-      auth: { user: 'tester', pass: password },
-      logger: false,
-    });
-    await client.connect();
+    /** Another client on the same port, whichever server answers there. */
+    const login = async () => {
+      const other = new ImapFlow({
+        host: dovecot!.host,
+        port,
+        secure: false,
+        doSTARTTLS: false,
+        auth: { user: 'tester', pass: password },
+        logger: false,
+      });
+      await other.connect();
+      return other;
+    };
+    const client = await login();
     await appendSampleMail(client, generateMailbox({ count: 6, folders: ['INBOX'], seed: 8 }));
     await client.logout();
     process.env.STORESYNC_TEST_VOLUNTEER = password;
@@ -453,15 +458,7 @@ describe('a server that volunteers HIGHESTMODSEQ without offering CONDSTORE', fu
       commands.join('\n'),
     );
     // A flag set by another client, which moves no HIGHESTMODSEQ the server admits to.
-    const other = new ImapFlow({
-      host: dovecot.host,
-      port,
-      secure: false,
-      doSTARTTLS: false,
-      auth: { user: 'tester', pass: password },
-      logger: false,
-    });
-    await other.connect();
+    const other = await login();
     await other.mailboxOpen('INBOX');
     await other.messageFlagsAdd('2', ['\\Flagged'], { uid: true });
     await other.logout();

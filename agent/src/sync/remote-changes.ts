@@ -19,11 +19,11 @@ export interface RemoteChanges {
   flags: Map<number, string[]>;
   /** UIDs we hold that the server no longer has. */
   vanished: Set<number>;
-  /** Set when read by flag searches: a pass that leaves the state equal to them records it. */
+  /** Set when every message's flags were read: a pass that leaves the state equal records it. */
   answers?: FlagAnswers;
 }
 
-/** Flag searches' answers known before the pass asks (see FlagAnswers). */
+/** Answers for every message's flags known before the pass asks (see FlagAnswers). */
 export interface KnownAnswers {
   /** Read earlier in this pass; used if over the same UIDs. */
   prior?: FlagAnswers | null;
