@@ -45,6 +45,7 @@ const NEVER_OPENED: FolderState = {
   existsCount: null,
   localMark: null,
   flagAnswers: null,
+  listingDigest: null,
 };
 
 describe('reading every flag without CONDSTORE', function () {

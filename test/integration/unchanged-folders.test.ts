@@ -8,6 +8,7 @@
  * ms on the file systems of tests; seconds on coarse ones), so each case waits for that first.
  */
 import assert from 'node:assert/strict';
+import { renameSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -184,6 +185,35 @@ for (const server of [
       assert.deepEqual(await serverFlags(6), ['\\Flagged', '\\Seen']);
     });
 
+    it('finds a flag renamed by another program while a pass that changed the folder ran', async () => {
+      await settle();
+      await fixture.dovecot.appendMessages(
+        generateMailbox({ count: 1, folders: ['INBOX'], seed: 81 }),
+      );
+      const file = (await fileOf(8))!;
+      // Between the pass's mark and its check of the listing it changed: while it downloads.
+      let renamed = false;
+      commands.length = 0;
+      const engine = fixture.engine();
+      engine.onEvent((e) => {
+        if (renamed || e.type !== 'progress' || e.folder !== 'INBOX') return;
+        if (!/^Downloading/.test(e.text)) return;
+        renameSync(
+          path.join(inbox(), file.subdir, file.name),
+          path.join(inbox(), 'cur', maildirName(baseOf(file), 'FS')),
+        );
+        renamed = true;
+      });
+      const changed = await engine.start({ flags: FULL_SYNC, trigger: 'cli' }).done;
+      assert.equal(changed.result, 'ok');
+      assert.equal(changed.stats.downloaded, 1);
+      assert.ok(renamed, 'the rename was made during the download');
+      await untilSettled();
+      const done = await sync();
+      assert.equal(done.stats.flagsPushed, 1, JSON.stringify(done.stats));
+      assert.deepEqual(await serverFlags(8), ['\\Flagged', '\\Seen']);
+    });
+
     it('finds a flag changed on the server', async () => {
       await settle();
       await fixture.dovecot.setFlags('INBOX', 2, ['\\Answered']);
@@ -238,7 +268,17 @@ for (const server of [
       );
       const done = await sync();
       assert.equal(done.stats.uploaded, 1);
-      assert.equal((await fixture.dovecot.listMessages('INBOX')).length, before + 1);
+      const messages = await fixture.dovecot.listMessages('INBOX');
+      assert.equal(messages.length, before + 1);
+      // Its file keeps the other program's name (in new/, no info): a flag set on the server
+      // later still reaches it once the folder is vouched for again.
+      await settle();
+      const uid = Math.max(...messages.map((m) => m.uid));
+      await fixture.dovecot.setFlags('INBOX', uid, ['\\Flagged']);
+      const flagged = await sync();
+      assert.equal(flagged.stats.flagsPulled, 1, JSON.stringify(flagged.stats));
+      assert.ok(!(await fs.readdir(path.join(inbox(), 'new'))).includes(name));
+      assert.ok((await fs.readdir(path.join(inbox(), 'cur'))).includes(`${name}:2,F`));
     });
 
     it('expunges on the server a file deleted from the Maildir', async () => {

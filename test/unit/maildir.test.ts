@@ -17,6 +17,7 @@ import {
 import { folderDirectory } from '../../agent/src/sync/maildir/folder-path.js';
 import { MaildirFolder, uniqueBaseName } from '../../agent/src/sync/maildir/maildir-folder.js';
 import { folderSelected } from '../../agent/src/sync/folder-filter.js';
+import { ListingDigest, readListingDigest } from '../../agent/src/sync/maildir/listing-digest.js';
 import fc from 'fast-check';
 import {
   markOf,
@@ -220,6 +221,93 @@ describe('MaildirFolder', () => {
     await fs.writeFile(path.join(folder.dir, 'tmp', stale), 'partial');
     assert.equal(await folder.sweepTmp(() => false), 1);
     assert.deepEqual(await fs.readdir(path.join(folder.dir, 'tmp')), ['mutt-delivery-123']);
+  });
+});
+
+describe('listing digests', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-listing-'));
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const name = fc.stringMatching(/^[0-9A-Za-z.,=_:-]{1,40}$/).filter((n) => !n.startsWith('.'));
+  const entry = fc.tuple(fc.constantFrom('cur' as const, 'new' as const), name);
+
+  it('depends on the set of names only, not on the order they were added or removed in', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(entry, { selector: ([s, n]) => `${s}/${n}` }), (entries) => {
+        const forwards = ListingDigest.empty();
+        for (const [subdir, n] of entries) forwards.add(subdir, n);
+        const backwards = ListingDigest.empty();
+        for (const [subdir, n] of [...entries].reverse()) backwards.add(subdir, n);
+        assert.ok(forwards.equals(backwards));
+        assert.ok(ListingDigest.parse(forwards.toString())!.equals(forwards));
+        for (const [subdir, n] of entries) forwards.remove(subdir, n);
+        assert.ok(forwards.equals(ListingDigest.empty()));
+      }),
+    );
+  });
+
+  it('changes with a rename, a move between cur/ and new/, an extra or a missing file', () => {
+    const base = () => {
+      const d = ListingDigest.empty();
+      d.add('cur', '1.M1P1Q1.host:2,S');
+      d.add('new', '2.M2P2Q2.host');
+      return d;
+    };
+    const renamed = base();
+    renamed.remove('cur', '1.M1P1Q1.host:2,S');
+    renamed.add('cur', '1.M1P1Q1.host:2,FS');
+    const moved = base();
+    moved.remove('new', '2.M2P2Q2.host');
+    moved.add('cur', '2.M2P2Q2.host');
+    const extra = base();
+    extra.add('new', '3.M3P3Q3.host');
+    const missing = base();
+    missing.remove('new', '2.M2P2Q2.host');
+    const all = [base(), renamed, moved, extra, missing].map(String);
+    assert.equal(new Set(all).size, all.length, all.join(' '));
+    assert.equal(ListingDigest.parse('not a digest'), null);
+  });
+
+  it('read from the directories equals the one followed through a folder’s own changes', async () => {
+    const folder = new MaildirFolder(path.join(dir, 'INBOX'));
+    await folder.ensure();
+    const one = { base: uniqueBaseName(3), letters: 'S', data: Buffer.from('one') };
+    const two = { base: uniqueBaseName(3), letters: '', data: Buffer.from('two') };
+    await folder.writeToTmp([one, two]);
+    await folder.publish([one, two]);
+    await fs.writeFile(path.join(folder.dir, 'new', 'elsewhere.M1P1Q1.host'), 'three');
+    await fs.writeFile(path.join(folder.dir, 'cur', '.hidden'), 'not a message');
+    // Dot files are no messages: the listing read and the scan agree on what counts.
+    const before = await readListingDigest(folder.dir);
+    await folder.scan();
+    assert.ok(folder.lastScannedListing()!.equals(before));
+
+    folder.expectListing(before);
+    const files = await folder.scan();
+    const three = { base: uniqueBaseName(5), letters: 'F', data: Buffer.from('three') };
+    await folder.writeToTmp([three]);
+    await folder.publish([three]);
+    await folder.applyChanges(
+      [
+        { from: files.get(one.base)!, base: one.base, letters: 'FS' },
+        { from: files.get('elsewhere.M1P1Q1.host')!, base: 'elsewhere.M1P1Q1.host', letters: 'S' },
+      ],
+      [files.get(two.base)!],
+    );
+    const after = await readListingDigest(folder.dir);
+    assert.ok(!after.equals(before));
+    assert.ok(folder.expectedListing()!.equals(after), `${folder.expectedListing()} ${after}`);
+    // A change made by another program is not in the digest the folder followed.
+    await fs.rename(
+      path.join(folder.dir, 'cur', `${three.base}:2,F`),
+      path.join(folder.dir, 'cur', `${three.base}:2,FS`),
+    );
+    assert.ok(!folder.expectedListing()!.equals(await readListingDigest(folder.dir)));
   });
 });
 

@@ -84,8 +84,15 @@ const SCHEMA_V6 = SCHEMA_V5.replace(
    PRAGMA user_version = 6;`,
 );
 
+/** Version 7: folders keep the digest of the flag answers they were left in sync with. */
+const SCHEMA_V7 = SCHEMA_V6.replace(
+  'PRAGMA user_version = 6;',
+  `ALTER TABLE folders ADD COLUMN flag_answers TEXT;
+   PRAGMA user_version = 7;`,
+);
+
 /** The versions written out above: every one before the current schema must be here. */
-const EARLIER_VERSIONS = [1, 2, 3, 4, 5, 6];
+const EARLIER_VERSIONS = [1, 2, 3, 4, 5, 6, 7];
 
 const FLAGS: SyncFlags = {
   uploadHierarchy: true,
@@ -483,6 +490,39 @@ describe('state database upgrades from every earlier schema', () => {
       assert.equal(state.highestUid(2), 1);
       state.markFolderSynced(2, archive);
       assert.equal(state.folders('work')[0]!.flagAnswers, null);
+    } finally {
+      state.close();
+    }
+    assert.equal(userVersion(), currentVersion());
+  });
+
+  it('version 7: marks and flag answers kept; no listing digest yet, and one is kept with a mark', () => {
+    write(SCHEMA_V7, (db) => {
+      fillVersion1(db, { journal: false });
+      db.prepare("INSERT INTO maildir_stores VALUES ('work', ':')").run();
+      db.prepare(
+        'UPDATE folders SET exists_count = 1, local_mark = ?, flag_answers = ? WHERE id = 2',
+      ).run('1:2:3/4:5:6', 'search:1:abc=');
+    });
+    const state = new StateDb(file);
+    try {
+      assertVersion1RowsKept(state);
+      assert.deepEqual(
+        state.folders('work').map((f) => [f.path, f.localMark, f.flagAnswers, f.listingDigest]),
+        [
+          ['Archive/2024', '1:2:3/4:5:6', 'search:1:abc=', null],
+          ['INBOX', null, null, null],
+        ],
+      );
+      // What version 8 added works on the upgraded file: kept with a mark, never without one.
+      const archive = { uidValidity: 1_700_000_002, uidNext: 2, highestModseq: null, exists: 1 };
+      state.markFolderSynced(2, { ...archive, localMark: '1:2:9/4:5:9', listingDigest: '1:a:b' });
+      assert.equal(state.folders('work')[0]!.listingDigest, '1:a:b');
+      state.markFolderSynced(2, { ...archive, listingDigest: '1:a:b' });
+      assert.deepEqual(
+        [state.folders('work')[0]!.localMark, state.folders('work')[0]!.listingDigest],
+        [null, null],
+      );
     } finally {
       state.close();
     }

@@ -7,9 +7,13 @@
 import type { ImapFlow } from 'imapflow';
 import type { SyncLogger } from './logger.js';
 import type { MaildirFolder } from './maildir/maildir-folder.js';
+import { maildirLetters } from './maildir/flags.js';
 import { mergeChangesNothing, mergeFlags, remoteChangesNothing } from './merge-flags.js';
 import type { RemoteChanges } from './remote-changes.js';
 import type { FlagRow, StateDb } from './state-db.js';
+
+/** Beyond this many messages to look at, one listing of the folder costs less than a stat each. */
+const LOCATE_AT_MOST = 2000;
 
 export interface ReconcileInput {
   client: ImapFlow;
@@ -51,8 +55,16 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
     deletionsPending: 0,
   };
   if (rows.length === 0) return result;
-  if (input.localAsVouched && !rows.some((row) => serverMoved(row, remote))) return result;
-  const files = await local.scan();
+  // In a Maildir as vouched only what the server moved needs a look, and each file is where
+  // this program would have put it, unless another program named it (then: list them all).
+  const walk = input.localAsVouched ? rows.filter((row) => serverMoved(row, remote)) : rows;
+  if (walk.length === 0) return result;
+  const files =
+    (input.localAsVouched && walk.length <= LOCATE_AT_MOST
+      ? await local.locate(
+          walk.map((row) => ({ base: row.base, letters: maildirLetters(row.flags) })),
+        )
+      : null) ?? (await local.scan());
   const renames: Array<{
     from: { subdir: 'cur' | 'new'; name: string };
     base: string;
@@ -64,7 +76,7 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
   const locallyDeleted: number[] = [];
   const pushes = new Map<string, { add: string[]; remove: string[]; uids: number[] }>();
 
-  for (const row of rows) {
+  for (const row of walk) {
     const file = files.get(row.base);
     if (remote.vanished.has(row.uid)) {
       if (!input.downloadContents) continue;

@@ -31,25 +31,43 @@ export interface KnownAnswers {
   recorded?: string | null;
 }
 
+/**
+ * The UIDs the state holds for the folder. With CONDSTORE their count and the highest are
+ * enough unless the count shows an expunge: a pass need not read every row to ask.
+ */
+export interface HeldUids {
+  count: number;
+  /** 0 when none are held. */
+  highest: number;
+  /** Every one, ascending (read on first use). */
+  all(): readonly number[];
+}
+
+/** HeldUids of a list already read (ascending). */
+export function heldUidsOf(uids: readonly number[]): HeldUids {
+  return { count: uids.length, highest: uids.at(-1) ?? 0, all: () => uids };
+}
+
 export async function remoteChanges(
   client: ImapFlow,
   opened: OpenedFolder,
   storedModseq: bigint | null,
-  knownUids: readonly number[],
+  held: HeldUids | readonly number[],
   newUidCount: number,
   /** How every message's flags are read without CONDSTORE; tests compare both ways. */
   flagScan: 'cheaper' | 'search' | 'fetch' = 'cheaper',
   known: KnownAnswers = {},
 ): Promise<RemoteChanges> {
   if (opened.qresync) return opened.qresync;
+  const uids = isHeldUids(held) ? held : heldUidsOf(held);
   const flags = new Map<number, string[]>();
   const vanished = new Set<number>();
-  if (knownUids.length === 0)
+  if (uids.count === 0)
     return opened.highestModseq === null
       ? { flags, vanished, answers: NO_ANSWERS }
       : { flags, vanished };
-  const maxKnown = knownUids[knownUids.length - 1]!;
-  if (opened.exists === 0) return { flags, vanished: new Set(knownUids) };
+  const maxKnown = uids.highest;
+  if (opened.exists === 0) return { flags, vanished: new Set(uids.all()) };
 
   if (opened.highestModseq !== null && storedModseq !== null) {
     if (opened.highestModseq > storedModseq) {
@@ -60,8 +78,9 @@ export async function remoteChanges(
       );
       for await (const message of changed) flags.set(message.uid, [...(message.flags ?? [])]);
     }
-    return { flags, vanished: await vanishedByCount(client, opened, knownUids, newUidCount) };
+    return { flags, vanished: await vanishedByCount(client, opened, uids, newUidCount) };
   }
+  const knownUids = uids.all();
 
   const { prior, recorded } = known;
   let read =
@@ -97,11 +116,15 @@ export async function remoteChanges(
 async function vanishedByCount(
   client: ImapFlow,
   opened: OpenedFolder,
-  knownUids: readonly number[],
+  held: HeldUids,
   newUidCount: number,
 ): Promise<Set<number>> {
-  if (opened.exists === knownUids.length + newUidCount) return new Set();
-  return vanishedBySearch(client, knownUids);
+  if (opened.exists === held.count + newUidCount) return new Set();
+  return vanishedBySearch(client, held.all());
+}
+
+function isHeldUids(held: HeldUids | readonly number[]): held is HeldUids {
+  return !Array.isArray(held);
 }
 
 /**

@@ -37,6 +37,9 @@ const MIGRATIONS: readonly string[] = [
   // 7: on a server without CONDSTORE, a folder left in sync with the answers every message's
   // flags were read from keeps their digest: the same answers next time, nothing changed.
   `ALTER TABLE folders ADD COLUMN flag_answers TEXT;`,
+  // 8: with the Maildir's mark, the digest of the listing it was checked against: a pass that
+  // changes the folder itself then checks a new listing by its digest, not by every row.
+  `ALTER TABLE folders ADD COLUMN listing_digest TEXT;`,
 ];
 const SCHEMA_VERSION = 1 + MIGRATIONS.length;
 
@@ -111,6 +114,11 @@ export interface FolderState {
    * sync; else null.
    */
   flagAnswers: string | null;
+  /**
+   * The digest of cur/ and new/'s listing (maildir/listing-digest.ts) when `localMark` was
+   * recorded, which the state matched then; null when not known.
+   */
+  listingDigest: string | null;
 }
 
 export interface PendingAppend {
@@ -186,6 +194,7 @@ interface FolderRecord {
   exists_count: number | null;
   local_mark: string | null;
   flag_answers: string | null;
+  listing_digest: string | null;
 }
 
 /** SQLite's answers for a file that is not (or no longer) a database. */
@@ -265,7 +274,7 @@ export class StateDb {
       updateFlags: this.db.prepare('UPDATE messages SET flags = ? WHERE folder_id = ? AND uid = ?'),
       deleteMessage: this.db.prepare('DELETE FROM messages WHERE folder_id = ? AND uid = ?'),
       markSynced: this.db.prepare(
-        'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ?, exists_count = ?, local_mark = ?, flag_answers = ? WHERE id = ?',
+        'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ?, exists_count = ?, local_mark = ?, flag_answers = ?, listing_digest = ? WHERE id = ?',
       ),
       touchSynced: this.db.prepare('UPDATE folders SET last_sync_at = ? WHERE id = ?'),
       forgetFlagAnswers: this.db.prepare(
@@ -274,6 +283,17 @@ export class StateDb {
       highestUid: this.db
         .prepare<[number], number | null>('SELECT max(uid) FROM messages WHERE folder_id = ?')
         .pluck(),
+      messageCount: this.db
+        .prepare<[number], number>('SELECT count(*) FROM messages WHERE folder_id = ?')
+        .pluck(),
+      uids: this.db
+        .prepare<[number], number>('SELECT uid FROM messages WHERE folder_id = ? ORDER BY uid')
+        .pluck(),
+      flagRowsIn: this.db
+        .prepare<[number, string], [number, string, string]>(
+          'SELECT uid, base, flags FROM messages WHERE folder_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid',
+        )
+        .raw(),
       bases: this.db
         .prepare<[number], string>('SELECT base FROM messages WHERE folder_id = ?')
         .pluck(),
@@ -432,6 +452,27 @@ export class StateDb {
       rows.push({ uid, base, flags: flagsOf(flags) });
     }
     return rows;
+  }
+
+  /** The rows of these UIDs that the folder holds (others are left out), ascending UIDs. */
+  flagRowsOf(folderId: number, uids: Iterable<number>): FlagRow[] {
+    const flagsOf = sharedFlagArrays();
+    const rows: FlagRow[] = [];
+    const list = JSON.stringify([...uids]);
+    for (const [uid, base, flags] of this.statements.flagRowsIn.iterate(folderId, list)) {
+      rows.push({ uid, base, flags: flagsOf(flags) });
+    }
+    return rows;
+  }
+
+  /** How many messages the folder's state holds. */
+  messageCount(folderId: number): number {
+    return this.statements.messageCount.get(folderId) ?? 0;
+  }
+
+  /** The UIDs the folder's state holds, ascending. */
+  uids(folderId: number): number[] {
+    return this.statements.uids.all(folderId);
   }
 
   /** The highest UID the folder's state holds; 0 when it holds none. */
@@ -641,6 +682,8 @@ export class StateDb {
       localMark?: string | null;
       /** Only for a pass after which the state's flags equal these answers (sync-folder.ts). */
       flagAnswers?: string | null;
+      /** The digest of the listing `localMark` vouches for (only with it). */
+      listingDigest?: string | null;
     },
   ): void {
     this.statements.markSynced.run(
@@ -651,6 +694,7 @@ export class StateDb {
       marks.exists ?? null,
       marks.localMark ?? null,
       marks.flagAnswers ?? null,
+      marks.localMark ? (marks.listingDigest ?? null) : null,
       folderId,
     );
   }
@@ -757,5 +801,6 @@ function toFolderState(record: FolderRecord): FolderState {
     existsCount: record.exists_count ?? null,
     localMark: record.local_mark ?? null,
     flagAnswers: record.flag_answers ?? null,
+    listingDigest: record.listing_digest ?? null,
   };
 }

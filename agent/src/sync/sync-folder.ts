@@ -14,7 +14,13 @@ import {
 import { openFolder } from './open-folder.js';
 import { reconcileFolder, type ReconcileResult } from './reconcile-folder.js';
 import { rematchFolder, type RematchResult } from './rematch-folder.js';
-import { readFlagAnswersLike, remoteChanges, type FlagAnswers } from './remote-changes.js';
+import {
+  heldUidsOf,
+  readFlagAnswersLike,
+  remoteChanges,
+  type FlagAnswers,
+  type HeldUids,
+} from './remote-changes.js';
 import { recoverPendingAppends, uploadNewMessages } from './upload-new-messages.js';
 import { SyncFailure } from './errors.js';
 import type { RemoteFolder, ServerCounters } from './list-folders.js';
@@ -25,6 +31,7 @@ import { folderMark, SETTLED_AFTER_MS_FINE, type FolderMark } from './maildir/fo
 import { folderDirectory } from './maildir/folder-path.js';
 import { openLocalFolder } from './maildir/open-local-folder.js';
 import { MaildirFolder } from './maildir/maildir-folder.js';
+import { ListingDigest, readListingDigest } from './maildir/listing-digest.js';
 import type { FolderState, StateDb } from './state-db.js';
 
 export interface FolderSyncInput {
@@ -171,7 +178,6 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   // Before looking for new UIDs: an APPEND of ours that landed is not a new server message.
   await recoverPendingAppends(upload);
 
-  const rows = state.flagRows(folder.id); // what we held before this pass, ascending UIDs
   // The Maildir is as the last pass that left the folder in sync vouched for: its mark, taken
   // before this pass touched anything, is the one recorded then, and no interrupted delivery
   // had to be finished. So every message held has its file, with its flags' letters, and
@@ -179,7 +185,15 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   // listing unless it did.
   const localAsVouched =
     !repaired && rematched === null && isRecordedMark(folder, mark) && mark.settled;
-  const highestKnown = rows.length > 0 ? rows[rows.length - 1]!.uid : 0;
+  // Its listing then is the one recorded with the mark: this pass's own changes move it on.
+  if (localAsVouched) local.expectListing(ListingDigest.parse(folder.listingDigest));
+  // What we held before this pass, ascending UIDs. Where the server names the messages that
+  // changed (QRESYNC, CONDSTORE) and the Maildir is as vouched, only their rows are read.
+  const serverNamesChanges =
+    opened.qresync !== null || (opened.highestModseq !== null && folder.highestModseq !== null);
+  let rows = localAsVouched && serverNamesChanges ? null : state.flagRows(folder.id);
+  const held = rows ? heldUidsOf(rows.map((r) => r.uid)) : heldUidsInState(state, folder.id);
+  const highestKnown = held.highest;
   const newUids = rematched
     ? rematched.unmatchedServerUids
     : await listNewUids(client, opened.uidNext, highestKnown);
@@ -212,7 +226,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
         client,
         opened,
         folder.highestModseq,
-        rows.map((r) => r.uid),
+        held,
         newUids.length,
         'cheaper',
         // Recorded answers speak for the state only while the Maildir is as then vouched
@@ -222,6 +236,11 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
           recorded: isRecordedMark(folder, mark) ? folder.flagAnswers : null,
         },
       );
+  // Messages this pass downloaded are not among them: their flags were read with them.
+  rows ??= state.flagRowsOf(
+    folder.id,
+    [...changes.flags.keys(), ...changes.vanished].filter((uid) => uid <= highestKnown),
+  );
   Object.assign(
     result,
     await reconcileFolder({
@@ -253,6 +272,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     !refused &&
     result.deletionsPending === 0 &&
     !input.signal.aborted;
+  const vouched = leftInSync ? await markAfterPass(local, state, folder.id, mark) : null;
   state.markFolderSynced(folder.id, {
     uidValidity: opened.uidValidity,
     uidNext: opened.uidNext,
@@ -260,7 +280,8 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     highestModseq:
       input.downloadContents || rematched ? opened.highestModseq : folder.highestModseq,
     exists: opened.exists,
-    localMark: leftInSync ? await markAfterPass(local, state, folder.id, mark) : null,
+    localMark: vouched?.mark ?? null,
+    listingDigest: vouched?.listing ?? null,
     // The state's flags are now the searches' answers, unless this pass changed the server
     // since it asked (then the same answers could come back after another client undid it).
     flagAnswers:
@@ -277,22 +298,37 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
  */
 const MAX_VOUCH_WAIT_MS = SETTLED_AFTER_MS_FINE + 5;
 
+/** A Maildir mark to record, with the digest of the listing it vouches for. */
+interface VouchedMark {
+  mark: string;
+  listing: string;
+}
+
 /**
  * The mark a pass that left the folder in sync may record: the one taken before it read the
  * directories, if nothing moved them since; else, when this pass changed them itself, a new
  * one — once it is settled (on a file system with fine times that is a wait of at most
  * SETTLED_AFTER_MS_FINE) and a fresh listing shows exactly what the state holds, so that no
  * change by another program can hide behind it. Otherwise none: the next pass is a full one.
+ *
+ * The fresh listing is checked by its digest when the pass began on the listing the last
+ * pass vouched for and changed it only through `local` (which then knows the digest it must
+ * have); else file by file against every state row.
  */
 async function markAfterPass(
   local: MaildirFolder,
   state: StateDb,
   folderId: number,
   before: FolderMark | null,
-): Promise<string | null> {
+): Promise<VouchedMark | null> {
   let after = await folderMark(local.dir);
   if (before === null || after === null) return null;
-  if (after.mark === before.mark && before.settled) return before.mark;
+  if (after.mark === before.mark && before.settled) {
+    // Nothing moved since the mark: the listing is the one this pass began with.
+    const listing =
+      local.expectedListing() ?? local.lastScannedListing() ?? (await readListingDigest(local.dir));
+    return { mark: before.mark, listing: listing.toString() };
+  }
   // Waited out only where it is short; the timer may fire a little early: check again.
   for (let waits = 0; after && !after.settled; waits++) {
     if (waits === 3 || after.settlesInMs > MAX_VOUCH_WAIT_MS) return null;
@@ -301,6 +337,10 @@ async function markAfterPass(
   }
   if (after === null) return null;
   // Listed after the mark was taken: a change before it shows here, one after it moves it.
+  const expected = local.expectedListing();
+  if (expected?.equals(await readListingDigest(local.dir))) {
+    return { mark: after.mark, listing: expected.toString() };
+  }
   const files = await local.scan();
   let rows = 0;
   for (const row of state.messageBasesAndFlags(folderId)) {
@@ -308,7 +348,19 @@ async function markAfterPass(
     const file = files.get(row.base);
     if (!file || !mergeChangesNothing(row.flags, file.letters, undefined)) return null;
   }
-  return rows === files.size ? after.mark : null;
+  if (rows !== files.size) return null;
+  return { mark: after.mark, listing: local.lastScannedListing()!.toString() };
+}
+
+/** The UIDs held before this pass: count and highest now, the list only if asked for. */
+function heldUidsInState(state: StateDb, folderId: number): HeldUids {
+  const highest = state.highestUid(folderId);
+  let all: number[] | null = null;
+  return {
+    count: state.messageCount(folderId),
+    highest,
+    all: () => (all ??= state.uids(folderId).filter((uid) => uid <= highest)),
+  };
 }
 
 /** The Maildir's mark is the one the last pass that left the folder in sync recorded. */

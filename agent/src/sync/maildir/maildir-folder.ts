@@ -20,6 +20,7 @@ import {
   splitMaildirName,
   type InfoSeparator,
 } from './flags.js';
+import { ListingDigest } from './listing-digest.js';
 
 export { fsyncDirectory } from './durable-fs.js';
 
@@ -78,6 +79,14 @@ export interface MaildirFolderOptions {
 
 export class MaildirFolder {
   readonly infoSeparator: InfoSeparator;
+  /**
+   * The digest cur/ and new/ must list if no other program changed them: set by a pass that
+   * found them as last vouched for (`expectListing`), then moved along with every rename,
+   * delivery and removal made through this object. Null when not known.
+   */
+  private expected: ListingDigest | null = null;
+  /** The digest of what the last `scan` read. */
+  private scanned: ListingDigest | null = null;
 
   constructor(
     readonly dir: string,
@@ -92,9 +101,25 @@ export class MaildirFolder {
     }
   }
 
+  /** From now on, follow the listing from this digest (see `expected`). */
+  expectListing(digest: ListingDigest | null): void {
+    this.expected = digest?.copy() ?? null;
+  }
+
+  /** The digest the listing has if only this object changed it since `expectListing`. */
+  expectedListing(): ListingDigest | null {
+    return this.expected?.copy() ?? null;
+  }
+
+  /** The digest of what the last `scan` listed, or null before any. */
+  lastScannedListing(): ListingDigest | null {
+    return this.scanned?.copy() ?? null;
+  }
+
   /** Every message file in cur/ and new/, by unique base name. */
   async scan(): Promise<Map<string, LocalFile>> {
     const files = new Map<string, LocalFile>();
+    const digest = ListingDigest.empty();
     for (const subdir of ['new', 'cur'] as const) {
       let names: string[];
       try {
@@ -107,9 +132,32 @@ export class MaildirFolder {
         if (name.startsWith('.')) continue; // not a message by the Maildir convention
         const { base, letters } = splitMaildirName(name, this.infoSeparator);
         files.set(base, { subdir, name, letters });
+        digest.add(subdir, name);
       }
     }
+    this.scanned = digest;
     return files;
+  }
+
+  /**
+   * The files of these messages where this program puts them (cur/, the name its letters
+   * give), or null if any is not there: then only a `scan` can tell where it is.
+   */
+  async locate(
+    messages: ReadonlyArray<{ base: string; letters: string }>,
+  ): Promise<Map<string, LocalFile> | null> {
+    const files = new Map<string, LocalFile>();
+    let missing = false;
+    await forEachLimited(messages, WRITE_CONCURRENCY, async ({ base, letters }) => {
+      const name = maildirName(base, letters, this.infoSeparator);
+      try {
+        await fs.access(path.join(this.dir, 'cur', name));
+        files.set(base, { subdir: 'cur', name, letters });
+      } catch {
+        missing = true;
+      }
+    });
+    return missing ? null : files;
   }
 
   /** Writes and fsyncs every file of a batch into tmp/. */
@@ -216,10 +264,9 @@ export class MaildirFolder {
   /** Moves a written batch from tmp/ into cur/ and makes the renames durable. */
   async publish(batch: ReadonlyArray<Pick<PendingFile, 'base' | 'letters'>>): Promise<void> {
     for (const file of batch) {
-      await renameDurably(
-        path.join(this.dir, 'tmp', file.base),
-        path.join(this.dir, 'cur', maildirName(file.base, file.letters, this.infoSeparator)),
-      );
+      const name = maildirName(file.base, file.letters, this.infoSeparator);
+      await renameDurably(path.join(this.dir, 'tmp', file.base), path.join(this.dir, 'cur', name));
+      this.expected?.add('cur', name);
     }
     if (batch.length > 0) await fsyncDirectory(path.join(this.dir, 'cur'));
   }
@@ -238,14 +285,18 @@ export class MaildirFolder {
   ): Promise<void> {
     const touched = new Set<string>();
     for (const change of renames) {
+      const name = maildirName(change.base, change.letters, this.infoSeparator);
       await renameDurably(
         path.join(this.dir, change.from.subdir, change.from.name),
-        path.join(this.dir, 'cur', maildirName(change.base, change.letters, this.infoSeparator)),
+        path.join(this.dir, 'cur', name),
       );
+      this.expected?.remove(change.from.subdir, change.from.name);
+      this.expected?.add('cur', name);
       touched.add(change.from.subdir).add('cur');
     }
     for (const file of removals) {
       await fs.rm(path.join(this.dir, file.subdir, file.name), { force: true });
+      this.expected?.remove(file.subdir, file.name);
       touched.add(file.subdir);
     }
     for (const subdir of touched) await fsyncDirectory(path.join(this.dir, subdir));
@@ -266,15 +317,14 @@ export class MaildirFolder {
 
   /** Finishes a delivery that a crash interrupted after the state was committed. */
   async recoverFromTmp(base: string, letters: string): Promise<boolean> {
+    const name = maildirName(base, letters, this.infoSeparator);
     try {
-      await renameDurably(
-        path.join(this.dir, 'tmp', base),
-        path.join(this.dir, 'cur', maildirName(base, letters, this.infoSeparator)),
-      );
+      await renameDurably(path.join(this.dir, 'tmp', base), path.join(this.dir, 'cur', name));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
     }
+    this.expected?.add('cur', name);
     await fsyncDirectory(path.join(this.dir, 'cur'));
     return true;
   }
