@@ -20,6 +20,7 @@ import {
   remoteChanges,
   type FlagAnswers,
   type HeldUids,
+  type RemoteChanges,
 } from './remote-changes.js';
 import { recoverPendingAppends, uploadNewMessages } from './upload-new-messages.js';
 import { SyncFailure } from './errors.js';
@@ -32,7 +33,7 @@ import { folderDirectory } from './maildir/folder-path.js';
 import { openLocalFolder } from './maildir/open-local-folder.js';
 import { MaildirFolder } from './maildir/maildir-folder.js';
 import { ListingDigest, readListingDigest } from './maildir/listing-digest.js';
-import type { FolderState, StateDb } from './state-db.js';
+import type { FlagRow, FolderState, StateDb } from './state-db.js';
 
 export interface FolderSyncInput {
   client: ImapFlow;
@@ -187,11 +188,9 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     !repaired && rematched === null && isRecordedMark(folder, mark) && mark.settled;
   // Its listing then is the one recorded with the mark: this pass's own changes move it on.
   if (localAsVouched) local.expectListing(ListingDigest.parse(folder.listingDigest));
-  // What we held before this pass, ascending UIDs. Where the server names the messages that
-  // changed (QRESYNC, CONDSTORE) and the Maildir is as vouched, only their rows are read.
-  const serverNamesChanges =
-    opened.qresync !== null || (opened.highestModseq !== null && folder.highestModseq !== null);
-  let rows = localAsVouched && serverNamesChanges ? null : state.flagRows(folder.id);
+  // What we held before this pass, ascending UIDs. With the Maildir as vouched, only the
+  // rows of messages the server reports changed are read, once it has said which.
+  let rows = localAsVouched ? null : state.flagRows(folder.id);
   const held = rows ? heldUidsOf(rows.map((r) => r.uid)) : heldUidsInState(state, folder.id);
   const highestKnown = held.highest;
   const newUids = rematched
@@ -236,11 +235,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
           recorded: isRecordedMark(folder, mark) ? folder.flagAnswers : null,
         },
       );
-  // Messages this pass downloaded are not among them: their flags were read with them.
-  rows ??= state.flagRowsOf(
-    folder.id,
-    [...changes.flags.keys(), ...changes.vanished].filter((uid) => uid <= highestKnown),
-  );
+  rows ??= rowsNamedIn(state, folder.id, changes, held);
   Object.assign(
     result,
     await reconcileFolder({
@@ -350,6 +345,27 @@ async function markAfterPass(
   }
   if (rows !== files.size) return null;
   return { mark: after.mark, listing: local.lastScannedListing()!.toString() };
+}
+
+/**
+ * The rows of the messages held before this pass whose flags or presence the server reports:
+ * a few by their UIDs, or all of them where it reports (nearly) every message, as a server
+ * without CONDSTORE does once any flag changed. Messages this pass downloaded are left out:
+ * their flags were read with them.
+ */
+function rowsNamedIn(
+  state: StateDb,
+  folderId: number,
+  changes: RemoteChanges,
+  held: HeldUids,
+): FlagRow[] {
+  const named = changes.flags.size + changes.vanished.size;
+  if (named > held.count / 4) return state.flagRows(folderId).filter((r) => r.uid <= held.highest);
+  const uids = [...changes.flags.keys(), ...changes.vanished];
+  return state.flagRowsOf(
+    folderId,
+    uids.filter((uid) => uid <= held.highest),
+  );
 }
 
 /** The UIDs held before this pass: count and highest now, the list only if asked for. */
