@@ -283,6 +283,9 @@ export class StateDb {
       highestUid: this.db
         .prepare<[number], number | null>('SELECT max(uid) FROM messages WHERE folder_id = ?')
         .pluck(),
+      uidValidityOf: this.db
+        .prepare<[number], number | null>('SELECT uidvalidity FROM folders WHERE id = ?')
+        .pluck(),
       messageCount: this.db
         .prepare<[number], number>('SELECT count(*) FROM messages WHERE folder_id = ?')
         .pluck(),
@@ -686,26 +689,36 @@ export class StateDb {
       listingDigest?: string | null;
     },
   ): void {
-    this.statements.markSynced.run(
-      marks.uidValidity,
-      marks.uidNext,
-      marks.highestModseq === null ? null : marks.highestModseq.toString(),
-      Date.now(),
-      marks.exists ?? null,
-      marks.localMark ?? null,
-      marks.flagAnswers ?? null,
-      marks.localMark ? (marks.listingDigest ?? null) : null,
-      folderId,
-    );
+    const write = () =>
+      this.statements.markSynced.run(
+        marks.uidValidity,
+        marks.uidNext,
+        marks.highestModseq === null ? null : marks.highestModseq.toString(),
+        Date.now(),
+        marks.exists ?? null,
+        marks.localMark ?? null,
+        marks.flagAnswers ?? null,
+        marks.localMark ? (marks.listingDigest ?? null) : null,
+        folderId,
+      );
+    // A folder's first UIDVALIDITY (or a new one) says which UIDs its rows hold: that one is
+    // waited for. Anything else here only spares the next pass work.
+    if (this.statements.uidValidityOf.get(folderId) === marks.uidValidity) {
+      this.withoutWaitingForTheDisk(write);
+    } else {
+      write();
+    }
   }
 
   /** A pass found these folders unchanged: only their "last synced" time moves (one commit). */
   touchFoldersSynced(folderIds: readonly number[]): void {
     if (folderIds.length === 0) return;
     const now = Date.now();
-    this.db.transaction(() => {
-      for (const id of folderIds) this.statements.touchSynced.run(now, id);
-    })();
+    this.withoutWaitingForTheDisk(() =>
+      this.db.transaction(() => {
+        for (const id of folderIds) this.statements.touchSynced.run(now, id);
+      })(),
+    );
   }
 
   /** Whether any message of the folder is stored headers-only. */
@@ -734,17 +747,21 @@ export class StateDb {
     startedAt: number,
     accountIds: readonly string[],
   ): void {
-    this.statements.insertRun.run(
-      syncId,
-      trigger,
-      JSON.stringify(flags),
-      startedAt,
-      JSON.stringify(accountIds),
+    this.withoutWaitingForTheDisk(() =>
+      this.statements.insertRun.run(
+        syncId,
+        trigger,
+        JSON.stringify(flags),
+        startedAt,
+        JSON.stringify(accountIds),
+      ),
     );
   }
 
   finishRun(syncId: string, result: SyncResult, stats: SyncStats, finishedAt: number): void {
-    this.statements.finishRun.run(finishedAt, result, JSON.stringify(stats), syncId);
+    this.withoutWaitingForTheDisk(() =>
+      this.statements.finishRun.run(finishedAt, result, JSON.stringify(stats), syncId),
+    );
   }
 
   finishAccountRun(
@@ -753,7 +770,27 @@ export class StateDb {
     result: SyncResult,
     finishedAt: number,
   ): void {
-    this.statements.insertAccountRun.run(syncId, accountId, finishedAt, result);
+    this.withoutWaitingForTheDisk(() =>
+      this.statements.insertAccountRun.run(syncId, accountId, finishedAt, result),
+    );
+  }
+
+  /**
+   * Commits a write that only saves time later — a folder's counters and mark, "last synced"
+   * times, the run history — without waiting for the disk (synchronous=NORMAL for it): lost
+   * in a power cut, the next pass redoes work it could have skipped, nothing more. The WAL
+   * keeps commits in order, so the next fsynced commit (a batch of messages) or checkpoint
+   * makes it durable too, and none can survive a cut that an earlier one did not. Rows that
+   * say which file holds which message are always committed with an fsync.
+   */
+  private withoutWaitingForTheDisk<T>(write: () => T): T {
+    if (this.db.inTransaction) return write();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return write();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 }
 

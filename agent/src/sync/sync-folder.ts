@@ -359,13 +359,10 @@ function rowsNamedIn(
   changes: RemoteChanges,
   held: HeldUids,
 ): FlagRow[] {
-  const named = changes.flags.size + changes.vanished.size;
-  if (named > held.count / 4) return state.flagRows(folderId).filter((r) => r.uid <= held.highest);
-  const uids = [...changes.flags.keys(), ...changes.vanished];
-  return state.flagRowsOf(
-    folderId,
-    uids.filter((uid) => uid <= held.highest),
-  );
+  const uids = [...changes.flags.keys(), ...changes.vanished].filter((uid) => uid <= held.highest);
+  if (uids.length > held.count / 4)
+    return state.flagRows(folderId).filter((r) => r.uid <= held.highest);
+  return state.flagRowsOf(folderId, uids);
 }
 
 /** The UIDs held before this pass: count and highest now, the list only if asked for. */

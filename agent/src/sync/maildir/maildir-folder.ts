@@ -284,7 +284,9 @@ export class MaildirFolder {
     removals: ReadonlyArray<{ subdir: 'cur' | 'new'; name: string }>,
   ): Promise<void> {
     const touched = new Set<string>();
-    for (const change of renames) {
+    // Each file is renamed or removed on its own: many at once (a flag set on hundreds of
+    // messages) take a thread-pool round trip each, not one after another.
+    await forEachLimited(renames, WRITE_CONCURRENCY, async (change) => {
       const name = maildirName(change.base, change.letters, this.infoSeparator);
       await renameDurably(
         path.join(this.dir, change.from.subdir, change.from.name),
@@ -293,12 +295,12 @@ export class MaildirFolder {
       this.expected?.remove(change.from.subdir, change.from.name);
       this.expected?.add('cur', name);
       touched.add(change.from.subdir).add('cur');
-    }
-    for (const file of removals) {
+    });
+    await forEachLimited(removals, WRITE_CONCURRENCY, async (file) => {
       await fs.rm(path.join(this.dir, file.subdir, file.name), { force: true });
       this.expected?.remove(file.subdir, file.name);
       touched.add(file.subdir);
-    }
+    });
     for (const subdir of touched) await fsyncDirectory(path.join(this.dir, subdir));
   }
 
