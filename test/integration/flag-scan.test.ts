@@ -9,6 +9,7 @@ import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { openFolder } from '../../agent/src/sync/open-folder.js';
 import {
   expandSequenceSet,
+  heldUidsOf,
   remoteChanges,
   searchIsCheaper,
   type RemoteChanges,
@@ -90,7 +91,9 @@ describe('reading every flag without CONDSTORE', function () {
     }) as ImapFlow['fetch'];
     try {
       return {
-        changes: await remoteChanges(client, opened, null, known, 0, flagScan, { recorded }),
+        changes: await remoteChanges(client, opened, null, heldUidsOf(known), 0, flagScan, {
+          recorded,
+        }),
         sent,
       };
     } finally {
@@ -160,7 +163,7 @@ describe('reading every flag without CONDSTORE', function () {
         ? Promise.resolve(false)
         : search(query, options)) as ImapFlow['search'];
     try {
-      await assert.rejects(remoteChanges(client, opened, null, known, 0, 'search'), {
+      await assert.rejects(remoteChanges(client, opened, null, heldUidsOf(known), 0, 'search'), {
         code: 'SERVER_NO',
         message: /nothing is deleted/,
       });

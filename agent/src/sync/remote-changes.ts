@@ -52,14 +52,13 @@ export async function remoteChanges(
   client: ImapFlow,
   opened: OpenedFolder,
   storedModseq: bigint | null,
-  held: HeldUids | readonly number[],
+  uids: HeldUids,
   newUidCount: number,
   /** How every message's flags are read without CONDSTORE; tests compare both ways. */
   flagScan: 'cheaper' | 'search' | 'fetch' = 'cheaper',
   known: KnownAnswers = {},
 ): Promise<RemoteChanges> {
   if (opened.qresync) return opened.qresync;
-  const uids = isHeldUids(held) ? held : heldUidsOf(held);
   const flags = new Map<number, string[]>();
   const vanished = new Set<number>();
   if (uids.count === 0)
@@ -121,10 +120,6 @@ async function vanishedByCount(
 ): Promise<Set<number>> {
   if (opened.exists === held.count + newUidCount) return new Set();
   return vanishedBySearch(client, held.all());
-}
-
-function isHeldUids(held: HeldUids | readonly number[]): held is HeldUids {
-  return !Array.isArray(held);
 }
 
 /**
