@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   CrlfToLfConverter,
+  CrlfToLfInSlices,
   crlfToLf,
   crlfToLfInPlace,
   lfToCrlf,
@@ -95,6 +96,29 @@ describe('CRLF → LF', () => {
           converter.end(),
         ]);
         assert.deepEqual(streamed, referenceCrlfToLf(bytes));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('converts a body in slices where they lie, a CR at any slice end held for the next', () => {
+    fc.assert(
+      fc.property(lineBytes, fc.array(fc.nat(), { maxLength: 8 }), (bytes, cuts) => {
+        const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        const bounds = [0, ...at, bytes.length];
+        const converter = new CrlfToLfInSlices();
+        const pieces: Buffer[] = [];
+        // Slices of one buffer, as a socket's chunk is sliced into bodies.
+        const chunk = Buffer.from(bytes);
+        for (let i = 0; i + 1 < bounds.length; i++) {
+          pieces.push(...converter.push(chunk.subarray(bounds[i], bounds[i + 1])));
+        }
+        pieces.push(...converter.end());
+        assert.deepEqual(Buffer.concat(pieces), referenceCrlfToLf(bytes));
+        assert.ok(
+          pieces.every((p) => p.length > 0),
+          'no empty pieces to write',
+        );
       }),
       { numRuns: 2000 },
     );

@@ -5,6 +5,7 @@
  */
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import { crlfToLfInPlace } from './maildir/crlf.js';
+import { type BodyLane, headOf, type LaneMessage } from './body-lane.js';
 import { maildirLetters } from './maildir/flags.js';
 import path from 'node:path';
 import {
@@ -28,7 +29,7 @@ const BATCH_MAX_BYTES = 4 * 1024 * 1024;
 /** Bytes of received messages on their way to tmp/ at once; beyond it the FETCH stream waits. */
 const WRITES_IN_FLIGHT_BYTES = 2 * 1024 * 1024;
 /** Messages above this size are streamed to disk instead of fetched into memory. */
-const STREAM_ABOVE_BYTES = 8 * 1024 * 1024;
+export const STREAM_ABOVE_BYTES = 8 * 1024 * 1024;
 /** UIDs per FETCH command: long enough to stream, short enough to resume cheaply. */
 const FETCH_CHUNK_UIDS = 2000;
 
@@ -41,6 +42,8 @@ export interface DownloadContext {
   log: SyncLogger;
   /** SYNC_GLOBAL_HEADERS: store the header block only, marked partial. */
   headersOnly: boolean;
+  /** Full bodies come over this lane instead of `client` (see body-lane.ts). */
+  lane?: BodyLane | null;
   /** Called after every stored message with the running count and the bytes it added. */
   onMessage(index: number, total: number, bytes: number): void;
 }
@@ -85,11 +88,10 @@ export async function downloadNewMessages(
   let writeFailed: unknown = null;
   let flushing: Promise<void> = Promise.resolve();
   let flushFailed: unknown = null;
-  const write = async (file: PendingFile) => {
+  const write = async (file: PendingFile, size: number) => {
     while (inFlight.size > 0 && inFlightBytes >= WRITES_IN_FLIGHT_BYTES) {
       await Promise.race(inFlight);
     }
-    const size = file.data.length;
     inFlightBytes += size;
     // Settles either way (a failure is kept for the flush): the buffer is referenced only
     // until this write is done.
@@ -160,12 +162,59 @@ export async function downloadNewMessages(
         continue;
       }
       rows.push(file.row);
-      await write(file.pending);
+      await write(file.pending, file.row.size);
       result.downloaded += 1;
       result.bytes += file.serverBytes;
       ctx.onMessage(result.downloaded, uids.length, file.serverBytes);
       if (batch.length >= BATCH_MAX_MESSAGES || batchBytes >= BATCH_MAX_BYTES) await startFlush();
     }
+  };
+  /** A file already in tmp/ under its final name joins the batch being received. */
+  const adopt = (file: Pick<PendingFile, 'base' | 'letters'>, size: number) => {
+    batch.push(file);
+    writes.push(Promise.resolve());
+    batchBytes += size;
+  };
+  const fetchOverLane = async (lane: BodyLane, batchUids: readonly number[]) => {
+    for await (const message of lane.fetchBodies(batchUids.join(','), ctx.signal)) {
+      if (flushFailed) throw flushFailed;
+      if (writeFailed) throw writeFailed;
+      const { uid, body } = message;
+      if (uid === undefined || body === null) {
+        if (body?.kind === 'spill') await body.spill.discard();
+        result.skipped += 1;
+        log.warn({ uid }, 'server sent no body (or no UID) for this message; skipped');
+        continue;
+      }
+      const flags = message.flags.filter((f) => f !== '\\Recent');
+      const row = (base: string, size: number, head: Buffer): MessageRow => ({
+        uid,
+        base,
+        flags,
+        size,
+        internalDate: message.internalDate,
+        messageId: normalizeMessageId(messageIdOf(head) ?? ''),
+      });
+      const letters = maildirLetters(flags);
+      if (body.kind === 'memory') {
+        const base = uniqueBaseName(body.size);
+        rows.push(row(base, body.size, headOf(body.pieces)));
+        await write({ base, letters, data: body.pieces }, body.size);
+      } else {
+        const size = await body.spill.finish();
+        const base = uniqueBaseName(size);
+        await local.renameInTmp(body.spill.name, base);
+        rows.push(row(base, size, body.head));
+        adopt({ base, letters }, size);
+      }
+      countStored(message);
+      if (batch.length >= BATCH_MAX_MESSAGES || batchBytes >= BATCH_MAX_BYTES) await startFlush();
+    }
+  };
+  const countStored = (message: LaneMessage) => {
+    result.downloaded += 1;
+    result.bytes += message.wireBytes;
+    ctx.onMessage(result.downloaded, uids.length, message.wireBytes);
   };
   const streamOne = async (uid: number) => {
     // Committed alone and in UID order: the batch before it goes first.
@@ -213,6 +262,11 @@ export async function downloadNewMessages(
   try {
     for (let start = 0; start < uids.length && !ctx.signal.aborted; start += FETCH_CHUNK_UIDS) {
       const chunk = uids.slice(start, start + FETCH_CHUNK_UIDS);
+      if (ctx.lane && !ctx.headersOnly) {
+        // Large bodies are spilled to tmp/ as they arrive: no sizes to ask first.
+        await fetchOverLane(ctx.lane, chunk);
+        continue;
+      }
       // Sizes first (a few bytes per message): large messages are streamed, never buffered.
       const large = ctx.headersOnly ? new Set<number>() : await largeMessages(client, chunk);
       let run: number[] = [];

@@ -59,6 +59,11 @@ export interface EngineOptions {
   keepSessions?: boolean;
   /** Where sessions come from when they are not kept (default: a new connection each). */
   sessions?: SessionSource;
+  /**
+   * From how many new messages a folder's download takes a lane of its own (body-lane.ts;
+   * default BULK_DOWNLOAD_FROM). Tests lower it to run small folders through it.
+   */
+  laneFrom?: number;
 }
 
 /** Connection failures a new attempt may cure, and how long to wait before each attempt. */
@@ -398,6 +403,7 @@ export class SyncEngine {
             accountId: account.id,
           }),
           ...(this.sessions ? { sessions: this.sessions } : {}),
+          laneFrom: this.options.laneFrom,
         });
         result = allOk ? 'ok' : 'error';
       } catch (err) {

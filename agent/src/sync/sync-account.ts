@@ -43,6 +43,8 @@ export interface AccountSyncInput {
   protocolLog?: ImapProtocolLog;
   /** Where connections come from and go back to (the agent keeps them between runs). */
   sessions?: SessionSource;
+  /** See FolderSyncInput.laneFrom. */
+  laneFrom?: number;
 }
 
 /** Returns true when every folder synced. */
@@ -101,7 +103,15 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
     const unchangedFolders: number[] = [];
     let next = 0;
     let fatal: SyncFailure | null = null;
-    const worker = async (connection: ImapFlow) => {
+    const worker = async (first: ImapFlow) => {
+      // A large download uses the connection up (body-lane.ts): the folder's pass renews it.
+      let connection = first;
+      const renewSession = async () => {
+        const fresh = await sessions.open(account, input.protocolLog);
+        clients.push(fresh);
+        connection = fresh;
+        return fresh;
+      };
       while (!fatal && !signal.aborted && next < folders.length) {
         const i = next++;
         const remote = folders[i]!;
@@ -139,6 +149,9 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
               allOk = false;
               report.failure(failure);
             },
+            renewSession,
+            laneFrom: input.laneFrom,
+            protocolLog: input.protocolLog,
             signal,
             log: input.log.child({ folder: remote.path }),
             onMessage: (index, total, bytes) => {

@@ -113,3 +113,36 @@ export function lfToCrlf(input: Uint8Array): Buffer {
   out.set(src.subarray(from), written);
   return out;
 }
+
+/**
+ * The conversion over a body that arrives in slices nobody else holds (a socket's chunks):
+ * each slice is converted where it lies, and a CR ending one slice is held back until the
+ * next shows whether an LF follows. Returns the pieces to store, in order (zero, one or two).
+ */
+export class CrlfToLfInSlices {
+  private pendingCr = false;
+
+  push(slice: Buffer): Buffer[] {
+    if (slice.length === 0) return [];
+    const out: Buffer[] = [];
+    if (this.pendingCr) {
+      this.pendingCr = false;
+      // A CRLF across the boundary: the held CR is dropped. Else it was a lone CR: kept.
+      if (slice[0] !== LF) out.push(Buffer.of(CR));
+    }
+    let body = slice;
+    if (body[body.length - 1] === CR) {
+      this.pendingCr = true;
+      body = body.subarray(0, body.length - 1);
+    }
+    if (body.length > 0) out.push(crlfToLfInPlace(body));
+    return out;
+  }
+
+  /** What is still held at the end of the body. */
+  end(): Buffer[] {
+    const rest = this.pendingCr ? [Buffer.of(CR)] : [];
+    this.pendingCr = false;
+    return rest;
+  }
+}

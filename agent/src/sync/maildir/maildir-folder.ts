@@ -9,7 +9,7 @@
  * state knows, which `recoverFromTmp` finishes.
  */
 import { constants as fsConstants } from 'node:fs';
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CrlfToLfConverter } from './crlf.js';
@@ -30,7 +30,8 @@ const WRITE_CONCURRENCY = 16;
 export interface PendingFile {
   base: string;
   letters: string;
-  data: Uint8Array;
+  /** The content: one buffer, or pieces written one after another. */
+  data: Uint8Array | readonly Uint8Array[];
 }
 
 export interface LocalFile {
@@ -180,7 +181,7 @@ export class MaildirFolder {
         0o600,
       );
       try {
-        await handle.writeFile(file.data);
+        await writeAll(handle, Array.isArray(file.data) ? file.data : [file.data as Uint8Array]);
         await handle.datasync();
       } finally {
         await handle.close();
@@ -195,7 +196,25 @@ export class MaildirFolder {
    * batch is still being received.
    */
   async writeTmpUnsynced(file: Pick<PendingFile, 'base' | 'data'>): Promise<void> {
-    await fs.writeFile(path.join(this.dir, 'tmp', file.base), file.data, { mode: 0o600 });
+    const target = path.join(this.dir, 'tmp', file.base);
+    if (!Array.isArray(file.data)) {
+      await fs.writeFile(target, file.data as Uint8Array, { mode: 0o600 });
+      return;
+    }
+    const handle = await fs.open(target, 'w', 0o600);
+    try {
+      await writeAll(handle, file.data);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * A file in tmp/ (named as a partial message) that a body too large to hold in memory is
+   * written to as it arrives; renamed to its final name once its size is known.
+   */
+  openTmpSpill(): TmpSpill {
+    return new TmpSpill(this.dir, uniqueBaseName(null));
   }
 
   /**
@@ -384,4 +403,114 @@ async function forEachLimited<T>(
     }
   });
   await Promise.all(lanes);
+}
+
+/** Writes every piece, in order, with as few system calls as the kernel allows. */
+async function writeAll(handle: FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
+  let rest = pieces.filter((p) => p.length > 0);
+  while (rest.length > 0) {
+    // Beyond IOV_MAX (1024 on Linux) writev fails: a body of many pieces goes in runs.
+    const run = rest.slice(0, 1024);
+    let { bytesWritten } = await handle.writev(run);
+    // A short write (rare for files) goes on from where it stopped.
+    let done = 0;
+    while (done < run.length && bytesWritten >= run[done]!.length) {
+      bytesWritten -= run[done]!.length;
+      done += 1;
+    }
+    const partial =
+      done < run.length && bytesWritten > 0 ? [run[done]!.subarray(bytesWritten)] : [];
+    rest = [...partial, ...rest.slice(done + (partial.length > 0 ? 1 : 0))];
+  }
+}
+
+/** See MaildirFolder.openTmpSpill: writes queued pieces in order, one run at a time. */
+export class TmpSpill {
+  readonly path: string;
+  private readonly handle: Promise<FileHandle>;
+  private queue: Buffer[] = [];
+  private queued = 0;
+  private written = 0;
+  private error: unknown = null;
+  private running: Promise<void> | null = null;
+  private waiters: Array<{ bytes: number; resolve: () => void }> = [];
+
+  constructor(
+    dir: string,
+    /** Its name in tmp/. */
+    readonly name: string,
+  ) {
+    this.path = path.join(dir, 'tmp', name);
+    this.handle = fs.open(this.path, 'w', 0o600);
+    this.handle.catch(() => undefined); // reported by finish()
+  }
+
+  write(bytes: Buffer): void {
+    if (this.error) return;
+    this.queue.push(bytes);
+    this.queued += bytes.length;
+    this.running ??= this.drain();
+  }
+
+  backlog(): number {
+    return this.queued;
+  }
+
+  drained(bytes: number): Promise<void> {
+    if (this.queued <= bytes) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ bytes, resolve }));
+  }
+
+  /** Everything written and the file closed: its size. Rejects with the first write error. */
+  async finish(): Promise<number> {
+    while (this.running) await this.running;
+    const handle = await this.handle.catch((err: unknown) => {
+      this.error ??= err;
+      return null;
+    });
+    await handle?.close();
+    if (this.error) {
+      await fs.rm(this.path, { force: true }).catch(() => undefined);
+      throw this.error;
+    }
+    return this.written;
+  }
+
+  async discard(): Promise<void> {
+    this.error ??= new Error('discarded');
+    await this.finish().catch(() => undefined);
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      const handle = await this.handle;
+      while (this.queue.length > 0 && !this.error) {
+        const run = this.queue.splice(0, 64);
+        const bytes = run.reduce((sum, piece) => sum + piece.length, 0);
+        await writeAll(handle, run);
+        this.queued -= bytes;
+        this.written += bytes;
+        this.wakeWaiters();
+      }
+    } catch (err) {
+      this.error ??= err;
+    } finally {
+      if (this.error) {
+        this.queue = [];
+        this.queued = 0;
+      }
+      this.running = null;
+      this.wakeWaiters();
+      if (this.queue.length > 0) this.running = this.drain();
+    }
+  }
+
+  private wakeWaiters(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiting) {
+      if (this.queued <= waiter.bytes) waiter.resolve();
+      else this.waiters.push(waiter);
+    }
+  }
 }
