@@ -284,7 +284,11 @@ export async function downloadNewMessages(
     }
   } finally {
     // What was fetched before a cancel or a lost connection is kept: it is already paid for.
-    await flush();
+    try {
+      await flush();
+    } finally {
+      local.releaseUnsynced();
+    }
   }
   if (ctx.signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled', folder.path);
   return result;

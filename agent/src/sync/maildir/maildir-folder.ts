@@ -8,7 +8,8 @@
  * tmp/ files (re-fetched next time, the leftovers swept); a crash after it leaves files the
  * state knows, which `recoverFromTmp` finishes.
  */
-import { constants as fsConstants } from 'node:fs';
+import fsSync, { constants as fsConstants } from 'node:fs';
+import { promisify } from 'node:util';
 import fs, { type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,13 @@ import {
 import { ListingDigest } from './listing-digest.js';
 
 export { fsyncDirectory } from './durable-fs.js';
+
+const fdatasync = promisify(fsSync.fdatasync);
+const openFile = promisify(fsSync.open);
+const writevFile = promisify(fsSync.writev);
+
+/** Descriptors of written files kept open until their batch is synced. */
+const KEEP_OPEN_AT_MOST = 512;
 
 /** Files written and fsynced at once; bounded so a batch never exhausts file descriptors. */
 const WRITE_CONCURRENCY = 16;
@@ -88,6 +96,8 @@ export class MaildirFolder {
   private expected: ListingDigest | null = null;
   /** The digest of what the last `scan` read. */
   private scanned: ListingDigest | null = null;
+  /** Files written to tmp/ and not yet synced, still open: base → descriptor. */
+  private readonly unsynced = new Map<string, number>();
 
   constructor(
     readonly dir: string,
@@ -196,17 +206,28 @@ export class MaildirFolder {
    * batch is still being received.
    */
   async writeTmpUnsynced(file: Pick<PendingFile, 'base' | 'data'>): Promise<void> {
-    const target = path.join(this.dir, 'tmp', file.base);
-    if (!Array.isArray(file.data)) {
-      await fs.writeFile(target, file.data as Uint8Array, { mode: 0o600 });
-      return;
-    }
-    const handle = await fs.open(target, 'w', 0o600);
+    const pieces = Array.isArray(file.data) ? file.data : [file.data as Uint8Array];
+    const fd = await openFile(path.join(this.dir, 'tmp', file.base), 'w', 0o600);
     try {
-      await writeAll(handle, file.data);
-    } finally {
-      await handle.close();
+      let rest = pieces.filter((p) => p.length > 0);
+      while (rest.length > 0) {
+        const { bytesWritten } = await writevFile(fd, rest.slice(0, IOV_MAX));
+        rest = afterWritten(rest, bytesWritten);
+      }
+    } catch (err) {
+      fsSync.closeSync(fd);
+      throw err;
     }
+    // Kept open for `syncTmp`: opening the file again would cost another round trip through
+    // the thread pool. Closing happens on this thread, where it takes microseconds.
+    if (this.unsynced.size < KEEP_OPEN_AT_MOST) this.unsynced.set(file.base, fd);
+    else fsSync.closeSync(fd);
+  }
+
+  /** Closes what `writeTmpUnsynced` kept open (a download that ends without syncing). */
+  releaseUnsynced(): void {
+    for (const fd of this.unsynced.values()) fsSync.closeSync(fd);
+    this.unsynced.clear();
   }
 
   /**
@@ -226,11 +247,14 @@ export class MaildirFolder {
   async syncTmp(bases: readonly string[]): Promise<void> {
     try {
       await forEachLimited(bases, WRITE_CONCURRENCY, async (base) => {
-        const handle = await fs.open(path.join(this.dir, 'tmp', base), fsConstants.O_WRONLY);
+        const kept = this.unsynced.get(base);
+        this.unsynced.delete(base);
+        const fd =
+          kept ?? (await openFile(path.join(this.dir, 'tmp', base), fsConstants.O_WRONLY, 0));
         try {
-          await handle.datasync();
+          await fdatasync(fd);
         } finally {
-          await handle.close();
+          fsSync.closeSync(fd);
         }
       });
     } catch (err) {
@@ -241,6 +265,11 @@ export class MaildirFolder {
 
   /** Removes files of a batch that will not be committed (a failed write or sync). */
   async removeFromTmp(bases: readonly string[]): Promise<void> {
+    for (const base of bases) {
+      const fd = this.unsynced.get(base);
+      this.unsynced.delete(base);
+      if (fd !== undefined) fsSync.closeSync(fd);
+    }
     await Promise.all(
       bases.map((base) => fs.rm(path.join(this.dir, 'tmp', base), { force: true }).catch(() => {})),
     );
@@ -410,18 +439,22 @@ async function writeAll(handle: FileHandle, pieces: readonly Uint8Array[]): Prom
   let rest = pieces.filter((p) => p.length > 0);
   while (rest.length > 0) {
     // Beyond IOV_MAX (1024 on Linux) writev fails: a body of many pieces goes in runs.
-    const run = rest.slice(0, 1024);
-    let { bytesWritten } = await handle.writev(run);
-    // A short write (rare for files) goes on from where it stopped.
-    let done = 0;
-    while (done < run.length && bytesWritten >= run[done]!.length) {
-      bytesWritten -= run[done]!.length;
-      done += 1;
-    }
-    const partial =
-      done < run.length && bytesWritten > 0 ? [run[done]!.subarray(bytesWritten)] : [];
-    rest = [...partial, ...rest.slice(done + (partial.length > 0 ? 1 : 0))];
+    const { bytesWritten } = await handle.writev(rest.slice(0, IOV_MAX));
+    rest = afterWritten(rest, bytesWritten);
   }
+}
+
+const IOV_MAX = 1024;
+
+/** What is left to write after `written` bytes of `pieces` (a short write is rare for files). */
+function afterWritten(pieces: readonly Uint8Array[], written: number): Uint8Array[] {
+  let at = 0;
+  while (at < pieces.length && written >= pieces[at]!.length) {
+    written -= pieces[at]!.length;
+    at += 1;
+  }
+  if (at === pieces.length) return [];
+  return [pieces[at]!.subarray(written), ...pieces.slice(at + 1)];
 }
 
 /** See MaildirFolder.openTmpSpill: writes queued pieces in order, one run at a time. */
