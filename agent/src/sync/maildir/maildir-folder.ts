@@ -311,11 +311,12 @@ export class MaildirFolder {
 
   /** Moves a written batch from tmp/ into cur/ and makes the renames durable. */
   async publish(batch: ReadonlyArray<Pick<PendingFile, 'base' | 'letters'>>): Promise<void> {
-    for (const file of batch) {
+    // Side by side, as the renames of applyChanges: one thread-pool round trip each.
+    await forEachLimited(batch, WRITE_CONCURRENCY, async (file) => {
       const name = maildirName(file.base, file.letters, this.infoSeparator);
       await renameDurably(path.join(this.dir, 'tmp', file.base), path.join(this.dir, 'cur', name));
       this.expected?.add('cur', name);
-    }
+    });
     if (batch.length > 0) await fsyncDirectory(path.join(this.dir, 'cur'));
   }
 
