@@ -166,8 +166,8 @@ export class BodyLane {
         if (signal.aborted) return;
         const item = this.queue.shift();
         if (!item) {
-          if (this.failure) throw this.failure;
-          if (this.tagged) {
+          // The answer is complete even if the connection closed right after it.
+          if (this.tagged?.tag === tag) {
             const { status, text } = this.tagged;
             this.tagged = null;
             complete = true;
@@ -178,6 +178,7 @@ export class BodyLane {
               serverResponseCode: /^\[([A-Z0-9-]+)/i.exec(text)?.[1]?.toUpperCase(),
             });
           }
+          if (this.failure) throw this.failure;
           await new Promise<void>((resolve) => (this.wake = resolve));
           continue;
         }
