@@ -8,7 +8,7 @@
  * ms on the file systems of tests; seconds on coarse ones), so each case waits for that first.
  */
 import assert from 'node:assert/strict';
-import { renameSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -312,6 +312,85 @@ for (const server of [
     });
   });
 }
+
+describe("a folder's first sync", function () {
+  this.timeout(60_000);
+  let fixture: SyncFixture;
+
+  beforeEach(async () => {
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 40, folders: FOLDERS, seed: 7 }),
+    });
+  });
+  afterEach(async () => fixture?.cleanup());
+
+  /** Runs `run` with `method` of `proto` wrapped by `wrap` (given the original). */
+  async function patched<T, P extends object, K extends keyof P>(
+    proto: P,
+    method: K,
+    wrap: (original: P[K]) => P[K],
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const original = proto[method];
+    proto[method] = wrap(original);
+    try {
+      return await run();
+    } finally {
+      proto[method] = original;
+    }
+  }
+
+  it('vouches for what it delivered into empty folders without reading the rows back', async () => {
+    let readBack = 0;
+    const { done } = await patched(
+      StateDb.prototype,
+      'messageBasesAndFlags',
+      (original) =>
+        function (this: StateDb, folderId: number) {
+          readBack += 1;
+          return original.call(this, folderId);
+        },
+      () => fixture.sync(),
+    );
+    assert.equal(done.stats.downloaded, 40);
+    assert.equal(readBack, 0, 'a folder was checked file by file against its rows');
+    for (const folder of fixture.state.folders('a')) {
+      assert.ok(folder.localMark, `${folder.path}: no mark vouched for`);
+      assert.ok(folder.listingDigest, `${folder.path}: no listing recorded`);
+    }
+    await sleep(SETTLED_AFTER_MS + 300);
+    const next = await fixture.sync();
+    assert.equal(next.done.stats.foldersUnchanged, FOLDERS.length, JSON.stringify(next.done.stats));
+  });
+
+  it('finds a file another program delivered after the first sync last listed the folder', async () => {
+    const inbox = fixture.folderDir('INBOX');
+    const delivered = generateMailbox({ count: 1, folders: ['INBOX'], seed: 62 })[0]!;
+    const inboxBefore = (await fixture.dovecot.listMessages('INBOX')).length;
+    // INBOX is listed to see it empty, then to find files to upload: after that one, no
+    // listing of the pass can see this file; only the check of its deliveries can.
+    let inboxScans = 0;
+    const first = await patched(
+      MaildirFolder.prototype,
+      'scan',
+      (original) =>
+        async function (this: MaildirFolder) {
+          const files = await original.call(this);
+          if (this.dir === inbox && ++inboxScans === 2)
+            writeFileSync(path.join(inbox, 'new', 'delivered.after.listing'), delivered.raw);
+          return files;
+        },
+      () => fixture.sync(),
+    );
+    assert.equal(inboxScans >= 2, true, 'INBOX was listed twice');
+    assert.equal(first.done.stats.uploaded, 0);
+    await sleep(SETTLED_AFTER_MS + 300);
+    const { done } = await fixture.sync();
+    assert.equal(done.stats.uploaded, 1, JSON.stringify(done.stats));
+    const onServer = await fixture.dovecot.listMessages('INBOX');
+    assert.equal(onServer.length, inboxBefore + 1);
+  });
+});
 
 describe('folders on a server without CONDSTORE', function () {
   this.timeout(60_000);
