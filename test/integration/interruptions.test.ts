@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { FULL_SYNC } from '../../agent/src/protocol/index.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import { type TestDovecot } from '../support/dovecot.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { readMaildirFolder, tmpIsEmpty } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
@@ -75,29 +77,40 @@ describe('interrupted syncs', function () {
 
   describe('connection cut mid-sync', () => {
     let fixture: SyncFixture;
+    let proxy: FaultProxy;
 
     before(async () => {
       fixture = await startSyncFixture({
         mail: generateMailbox({ count: 400, folders: ['INBOX', 'Zebra'], seed: 85 }),
-        // One connection: the cut is then always met by a later command (Zebra's SELECT),
-        // even if all of INBOX was already in the socket buffer when it happened.
         account: { maxConnections: 1 },
       });
+      proxy = await startFaultProxy({ host: fixture.dovecot.host, port: fixture.dovecot.port });
     });
-    after(async () => fixture?.cleanup());
+    after(async () => {
+      await proxy?.close();
+      await fixture?.cleanup();
+    });
 
-    it('retries after the connection drops and resumes where it stopped', async () => {
+    it('retries after the server drops the connection and resumes where it stopped', async () => {
       const { dovecot } = fixture;
-      const engine = fixture.engine();
+      const engine = fixture.engine({
+        imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
+      });
       const steps: string[] = [];
-      let restarted: Promise<void> | null = null;
       engine.onEvent((e) => {
         if (e.type === 'progress') steps.push(e.text);
-        if (e.type === 'progress' && e.step === 'downloading' && e.index === 10 && !restarted)
-          restarted = dovecot.kick();
       });
-      const done = await engine.start({ flags: FULL_SYNC, trigger: 'user' }).done;
-      await restarted;
+      // Dovecot drops the session while INBOX's bodies (9 MB) are on their way: the proxy
+      // holds the server's bytes once 1 MB has passed, so the kick always lands mid-FETCH
+      // (kicked any later, a connection that already had everything would not notice).
+      proxy.arm({ kind: 'stall-server', afterBytes: 1024 * 1024, ms: 30_000 });
+      const run = engine.start({ flags: FULL_SYNC, trigger: 'user' });
+      const kicked = (async () => {
+        while (proxy.fired.length === 0) await sleep(10);
+        await dovecot.kick();
+      })();
+      const done = await run.done;
+      await kicked;
       assert.equal(done.result, 'ok', JSON.stringify(done));
       assert.ok(
         steps.some((t) => /retrying in/.test(t)),
