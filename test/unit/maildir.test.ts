@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CrlfToLfConverter,
   CrlfToLfInSlices,
@@ -21,6 +22,7 @@ import { folderSelected } from '../../agent/src/sync/folder-filter.js';
 import { ListingDigest, readListingDigest } from '../../agent/src/sync/maildir/listing-digest.js';
 import fc from 'fast-check';
 import {
+  folderMark,
   markOf,
   SETTLED_AFTER_MS,
   SETTLED_AFTER_MS_FINE,
@@ -358,6 +360,65 @@ describe('folder marks', () => {
     // One coarse time is enough to distrust the file system's clock.
     assert.equal(markOf([dir(1_000, 5n), dir(1_000, 0n)], NOW).settled, false);
     assert.equal(markOf([dir(SETTLED_AFTER_MS + 1, 0n), dir(5_000, 0n)], NOW).settled, true);
+  });
+
+  describe("asking the file system's own clock", () => {
+    let dir: string;
+    beforeEach(async () => {
+      dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-mark-'));
+      for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub));
+      await fs.writeFile(path.join(dir, 'cur', '1.a.host:2,'), 'x');
+    });
+    afterEach(() => fs.rm(dir, { recursive: true, force: true }));
+
+    /** A change to cur/ now: a flag renamed, as a pass does. */
+    let renames = 0;
+    const renameFlag = async () => {
+      const [name] = await fs.readdir(path.join(dir, 'cur'));
+      renames += 1;
+      await fs.rename(
+        path.join(dir, 'cur', name!),
+        path.join(dir, 'cur', `1.a.host:2,${renames % 2 ? 'S' : ''}`),
+      );
+    };
+    /** Polls a probing mark until it is settled; `now` stands in for Date.now(). */
+    const settledByProbe = async (now?: number) => {
+      for (let tries = 0; tries < 100; tries++) {
+        const mark = await folderMark(dir, { probeClock: true, now });
+        assert.ok(mark);
+        if (mark.settled) return mark;
+        await sleep(Math.min(mark.settlesInMs, 10));
+      }
+      assert.fail('the probing mark never settled');
+    };
+
+    it('settles once that clock has passed the last change, whatever Date.now() says', async () => {
+      await renameFlag();
+      // As if Date.now() lagged 10 s behind the file system: the window alone would wait.
+      const lagging = Date.now() - 10_000;
+      assert.equal((await folderMark(dir, { now: lagging }))!.settled, false);
+      const probed = await settledByProbe(lagging);
+      assert.equal(probed.mark, (await folderMark(dir))!.mark, 'the mark of the same directories');
+      // tmp/ is untouched apart from its change time: no file was left there.
+      assert.deepEqual(await fs.readdir(path.join(dir, 'tmp')), []);
+    });
+
+    it('waits out the window where the clock cannot be asked (no tmp/)', async () => {
+      await fs.rmdir(path.join(dir, 'tmp'));
+      await renameFlag();
+      const mark = await folderMark(dir, { probeClock: true, now: Date.now() - 10_000 });
+      assert.equal(mark!.settled, false);
+      assert.ok(mark!.settlesInMs > 1_000, String(mark!.settlesInMs));
+    });
+
+    it('moves with a change made right after it settled', async () => {
+      for (let round = 0; round < 20; round++) {
+        await renameFlag();
+        const settled = await settledByProbe();
+        await renameFlag();
+        assert.notEqual((await folderMark(dir))!.mark, settled.mark, `round ${round}`);
+      }
+    });
   });
 
   it('differs when a directory is replaced or changed, even within the same second', () => {

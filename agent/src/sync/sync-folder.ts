@@ -355,8 +355,8 @@ interface VouchedMark {
 /**
  * The mark a pass that left the folder in sync may record: the one taken before it read the
  * directories, if nothing moved them since; else, when this pass changed them itself, a new
- * one — once it is settled (on a file system with fine times that is a wait of at most
- * SETTLED_AFTER_MS_FINE) and a fresh listing shows exactly what the state holds, so that no
+ * one — once it is settled (on a file system with fine times, once its clock has ticked past
+ * the last change: a few ms, at most SETTLED_AFTER_MS_FINE) and a fresh listing shows exactly what the state holds, so that no
  * change by another program can hide behind it. Otherwise none: the next pass is a full one.
  *
  * The fresh listing is checked by its digest when the pass began on the listing the last
@@ -369,7 +369,7 @@ async function markAfterPass(
   folderId: number,
   before: FolderMark | null,
 ): Promise<VouchedMark | null> {
-  let after = await folderMark(local.dir);
+  let after = await folderMark(local.dir, { probeClock: true });
   if (before === null || after === null) return null;
   if (after.mark === before.mark && before.settled) {
     // Nothing moved since the mark: the listing is the one this pass began with.
@@ -377,11 +377,13 @@ async function markAfterPass(
       local.expectedListing() ?? local.lastScannedListing() ?? (await readListingDigest(local.dir));
     return { mark: before.mark, listing: listing.toString() };
   }
-  // Waited out only where it is short; the timer may fire a little early: check again.
-  for (let waits = 0; after && !after.settled; waits++) {
-    if (waits === 3 || after.settlesInMs > MAX_VOUCH_WAIT_MS) return null;
+  // Waited out only where it is short (a tick of the file system's clock, or at most the
+  // settle window); the timer may fire a little early: check again.
+  const giveUpAt = performance.now() + 2 * MAX_VOUCH_WAIT_MS;
+  while (after && !after.settled) {
+    if (after.settlesInMs > MAX_VOUCH_WAIT_MS || performance.now() > giveUpAt) return null;
     await sleep(after.settlesInMs);
-    after = await folderMark(local.dir);
+    after = await folderMark(local.dir, { probeClock: true });
   }
   if (after === null) return null;
   // Listed after the mark was taken: a change before it shows here, one after it moves it.

@@ -35,30 +35,90 @@ interface DirectoryTimes {
   ctimeNs: bigint;
 }
 
+/** How soon to look again when the file system's clock has not yet passed the last change. */
+const CLOCK_PROBE_RETRY_MS = 2;
+
+export interface FolderMarkOptions {
+  /**
+   * Where the wait for the settle window would be long, ask the file system's own clock
+   * instead (see fileSystemNow): a mark is settled as soon as that clock has passed the
+   * directories' last change, a tick later (a few ms) rather than SETTLED_AFTER_MS_FINE.
+   */
+  probeClock?: boolean;
+  /** The time the mark is taken at (ms since the epoch); tests set it. */
+  now?: number;
+}
+
 /** The mark of `<dir>/cur` and `<dir>/new`, or null when either cannot be read. */
-export async function folderMark(dir: string, now = Date.now()): Promise<FolderMark | null> {
+export async function folderMark(
+  dir: string,
+  options: FolderMarkOptions = {},
+): Promise<FolderMark | null> {
   try {
-    const stats = await Promise.all(
-      ['cur', 'new'].map((sub) => fs.stat(path.join(dir, sub), { bigint: true })),
-    );
-    return markOf(stats, now);
+    const now = options.now ?? Date.now();
+    const mark = markOf(await directoryTimes(dir), now);
+    if (mark.settled || !options.probeClock || !mark.fine) return withoutFine(mark);
+    const fsNow = await fileSystemNow(dir);
+    if (fsNow === null) return withoutFine(mark);
+    // Read after the clock: every change from here on is stamped fsNow or later.
+    const stats = await directoryTimes(dir);
+    const again = markOf(stats, options.now ?? Date.now());
+    if (again.settled || !again.fine) return withoutFine(again);
+    if (lastChangeOf(stats) < fsNow) return { mark: again.mark, settled: true, settlesInMs: 0 };
+    return {
+      mark: again.mark,
+      settled: false,
+      settlesInMs: Math.min(again.settlesInMs, CLOCK_PROBE_RETRY_MS),
+    };
   } catch {
     return null;
   }
 }
 
+function directoryTimes(dir: string): Promise<DirectoryTimes[]> {
+  return Promise.all(['cur', 'new'].map((sub) => fs.stat(path.join(dir, sub), { bigint: true })));
+}
+
+/**
+ * The file system's clock now, as it stamps changes: the change time tmp/ gets from a chmod
+ * to the mode it already has (tmp/ is not part of the mark, and no file is created). Null
+ * where that cannot be done (a directory of another user). A platform whose chmod leaves the
+ * change time alone gives an old time: the mark then waits out the window as without this.
+ */
+async function fileSystemNow(dir: string): Promise<bigint | null> {
+  const tmp = path.join(dir, 'tmp');
+  try {
+    const { mode } = await fs.stat(tmp, { bigint: true });
+    await fs.chmod(tmp, Number(mode & 0o7777n));
+    return (await fs.stat(tmp, { bigint: true })).ctimeNs;
+  } catch {
+    return null;
+  }
+}
+
+function lastChangeOf(stats: readonly DirectoryTimes[]): bigint {
+  return stats.flatMap((s) => [s.mtimeNs, s.ctimeNs]).reduce((a, b) => (a > b ? a : b));
+}
+
+function withoutFine({ mark, settled, settlesInMs }: FolderMark & { fine: boolean }): FolderMark {
+  return { mark, settled, settlesInMs };
+}
+
 /** The mark of the directories' stats, taken at `now` (ms since the epoch). */
-export function markOf(stats: readonly DirectoryTimes[], now: number): FolderMark {
+export function markOf(
+  stats: readonly DirectoryTimes[],
+  now: number,
+): FolderMark & { fine: boolean } {
   const times = stats.flatMap((s) => [s.mtimeNs, s.ctimeNs]);
   // A time with a sub-millisecond part proves the file system keeps fine times; whole
   // milliseconds (one chance in a million for a fine one) are taken as coarse, to be safe.
   const fine = times.every((t) => t % 1_000_000n !== 0n);
   const windowNs = BigInt(fine ? SETTLED_AFTER_MS_FINE : SETTLED_AFTER_MS) * 1_000_000n;
-  const lastChange = times.reduce((a, b) => (a > b ? a : b));
-  const waitNs = lastChange + windowNs - BigInt(now) * 1_000_000n;
+  const waitNs = lastChangeOf(stats) + windowNs - BigInt(now) * 1_000_000n;
   return {
     mark: stats.map((s) => `${s.ino}:${s.mtimeNs}:${s.ctimeNs}`).join('/'),
     settled: waitNs < 0n,
     settlesInMs: waitNs < 0n ? 0 : Number(waitNs / 1_000_000n) + 1,
+    fine,
   };
 }
