@@ -411,6 +411,16 @@ describe('folder marks', () => {
       assert.ok(mark!.settlesInMs > 1_000, String(mark!.settlesInMs));
     });
 
+    it('leaves a tmp/ with a set-group-ID bit alone (a chmod could drop it)', async () => {
+      const tmp = path.join(dir, 'tmp');
+      await fs.chmod(tmp, 0o2750);
+      await renameFlag();
+      const mark = await folderMark(dir, { probeClock: true, now: Date.now() - 10_000 });
+      assert.equal(mark!.settled, false);
+      assert.ok(mark!.settlesInMs > 1_000, String(mark!.settlesInMs));
+      assert.equal((await fs.stat(tmp)).mode & 0o7777, 0o2750);
+    });
+
     it('moves with a change made right after it settled', async () => {
       for (let round = 0; round < 20; round++) {
         await renameFlag();

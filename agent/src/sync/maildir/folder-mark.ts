@@ -82,14 +82,17 @@ function directoryTimes(dir: string): Promise<DirectoryTimes[]> {
 /**
  * The file system's clock now, as it stamps changes: the change time tmp/ gets from a chmod
  * to the mode it already has (tmp/ is not part of the mark, and no file is created). Null
- * where that cannot be done (a directory of another user). A platform whose chmod leaves the
+ * where that cannot be done (a directory of another user, or one whose set-ID bits a chmod
+ * could drop). A platform whose chmod leaves the
  * change time alone gives an old time: the mark then waits out the window as without this.
  */
 async function fileSystemNow(dir: string): Promise<bigint | null> {
   const tmp = path.join(dir, 'tmp');
   try {
     const { mode } = await fs.stat(tmp, { bigint: true });
-    await fs.chmod(tmp, Number(mode & 0o7777n));
+    // A chmod by a user outside the directory's group would drop its set-group-ID bit.
+    if (mode & 0o6000n) return null;
+    await fs.chmod(tmp, Number(mode & 0o1777n));
     return (await fs.stat(tmp, { bigint: true })).ctimeNs;
   } catch {
     return null;
