@@ -18,6 +18,7 @@ import { normalizeMessageId, type FolderState, type MessageRow, type StateDb } f
 import { messageIdOf } from './message-id.js';
 import type { SyncLogger } from './logger.js';
 import { SyncFailure } from './errors.js';
+import { uidsMatching, uidsOf } from './remote-changes.js';
 
 /**
  * A batch is made durable (fsync, commit, rename) at whichever limit comes first. Its messages
@@ -54,16 +55,20 @@ export interface DownloadResult {
   skipped: number;
 }
 
-/** UIDs above the highest we hold, ascending; no command at all when UIDNEXT did not move. */
+/**
+ * UIDs above the highest we hold, ascending; no command at all when UIDNEXT did not move.
+ * Asked as an ESEARCH range list where the server offers it: a folder's first sync then
+ * reads "1:29899" instead of 29,899 numbers through imapflow's parser.
+ */
 export async function listNewUids(
   client: ImapFlow,
   uidNext: number | null,
   highestKnown: number,
 ): Promise<number[]> {
   if (uidNext !== null && uidNext <= highestKnown + 1) return [];
-  const found = await client.search({ uid: `${highestKnown + 1}:*` }, { uid: true });
+  const found = await uidsMatching(client, { uid: `${highestKnown + 1}:*` });
   // "N:*" always matches the highest UID even when it is below N: filter it out.
-  return (found || []).filter((uid) => uid > highestKnown).sort((a, b) => a - b);
+  return [...uidsOf(found ?? [])].filter((uid) => uid > highestKnown).sort((a, b) => a - b);
 }
 
 export async function downloadNewMessages(

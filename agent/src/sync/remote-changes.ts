@@ -345,12 +345,12 @@ function flagsFromSearches(
   return flags;
 }
 
-function uidsOf(answer: string | number[]): Iterable<number> {
+export function uidsOf(answer: string | number[]): Iterable<number> {
   return typeof answer === 'string' ? expandSequenceSet(answer) : answer;
 }
 
 /** The UIDs a UID SEARCH matches, as ESEARCH's range list or plain numbers; null: no answer. */
-async function uidsMatching(
+export async function uidsMatching(
   client: ImapFlow,
   query: SearchObject,
 ): Promise<string | number[] | null> {
