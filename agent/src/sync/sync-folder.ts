@@ -356,8 +356,9 @@ interface VouchedMark {
  * The mark a pass that left the folder in sync may record: the one taken before it read the
  * directories, if nothing moved them since; else, when this pass changed them itself, a new
  * one — once it is settled (on a file system with fine times, once its clock has ticked past
- * the last change: a few ms, at most SETTLED_AFTER_MS_FINE) and a fresh listing shows exactly what the state holds, so that no
- * change by another program can hide behind it. Otherwise none: the next pass is a full one.
+ * the last change: a few ms, at most SETTLED_AFTER_MS_FINE) and a fresh listing shows exactly
+ * what the state holds, so that no change by another program can hide behind it. Otherwise
+ * none: the next pass is a full one.
  *
  * The fresh listing is checked by its digest when the pass began on the listing the last
  * pass vouched for and changed it only through `local` (which then knows the digest it must

@@ -57,13 +57,13 @@ export async function folderMark(
   try {
     const now = options.now ?? Date.now();
     const mark = markOf(await directoryTimes(dir), now);
-    if (mark.settled || !options.probeClock || !mark.fine) return withoutFine(mark);
+    if (mark.settled || !options.probeClock || !mark.fine) return mark;
     const fsNow = await fileSystemNow(dir);
-    if (fsNow === null) return withoutFine(mark);
+    if (fsNow === null) return mark;
     // Read after the clock: every change from here on is stamped fsNow or later.
     const stats = await directoryTimes(dir);
     const again = markOf(stats, options.now ?? Date.now());
-    if (again.settled || !again.fine) return withoutFine(again);
+    if (again.settled || !again.fine) return again;
     if (lastChangeOf(stats) < fsNow) return { mark: again.mark, settled: true, settlesInMs: 0 };
     return {
       mark: again.mark,
@@ -83,8 +83,8 @@ function directoryTimes(dir: string): Promise<DirectoryTimes[]> {
  * The file system's clock now, as it stamps changes: the change time tmp/ gets from a chmod
  * to the mode it already has (tmp/ is not part of the mark, and no file is created). Null
  * where that cannot be done (a directory of another user, or one whose set-ID bits a chmod
- * could drop). A platform whose chmod leaves the
- * change time alone gives an old time: the mark then waits out the window as without this.
+ * could drop). A platform whose chmod leaves the change time alone gives an old time: the
+ * mark then waits out the window as without this.
  */
 async function fileSystemNow(dir: string): Promise<bigint | null> {
   const tmp = path.join(dir, 'tmp');
@@ -101,10 +101,6 @@ async function fileSystemNow(dir: string): Promise<bigint | null> {
 
 function lastChangeOf(stats: readonly DirectoryTimes[]): bigint {
   return stats.flatMap((s) => [s.mtimeNs, s.ctimeNs]).reduce((a, b) => (a > b ? a : b));
-}
-
-function withoutFine({ mark, settled, settlesInMs }: FolderMark & { fine: boolean }): FolderMark {
-  return { mark, settled, settlesInMs };
 }
 
 /** The mark of the directories' stats, taken at `now` (ms since the epoch). */
