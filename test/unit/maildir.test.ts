@@ -363,28 +363,28 @@ describe('folder marks', () => {
   });
 
   describe("asking the file system's own clock", () => {
-    let dir: string;
+    let folder: string;
     beforeEach(async () => {
-      dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-mark-'));
-      for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub));
-      await fs.writeFile(path.join(dir, 'cur', '1.a.host:2,'), 'x');
+      folder = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-mark-'));
+      for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(folder, sub));
+      await fs.writeFile(path.join(folder, 'cur', '1.a.host:2,'), 'x');
     });
-    afterEach(() => fs.rm(dir, { recursive: true, force: true }));
+    afterEach(() => fs.rm(folder, { recursive: true, force: true }));
 
     /** A change to cur/ now: a flag renamed, as a pass does. */
     let renames = 0;
     const renameFlag = async () => {
-      const [name] = await fs.readdir(path.join(dir, 'cur'));
+      const [name] = await fs.readdir(path.join(folder, 'cur'));
       renames += 1;
       await fs.rename(
-        path.join(dir, 'cur', name!),
-        path.join(dir, 'cur', `1.a.host:2,${renames % 2 ? 'S' : ''}`),
+        path.join(folder, 'cur', name!),
+        path.join(folder, 'cur', `1.a.host:2,${renames % 2 ? 'S' : ''}`),
       );
     };
     /** Polls a probing mark until it is settled; `now` stands in for Date.now(). */
     const settledByProbe = async (now?: number) => {
       for (let tries = 0; tries < 100; tries++) {
-        const mark = await folderMark(dir, { probeClock: true, now });
+        const mark = await folderMark(folder, { probeClock: true, now });
         assert.ok(mark);
         if (mark.settled) return mark;
         await sleep(Math.min(mark.settlesInMs, 10));
@@ -396,26 +396,30 @@ describe('folder marks', () => {
       await renameFlag();
       // As if Date.now() lagged 10 s behind the file system: the window alone would wait.
       const lagging = Date.now() - 10_000;
-      assert.equal((await folderMark(dir, { now: lagging }))!.settled, false);
+      assert.equal((await folderMark(folder, { now: lagging }))!.settled, false);
       const probed = await settledByProbe(lagging);
-      assert.equal(probed.mark, (await folderMark(dir))!.mark, 'the mark of the same directories');
+      assert.equal(
+        probed.mark,
+        (await folderMark(folder))!.mark,
+        'the mark of the same directories',
+      );
       // tmp/ is untouched apart from its change time: no file was left there.
-      assert.deepEqual(await fs.readdir(path.join(dir, 'tmp')), []);
+      assert.deepEqual(await fs.readdir(path.join(folder, 'tmp')), []);
     });
 
     it('waits out the window where the clock cannot be asked (no tmp/)', async () => {
-      await fs.rmdir(path.join(dir, 'tmp'));
+      await fs.rmdir(path.join(folder, 'tmp'));
       await renameFlag();
-      const mark = await folderMark(dir, { probeClock: true, now: Date.now() - 10_000 });
+      const mark = await folderMark(folder, { probeClock: true, now: Date.now() - 10_000 });
       assert.equal(mark!.settled, false);
       assert.ok(mark!.settlesInMs > 1_000, String(mark!.settlesInMs));
     });
 
     it('leaves a tmp/ with a set-group-ID bit alone (a chmod could drop it)', async () => {
-      const tmp = path.join(dir, 'tmp');
+      const tmp = path.join(folder, 'tmp');
       await fs.chmod(tmp, 0o2750);
       await renameFlag();
-      const mark = await folderMark(dir, { probeClock: true, now: Date.now() - 10_000 });
+      const mark = await folderMark(folder, { probeClock: true, now: Date.now() - 10_000 });
       assert.equal(mark!.settled, false);
       assert.ok(mark!.settlesInMs > 1_000, String(mark!.settlesInMs));
       assert.equal((await fs.stat(tmp)).mode & 0o7777, 0o2750);
@@ -426,7 +430,7 @@ describe('folder marks', () => {
         await renameFlag();
         const settled = await settledByProbe();
         await renameFlag();
-        assert.notEqual((await folderMark(dir))!.mark, settled.mark, `round ${round}`);
+        assert.notEqual((await folderMark(folder))!.mark, settled.mark, `round ${round}`);
       }
     });
   });
