@@ -7,7 +7,7 @@
  * pane is the real task pane in headless Chromium, paired through `storesync open --print`:
  * for it the IDLE push ends when the finished sync appears in the pane's history (the DOM).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, watch } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { launchChromium, type TestBrowser } from '../test/support/chromium.js';
 import { FULL_SYNC, type ServerMessage } from '../agent/src/protocol/index.js';
 import { connect, type ImapLogin } from './corpus.js';
-import { STORESYNC_BIN, storesyncInvocation } from './tools.js';
+import { STORESYNC_BIN, startAgentProcess } from './tools.js';
 
 export interface AgentFigures {
   /** Wall time of each no-change pass as the agent reports it (done.finishedAt − startedAt). */
@@ -51,7 +51,7 @@ export async function measureAgent(options: {
   /** Also open the task pane in Chromium (Debian's, through playwright-core). */
   chromium: boolean;
 }): Promise<AgentFigures> {
-  const agent = await startAgent(options.config, options.env);
+  const agent = await startAgentProcess(options.config, options.env);
   const panes: Pane[] = [];
   let browser: TestBrowser | null = null;
   try {
@@ -193,45 +193,6 @@ async function watchHistory(page: Page): Promise<void> {
 
 async function historyShown(page: Page): Promise<number> {
   return (await page.evaluate('window.benchShown')) as number;
-}
-
-async function startAgent(
-  config: string,
-  env: NodeJS.ProcessEnv,
-): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
-  const run = storesyncInvocation(['start', '--config', config]);
-  const child = spawn(process.execPath, run.args, {
-    env: { ...process.env, ...run.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent did not start:\n${output}`)), 30_000);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const match = /listening on https:\/\/[^:]+:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`agent exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    port,
-    child,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 function openPane(port: number, ca: string, token: string): Promise<Pane> {

@@ -30,6 +30,7 @@ import {
   TOOL_PACKAGES,
   prepareTool,
   type PreparedTool,
+  type ResidentProcess,
   type ToolName,
 } from './tools.js';
 
@@ -170,6 +171,7 @@ export async function main(argv: string[]): Promise<number> {
   const conf = () => path.join(dovecotDir, 'dovecot.conf');
   let proxy: ByteProxy | null = null;
   const scratches: Scratch[] = [];
+  const residents: ResidentProcess[] = [];
   try {
     if (!reuse) {
       log(`populating ${opts.count} messages (seed ${opts.seed})`);
@@ -200,8 +202,16 @@ export async function main(argv: string[]): Promise<number> {
       tool: PreparedTool,
     ): Promise<Sample> => {
       proxy!.reset();
-      const args = tool.name === 'storesync' ? [...storesyncArgs, ...tool.args] : tool.args;
+      const args = tool.name.startsWith('storesync') ? [...storesyncArgs, ...tool.args] : tool.args;
+      const residentBefore = tool.resident?.usage();
       const result = await runTimed(tool.command, args, { env: tool.env });
+      // The agent did the pass: its CPU counts with the command's, its memory is the tool's.
+      if (tool.resident && residentBefore) {
+        const after = tool.resident.usage();
+        result.userS += after.userS - residentBefore.userS;
+        result.sysS += after.sysS - residentBefore.sysS;
+        result.maxRssKb = Math.max(result.maxRssKb, after.maxRssKb);
+      }
       const why = tool.failure(result.code, result.output);
       if (why) throw new Error(`${phase} ${variant} round ${round}: ${tool.name}: ${why}`);
       const traffic = proxy!.counts();
@@ -290,9 +300,16 @@ export async function main(argv: string[]): Promise<number> {
         });
         scratches.push(scratch);
         const tool = await prepareTool(name, scratch.dir, viaProxy);
+        if (tool.resident) {
+          await tool.resident.start();
+          residents.push(tool.resident);
+        }
         await measure('initial', 'full', round, tool);
         if (round === opts.runs) kept.set(name, tool);
-        else await scratches.pop()!.remove();
+        else {
+          await tool.resident?.stop();
+          await scratches.pop()!.remove();
+        }
       }
     }
 
@@ -365,6 +382,7 @@ export async function main(argv: string[]): Promise<number> {
     log(`results: ${out}`);
     return 0;
   } finally {
+    for (const r of residents) await r.stop().catch(() => undefined);
     for (const s of scratches) await s.remove().catch(() => undefined);
     await proxy?.close();
     await dovecot.stop();

@@ -4,6 +4,8 @@
  * the built CLI), mbsync (Debian isync: `Sync All`) and OfflineIMAP (offlineimap3: `-o`).
  * Each talks to the server through the byte-counting proxy.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,12 +27,19 @@ export function storesyncInvocation(args: readonly string[]): {
 }
 export const RAW_FETCH = path.join(REPO, 'bench', 'raw-fetch.mjs');
 
-export type ToolName = 'storesync' | 'mbsync' | 'offlineimap';
-export const ALL_TOOLS: ToolName[] = ['storesync', 'mbsync', 'offlineimap'];
+/**
+ * `storesync-agent`: the same `storesync sync --once --json`, run while the agent
+ * (`storesync start`, background syncs off) runs for its dataDir, so that the command has the
+ * agent do the pass over its kept sessions (commands/agent-sync.ts). Its own Maildir, state
+ * and initial sync, like any other tool.
+ */
+export type ToolName = 'storesync' | 'storesync-agent' | 'mbsync' | 'offlineimap';
+export const ALL_TOOLS: ToolName[] = ['storesync', 'storesync-agent', 'mbsync', 'offlineimap'];
 
 /** Debian packages the tools come from. */
 export const TOOL_PACKAGES: Record<ToolName, string | null> = {
   storesync: null,
+  'storesync-agent': null,
   mbsync: 'isync',
   offlineimap: 'offlineimap3',
 };
@@ -51,6 +60,15 @@ export interface PreparedTool {
   env: NodeJS.ProcessEnv;
   /** Why a finished run is a failure even with exit code 0, or null. */
   failure(code: number, output: string): string | null;
+  /** A process the tool keeps running between syncs (the agent), whose work is the tool's. */
+  resident?: ResidentProcess;
+}
+
+export interface ResidentProcess {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** CPU seconds (user, system) used since it started, and its peak resident memory so far. */
+  usage(): { userS: number; sysS: number; maxRssKb: number };
 }
 
 /** Writes the tool's config into `work` (empty) and says how to run one sync. */
@@ -65,7 +83,8 @@ export async function prepareTool(
   const exitCode = (code: number, output: string) =>
     code === 0 ? null : `exit code ${code}: ${output.trim().split('\n').slice(-5).join(' | ')}`;
   switch (name) {
-    case 'storesync': {
+    case 'storesync':
+    case 'storesync-agent': {
       const config = path.join(work, 'storesync.json');
       const run = storesyncInvocation(['sync', '--config', config, '--once', '--json']);
       await fs.writeFile(
@@ -85,7 +104,9 @@ export async function prepareTool(
                 password: { env: PASSWORD_ENV },
               },
               maildir,
+              // No background work: each pass is one the command asked for.
               syncIntervalSeconds: 0,
+              idleFolders: [],
             },
           ],
         }),
@@ -96,6 +117,9 @@ export async function prepareTool(
         command: process.execPath,
         args: run.args,
         env: { ...run.env, ...env },
+        ...(name === 'storesync-agent'
+          ? { resident: residentAgent(config, { ...run.env, ...env }) }
+          : {}),
         failure: (code, output) => {
           const summary = output
             .trim()
@@ -195,4 +219,80 @@ starttls = no
       };
     }
   }
+}
+
+/** `storesync start` for a tool's config, with what it used read from /proc (Linux). */
+function residentAgent(config: string, env: NodeJS.ProcessEnv): ResidentProcess {
+  let agent: StartedAgent | null = null;
+  return {
+    start: async () => {
+      agent = await startAgentProcess(config, env);
+    },
+    stop: async () => {
+      await agent?.stop();
+      agent = null;
+    },
+    usage: () => {
+      const pid = agent?.child.pid;
+      if (pid === undefined) throw new Error('the agent is not running');
+      // /proc/<pid>/stat: utime and stime are fields 14 and 15, after the command in parentheses.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return {
+        userS: Number(fields[11]) / CLOCK_TICKS,
+        sysS: Number(fields[12]) / CLOCK_TICKS,
+        maxRssKb: Number(hwm?.[1] ?? 0),
+      };
+    },
+  };
+}
+
+/** USER_HZ: the unit of /proc's CPU times (100 on every Linux port that Node runs on). */
+const CLOCK_TICKS = 100;
+
+export interface StartedAgent {
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `storesync start --config <config>` and waits until it listens. */
+export async function startAgentProcess(
+  config: string,
+  env: NodeJS.ProcessEnv,
+): Promise<StartedAgent> {
+  const run = storesyncInvocation(['start', '--config', config]);
+  const child = spawn(process.execPath, run.args, {
+    env: { ...process.env, ...run.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`agent did not start:\n${output}`)), 30_000);
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const match = /listening on https:\/\/[^:]+:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    port,
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
 }

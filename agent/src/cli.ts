@@ -139,7 +139,8 @@ export async function buildProgram(
     .option('--events', 'print every sync event as a JSON line (NDJSON) instead of progress')
     .addHelpText(
       'after',
-      '\nWith no direction flag, all four directions run.\n' +
+      '\nWith no direction flag, all four directions run. While the agent runs for the same\n' +
+        "dataDir, the pass is the agent's: this command asks for it and shows it.\n" +
         '\nExamples:\n  storesync sync --config ~/.config/storesync/config.json --once\n' +
         '  storesync sync --once --json --account work --folder INBOX --download-contents\n' +
         '  storesync sync --once --events | jq -c \'select(.type == "error")\'',
@@ -160,6 +161,30 @@ export async function buildProgram(
         );
       }
       const config = readConfig(opts.config);
+      // With the agent running for this dataDir, the pass is the agent's (agent-sync.ts).
+      const { findRunningAgent } = await import('./commands/agent-client.js');
+      const agent = findRunningAgent(config.dataDir);
+      if (agent) {
+        const { runSyncThroughAgent, AgentSyncError } = await import('./commands/agent-sync.js');
+        try {
+          setExit(
+            await runSyncThroughAgent(agent, {
+              ...(opts.account ? { accountId: opts.account } : {}),
+              folders: opts.folder ?? [],
+              // Asked for now, as the pane's "Sync now": background work of the agent's on
+              // the same accounts gives way to it.
+              flags: { ...syncFlagsOf(opts), onDemand: true },
+              json: opts.json === true,
+              events: opts.events === true,
+            }),
+          );
+        } catch (err) {
+          if (!(err instanceof AgentSyncError)) throw err;
+          process.stderr.write(`storesync: ${err.message}\n`);
+          setExit(err.exitCode);
+        }
+        return;
+      }
       // Never beside the agent or another sync on the same Maildir and state.
       const lock = DataDirLock.acquire(config.dataDir, 'sync');
       try {

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
-import { FULL_SYNC } from '../../agent/src/protocol/index.js';
+import { FULL_SYNC, type SyncEvent } from '../../agent/src/protocol/index.js';
 import { lockFileOf } from '../../agent/src/server/agent-lock.js';
 import { messageIdOf } from '../../agent/src/sync/message-id.js';
 import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
@@ -76,14 +76,11 @@ describe('agent service', () => {
     assert.match(status.stdout, /work \(127\.0\.0\.1\): 0 messages in 0 folders; never synced/);
   });
 
-  it('runs one agent per dataDir, and `sync --once` waits its turn', async () => {
+  it('runs one agent per dataDir', async () => {
     agent = await startAgentProcess(['--config', configFile], env);
     const second = await runCli(['start', '--config', configFile], env);
     assert.equal(second.code, 1);
     assert.match(second.stderr, new RegExp(`pid ${agent.child.pid}.*already running`));
-    const sync = await runCli(['sync', '--once', '--config', configFile], env);
-    assert.equal(sync.code, 1);
-    assert.match(sync.stderr, /agent .*is already running/);
     const status = await runCli(['status', '--json', '--config', configFile]);
     const parsed = JSON.parse(status.stdout) as { agent: { running: boolean; pid: number } };
     assert.deepEqual([parsed.agent.running, parsed.agent.pid], [true, agent.child.pid]);
@@ -152,6 +149,60 @@ describe('agent service', () => {
     );
     assert.equal(late.result, 'ok');
     slow.ws.close();
+    watcher.ws.close();
+  });
+
+  it('has the agent do the pass a `sync --once` asks for, and prints it as its own', async () => {
+    const watcher = await pairedPane();
+    // Two new messages in each folder.
+    await dovecot.appendMessages(
+      ['INBOX', 'Archive'].flatMap((folder, i) =>
+        generateMailbox({ count: 2, folders: [folder], seed: 80 + i }),
+      ),
+    );
+    // Only Archive: the agent's run takes the folder list of the command line.
+    const json = await runCli(
+      ['sync', '--once', '--json', '--folder', 'Archive', '--config', configFile],
+      env,
+    );
+    assert.equal(json.code, 0, json.stderr);
+    const summary = JSON.parse(json.stdout) as {
+      ok: boolean;
+      downloaded: number;
+      foldersSynced: number;
+    };
+    assert.deepEqual([summary.ok, summary.foldersSynced, summary.downloaded], [true, 1, 2]);
+    // The pane saw the same run, started by the command line.
+    const started = await watcher.waitFor(
+      (m): m is Extract<typeof m, { type: 'syncStarted' }> =>
+        m.type === 'syncStarted' && m.trigger === 'cli',
+    );
+    await watcher.waitFor(
+      (m): m is Extract<typeof m, { type: 'done' }> =>
+        m.type === 'done' && m.syncId === started.syncId,
+    );
+
+    // Every event of the run as NDJSON, from its start to its done: the rest of INBOX's.
+    const events = await runCli(['sync', '--once', '--events', '--config', configFile], env);
+    assert.equal(events.code, 0, events.stderr);
+    const lines = events.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as SyncEvent);
+    assert.equal(lines[0]!.type, 'syncStarted');
+    assert.equal(lines.at(-1)!.type, 'done');
+    assert.equal(new Set(lines.map((e) => e.syncId)).size, 1, 'one run only');
+    const done = lines.at(-1) as Extract<SyncEvent, { type: 'done' }>;
+    assert.equal(done.stats.downloaded, 2, "INBOX's two");
+    assert.ok(lines.some((e) => e.type === 'progress'));
+
+    // What the agent cannot do is said, with the exit code of a bad command line.
+    const unknown = await runCli(
+      ['sync', '--once', '--account', 'nobody', '--config', configFile],
+      env,
+    );
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /nobody/);
     watcher.ws.close();
   });
 

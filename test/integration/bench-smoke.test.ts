@@ -1,6 +1,7 @@
 /**
- * The benchmark stays runnable: `bench/run.ts` on 200 messages, StoreSync only, one round,
- * one server kind and a few panes. It fails by itself when a count or byte total disagrees
+ * The benchmark stays runnable: `bench/run.ts` on 200 messages, StoreSync only (the one-shot
+ * command, and the same command with the agent running), one round, one server kind and a
+ * few panes. It fails by itself when a count or byte total disagrees
  * with the server; here we also check that it measured what it says. No timing is asserted.
  */
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-describe('bench smoke run (200 messages, StoreSync only)', function () {
+describe('bench smoke run (200 messages, StoreSync alone and through its agent)', function () {
   let work: string;
 
   before(async () => {
@@ -26,7 +27,8 @@ describe('bench smoke run (200 messages, StoreSync only)', function () {
       '--import',
       'tsx',
       path.resolve('bench', 'run.ts'),
-      ...['--count', '200', '--runs', '1', '--tools', 'storesync', '--variants', 'full'],
+      ...['--count', '200', '--runs', '1', '--tools', 'storesync,storesync-agent'],
+      ...['--variants', 'full'],
       ...['--panes', '3', '--fs', 'dir', '--work', work, '--out', out],
     ];
     const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
@@ -46,7 +48,14 @@ describe('bench smoke run (200 messages, StoreSync only)', function () {
     );
     for (const phase of ['initial', 'no-change', 'new-message', 'flags-500']) {
       assert.ok(phases.includes(`${phase}:storesync`), `${phase} measured`);
+      // The same command with the agent running for its dataDir: the agent's pass.
+      assert.ok(phases.includes(`${phase}:storesync-agent`), `${phase} measured through the agent`);
     }
+    // The agent downloaded every message through the proxy, for the command that asked.
+    const throughAgent = results.samples.find(
+      (s: { phase: string; tool: string }) => s.phase === 'initial' && s.tool === 'storesync-agent',
+    );
+    assert.ok(throughAgent.downBytes >= results.server.bytes - 2000, 'the agent did the pass');
     const initial = results.samples.find(
       (s: { phase: string; tool: string }) => s.phase === 'initial' && s.tool === 'storesync',
     );

@@ -7,18 +7,13 @@
 import path from 'node:path';
 import type { AgentConfig } from '../config/load.js';
 import { createFileLogger } from '../logging.js';
-import {
-  type ErrorEvent,
-  type SyncEvent,
-  SyncEventSchema,
-  type SyncFlags,
-} from '../protocol/index.js';
+import type { SyncFlags } from '../protocol/index.js';
 import { NotInStateError, SyncEngine, UnknownAccountError } from '../sync/engine.js';
 import { classifyError } from '../sync/errors.js';
 import type { SyncLogger } from '../sync/logger.js';
 import type { EarlySessions } from '../sync/session-pool.js';
 import { StateDb } from '../sync/state-db.js';
-import { ProgressDisplay } from './progress-display.js';
+import { SyncReport } from './sync-report.js';
 
 export interface SyncCommandOptions {
   accountIds: string[];
@@ -43,18 +38,14 @@ export async function runSyncOnce(
     protocolLog: log.imapProtocolLog,
     ...(sessions ? { sessions } : {}),
   });
-  const errors: ErrorEvent[] = [];
-  const display =
-    options.json || options.events
-      ? null
-      : new ProgressDisplay(process.stdout, process.stdout.isTTY === true, {
-          connections: new Map(config.accounts.map((a) => [a.id, a.maxConnections])),
-        });
-  engine.onEvent((event) => {
-    if (event.type === 'error') errors.push(event);
-    if (options.events) writeEvent(event, log);
-    display?.handle(event);
+  const report = new SyncReport({
+    json: options.json,
+    events: options.events === true,
+    connections: new Map(config.accounts.map((a) => [a.id, a.maxConnections])),
+    onInvalidEvent: (event, problem) =>
+      log.error({ event: event.type, err: problem }, 'event fails its schema'),
   });
+  engine.onEvent((event) => report.handle(event));
   // Ctrl-C cancels cleanly: the batch in flight is committed before the process ends.
   const cancel = () => engine.stop();
   process.once('SIGINT', cancel);
@@ -66,35 +57,7 @@ export async function runSyncOnce(
       flags: options.flags,
       trigger: 'cli',
     });
-    const done = await run.done;
-    const summary = {
-      ok: done.result === 'ok',
-      result: done.result,
-      ...done.stats,
-      seconds: (done.finishedAt - done.startedAt) / 1000,
-      errors: errors.map((e) => ({
-        code: e.code,
-        message: e.message,
-        folder: e.folder,
-        account: e.accountId,
-        // Scripts tell a notice (a renumbered folder) or a retried hiccup from a failure.
-        severity: e.severity ?? 'error',
-        hint: e.hint,
-      })),
-    };
-    if (options.events) {
-      // The done event already said it all.
-    } else if (options.json) {
-      process.stdout.write(JSON.stringify(summary) + '\n');
-    } else {
-      const s = done.stats;
-      process.stdout.write(
-        `${done.result === 'ok' ? '✔' : '✖'} ${done.result}: ${s.downloaded} downloaded, ` +
-          `${s.foldersSynced} folders synced, ${s.foldersFailed} failed, ` +
-          `${(s.bytes / 1048576).toFixed(1)} MB in ${summary.seconds.toFixed(1)} s\n`,
-      );
-    }
-    return done.result === 'ok' ? 0 : 1;
+    return report.finish(await run.done);
   } finally {
     process.off('SIGINT', cancel);
     process.off('SIGTERM', cancel);
@@ -102,20 +65,6 @@ export async function runSyncOnce(
     state.close();
     await log.close();
   }
-}
-
-/**
- * One event per line. Validated against the protocol first: a consumer relies on the schema,
- * so an event that breaks it is a bug to report, not a line to print.
- */
-function writeEvent(event: SyncEvent, log: SyncLogger): void {
-  const checked = SyncEventSchema.safeParse(event);
-  if (!checked.success) {
-    log.error({ event: event.type, err: checked.error.message }, 'event fails its schema');
-    process.stderr.write(`storesync: internal error: a ${event.type} event fails its schema\n`);
-    return;
-  }
-  process.stdout.write(JSON.stringify(checked.data) + '\n');
 }
 
 export function stateFile(config: AgentConfig): string {

@@ -348,6 +348,10 @@ export const SyncCommandSchema = z.strictObject({
   type: z.literal('sync'),
   requestId: id,
   accountId: z.optional(id),
+  /** Only these folders ("/" between levels); absent or empty: every folder selected. */
+  folders: z.optional(
+    z.array(z.string().check(z.minLength(1), z.maxLength(1000))).check(z.maxLength(1000)),
+  ),
   flags: SyncFlagsSchema,
 });
 

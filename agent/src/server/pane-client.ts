@@ -16,6 +16,8 @@ export const MAX_AUTH_FAILURES = 5;
 
 export class PaneClient {
   authenticated = false;
+  /** Authenticated with the CLI's token (the dataDir's), not a pane's: its syncs are 'cli'. */
+  cli = false;
   authFailures = 0;
   alive = true;
   private readonly heldProgress = new Map<string, ProgressEvent>();

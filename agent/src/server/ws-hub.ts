@@ -20,6 +20,7 @@ import {
   SNAPSHOT_HISTORY,
   type SnapshotMessage,
   type SyncEvent,
+  type SyncTrigger,
   WS_PATH,
 } from '../protocol/index.js';
 import { type SyncEngine, NotInStateError, UnknownAccountError } from '../sync/engine.js';
@@ -261,6 +262,7 @@ export class WsHub {
     if (command.type === 'auth') {
       if (this.pairing.verify(command.token)) {
         client.authenticated = true;
+        client.cli = this.pairing.isCliToken(command.token);
         return { ok: true };
       }
       client.authFailures += 1;
@@ -290,7 +292,7 @@ export class WsHub {
       return failed('UNAUTHORIZED', 'pair this pane with the agent first (`storesync pair`)');
     }
     try {
-      return await this.executeCommand(command);
+      return await this.executeCommand(command, client.cli ? 'cli' : 'user');
     } catch (err) {
       if (err instanceof UnknownAccountError) return failed('UNKNOWN_ACCOUNT', err.message);
       if (err instanceof NotInStateError) return failed('NOT_FOUND', err.message);
@@ -302,13 +304,15 @@ export class WsHub {
 
   private async executeCommand(
     command: Exclude<ClientMessage, { type: 'auth' | 'pair' }>,
+    trigger: SyncTrigger,
   ): Promise<Reply> {
     switch (command.type) {
       case 'sync': {
         const run = this.engine.start({
           accountIds: command.accountId ? [command.accountId] : undefined,
+          folders: command.folders,
           flags: command.flags,
-          trigger: 'user',
+          trigger,
         });
         return { ok: true, syncId: run.syncId };
       }

@@ -62,10 +62,15 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
     cutTimer = setTimeout(() => clients.forEach((c) => c.close()), CANCEL_GRACE_MS);
   };
   signal.addEventListener('abort', abortConnection);
+  // A session that opens only after the run was cancelled is not the run's to keep.
+  const giveBack = (client: ImapFlow) => void sessions.release(account, client, false);
   try {
-    const client = await sessions.open(account, input.protocolLog);
+    const client = await openUnlessCancelled(
+      sessions.open(account, input.protocolLog),
+      signal,
+      giveBack,
+    );
     clients.push(client);
-    if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
     report.progress('listing-folders', null, 'Listing folders', 0, 1);
     const { folders: listed, trashPath } = await listRemoteFolders(client, account);
     let allOk = true;
@@ -107,7 +112,11 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
       // A large download uses the connection up (body-lane.ts): the folder's pass renews it.
       let connection = first;
       const renewSession = async () => {
-        const fresh = await sessions.open(account, input.protocolLog);
+        const fresh = await openUnlessCancelled(
+          sessions.open(account, input.protocolLog),
+          signal,
+          giveBack,
+        );
         clients.push(fresh);
         connection = fresh;
         return fresh;
@@ -223,6 +232,41 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
 }
 
 const CANCEL_GRACE_MS = 1000;
+
+/**
+ * A session being opened, given up as soon as the run is cancelled: a server that never
+ * greets (or a login that hangs) would otherwise hold a cancelled run until imapflow's own
+ * timeouts (16 s for the greeting). The session, should it open after all, goes to `discard`.
+ */
+function openUnlessCancelled(
+  opening: Promise<ImapFlow>,
+  signal: AbortSignal,
+  discard: (client: ImapFlow) => void,
+): Promise<ImapFlow> {
+  const cancelled = () => new SyncFailure('CANCELLED', 'Sync cancelled');
+  if (signal.aborted) {
+    opening.then(discard, () => {});
+    return Promise.reject(cancelled());
+  }
+  return new Promise<ImapFlow>((resolve, reject) => {
+    const onAbort = () => {
+      reject(cancelled());
+      opening.then(discard, () => {});
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    opening.then(
+      (client) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) return;
+        resolve(client);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!signal.aborted) reject(err);
+      },
+    );
+  });
+}
 
 /**
  * The folders whose LIST-STATUS counters and Maildir marks show nothing changed since they
