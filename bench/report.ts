@@ -13,6 +13,12 @@ export interface Sample {
   downBytes: number;
   upBytes: number;
   messages: number;
+  /**
+   * StoreSync: the pass itself, as the engine timed it (the summary's `seconds`, from the
+   * run's start to its done): without Node's start-up, the loading of the CLI and the exit.
+   * Through the agent that is the pass a pane's "Sync now" gets.
+   */
+  passS?: number;
 }
 
 const fmt = (n: number, digits: number) => n.toFixed(digits);
@@ -49,17 +55,18 @@ export function renderTables(samples: Sample[]): string {
     out.push(
       `#### ${phase} (server: ${variant})`,
       '',
-      '| tool | wall s | CPU s (user+sys) | max RSS MB | downloaded | uploaded | × mbsync wall | × raw wall |',
-      '| ---- | ------ | ---------------- | ---------- | ---------- | -------- | ------------- | ---------- |',
+      '| tool | wall s | pass s | CPU s (user+sys) | max RSS MB | downloaded | uploaded | × mbsync wall | × raw wall |',
+      '| ---- | ------ | ------ | ---------------- | ---------- | ---------- | -------- | ------------- | ---------- |',
     );
     for (const tool of tools) {
       const mine = rows.filter((s) => s.tool === tool);
       const w = wall(tool);
+      const passes = mine.flatMap((s) => (s.passS === undefined ? [] : [s.passS]));
       out.push(
         `| ${tool} | ${stat(
           mine.map((s) => s.wallS),
           2,
-        )} | ${stat(
+        )} | ${stat(passes, 3)} | ${stat(
           mine.map((s) => s.userS + s.sysS),
           2,
         )} | ${stat(

@@ -241,6 +241,7 @@ export async function main(argv: string[]): Promise<number> {
         downBytes: traffic.down,
         upBytes: traffic.up,
         messages: local.messages,
+        ...(tool.name.startsWith('storesync') ? { passS: summaryOf(result.output).seconds } : {}),
       };
       samples.push(sample);
       log(
@@ -387,6 +388,16 @@ export async function main(argv: string[]): Promise<number> {
     await proxy?.close();
     await dovecot.stop();
   }
+}
+
+/** The summary line of `storesync sync --once --json` (the tool's failure() checked it). */
+function summaryOf(output: string): { seconds: number } {
+  const line = output
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{"ok"'))
+    .pop()!;
+  return JSON.parse(line) as { seconds: number };
 }
 
 function rawArgs(server: ImapLogin, items: string): string[] {

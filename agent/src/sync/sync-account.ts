@@ -71,6 +71,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
       giveBack,
     );
     clients.push(client);
+    if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
     report.progress('listing-folders', null, 'Listing folders', 0, 1);
     const { folders: listed, trashPath } = await listRemoteFolders(client, account);
     let allOk = true;
@@ -234,35 +235,41 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
 const CANCEL_GRACE_MS = 1000;
 
 /**
- * A session being opened, given up as soon as the run is cancelled: a server that never
- * greets (or a login that hangs) would otherwise hold a cancelled run until imapflow's own
- * timeouts (16 s for the greeting). The session, should it open after all, goes to `discard`.
+ * A session being opened, given up a second after the run is cancelled (as a transfer is
+ * cut): a server that never greets, or a login that hangs, would otherwise hold a cancelled
+ * run until imapflow's own timeouts (16 s for the greeting). One that opens in time is the
+ * run's as usual (released at its end); one that opens later goes to `discard`.
  */
 function openUnlessCancelled(
   opening: Promise<ImapFlow>,
   signal: AbortSignal,
   discard: (client: ImapFlow) => void,
 ): Promise<ImapFlow> {
-  const cancelled = () => new SyncFailure('CANCELLED', 'Sync cancelled');
-  if (signal.aborted) {
-    opening.then(discard, () => {});
-    return Promise.reject(cancelled());
-  }
   return new Promise<ImapFlow>((resolve, reject) => {
-    const onAbort = () => {
-      reject(cancelled());
-      opening.then(discard, () => {});
+    let timer: NodeJS.Timeout | undefined;
+    let given = false;
+    const giveUp = () => {
+      given = true;
+      reject(new SyncFailure('CANCELLED', 'Sync cancelled'));
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    const onAbort = () => {
+      timer = setTimeout(giveUp, CANCEL_GRACE_MS);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const settle = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
     opening.then(
       (client) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) return;
-        resolve(client);
+        settle();
+        if (given) discard(client);
+        else resolve(client);
       },
       (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        if (!signal.aborted) reject(err);
+        settle();
+        if (!given) reject(err);
       },
     );
   });
