@@ -56,6 +56,11 @@ describe('bench smoke run (200 messages, StoreSync alone and through its agent)'
       (s: { phase: string; tool: string }) => s.phase === 'initial' && s.tool === 'storesync-agent',
     );
     assert.ok(throughAgent.downBytes >= results.server.bytes - 2000, 'the agent did the pass');
+    // Each StoreSync sample has the pass as the engine timed it, within the command's time.
+    for (const sample of results.samples.filter((s: { tool: string }) =>
+      s.tool.startsWith('storesync'),
+    ))
+      assert.ok(sample.passS > 0 && sample.passS <= sample.wallS, JSON.stringify(sample));
     const initial = results.samples.find(
       (s: { phase: string; tool: string }) => s.phase === 'initial' && s.tool === 'storesync',
     );
