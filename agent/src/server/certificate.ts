@@ -7,7 +7,6 @@
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { generate } from 'selfsigned';
 
 export interface TlsIdentity {
   key: string;
@@ -20,6 +19,18 @@ export interface TlsIdentity {
 const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 const LEAF_DAYS = 397;
 const CA_DAYS = 3650;
+
+/**
+ * selfsigned (node-forge: ~1.5 MB of JavaScript) is loaded only to make a certificate, once a
+ * year or so: an agent that starts with its certificates on disk never holds its code.
+ */
+const generate: (typeof import('selfsigned'))['generate'] = async (...args) => {
+  type Module = typeof import('selfsigned');
+  const loaded = (await import('selfsigned')) as Partial<Module> & { default?: Module };
+  // A CommonJS package: its exports are the namespace's own, or its default's (bundled).
+  const make = loaded.generate ?? loaded.default!.generate;
+  return make(...args);
+};
 
 export async function ensureTlsIdentity(dataDir: string): Promise<TlsIdentity> {
   const dir = path.join(dataDir, 'tls');
