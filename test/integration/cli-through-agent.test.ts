@@ -145,6 +145,21 @@ describe('sync --once through the running agent', () => {
     pane.ws.close();
   });
 
+  it('cancels the run also when interrupted before the agent named it', async () => {
+    const endpoint = await start([{ id: 'work', port: (mute.address() as net.AddressInfo).port }]);
+    const interrupt = new AbortController();
+    const { out, text } = capture();
+    const running = runSyncThroughAgent(
+      endpoint,
+      { folders: [], flags: FULL_SYNC, json: true, cancelSignal: interrupt.signal },
+      out,
+    );
+    // Ctrl-C at once: the connection to the agent is not even open yet.
+    interrupt.abort();
+    assert.equal(await running, 1);
+    assert.equal((JSON.parse(text()) as { result: string }).result, 'cancelled');
+  });
+
   it('ends with the run, cancelled, when the agent stops during it', async () => {
     const endpoint = await start([{ id: 'work', port: (mute.address() as net.AddressInfo).port }]);
     const { out, text } = capture();

@@ -91,7 +91,10 @@ export function followAgentRun(
       () => fail(new AgentSyncError('the agent did not accept the sync within 10 s', 1)),
       HANDSHAKE_TIMEOUT_MS,
     );
+    /** Ctrl-C before the agent named the run: sent once it has. */
+    let cancelAsked = false;
     const cancel = () => {
+      cancelAsked = true;
       if (syncId !== null && ws.readyState === WebSocket.OPEN)
         send({ type: 'cancel', requestId: randomUUID(), syncId });
     };
@@ -176,6 +179,7 @@ export function followAgentRun(
             }
             clearTimeout(handshake);
             syncId = message.syncId;
+            if (cancelAsked) cancel();
             const before = early;
             early = [];
             for (const event of before) if (event.syncId === syncId && !settled) deliver(event);
