@@ -141,6 +141,12 @@ interface CardElements {
   shownFolders: string | null;
 }
 
+/** Who asked for a run, where it was not the user in a pane ("Sync now"). */
+const TRIGGER_NOTE: Partial<Record<string, string>> = {
+  schedule: ' (scheduled)',
+  cli: ' (command line)',
+};
+
 const RESULT_LABEL: Record<string, string> = {
   ok: 'Done',
   error: 'Errors',
@@ -751,7 +757,7 @@ export class PaneView {
           { className: 'history-text' },
           el('div', {
             className: 'history-title',
-            text: `${RESULT_LABEL[result]} · ${mode}${entry.trigger === 'schedule' ? ' (scheduled)' : ''}`,
+            text: `${RESULT_LABEL[result]} · ${mode}${TRIGGER_NOTE[entry.trigger] ?? ''}`,
           }),
           el('div', {
             className: 'history-meta',

@@ -349,6 +349,17 @@ describe('task pane in Chromium', function () {
     assert.equal(await page.locator('[data-testid="sync-now"]').isEnabled(), true);
   });
 
+  it('shows a run `storesync sync --once` had the agent do, as one from the command line', async () => {
+    await addMail(5);
+    const result = await runCli(['sync', '--once', '--json', '--config', config], {
+      [PASSWORD_ENV]: dovecot.password,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal((JSON.parse(result.stdout) as { downloaded: number }).downloaded, 5);
+    const newest = page.locator('[data-testid="history-entry"]').first();
+    await newest.locator('text=/Done · .* \\(command line\\)/').waitFor();
+  });
+
   it('inside Outlook: notifies the selected item of the sync and says where it is stored', async () => {
     const stored = messageIdOf((await dovecot.listMessages('INBOX'))[0]!.raw);
     assert.ok(stored);
