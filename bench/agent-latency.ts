@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { launchChromium, type TestBrowser } from '../test/support/chromium.js';
 import { FULL_SYNC, type ServerMessage } from '../agent/src/protocol/index.js';
 import { connect, type ImapLogin } from './corpus.js';
-import { STORESYNC_BIN, startAgentProcess } from './tools.js';
+import { STORESYNC_BIN, startStoresyncAgent } from './tools.js';
 
 export interface AgentFigures {
   /** Wall time of each no-change pass as the agent reports it (done.finishedAt − startedAt). */
@@ -51,13 +51,14 @@ export async function measureAgent(options: {
   /** Also open the task pane in Chromium (Debian's, through playwright-core). */
   chromium: boolean;
 }): Promise<AgentFigures> {
-  const agent = await startAgentProcess(options.config, options.env);
+  const agent = await startStoresyncAgent(options.config, options.env);
+  const port = Number(new URL(agent.url).port);
   const panes: Pane[] = [];
   let browser: TestBrowser | null = null;
   try {
     const token = readFileSync(path.join(options.dataDir, 'agent.token'), 'utf8').trim();
     const ca = readFileSync(path.join(options.dataDir, 'tls', 'ca.pem'), 'utf8');
-    for (let i = 0; i < options.panes; i++) panes.push(await openPane(agent.port, ca, token));
+    for (let i = 0; i < options.panes; i++) panes.push(await openPane(port, ca, token));
     const figures: AgentFigures = {
       noChangePassMs: [],
       idleToFileMs: [],

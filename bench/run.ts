@@ -29,6 +29,7 @@ import {
   STORESYNC_BIN,
   TOOL_PACKAGES,
   prepareTool,
+  storesyncSummary,
   type PreparedTool,
   type ResidentProcess,
   type ToolName,
@@ -241,7 +242,9 @@ export async function main(argv: string[]): Promise<number> {
         downBytes: traffic.down,
         upBytes: traffic.up,
         messages: local.messages,
-        ...(tool.name.startsWith('storesync') ? { passS: summaryOf(result.output).seconds } : {}),
+        ...(tool.name.startsWith('storesync')
+          ? { passS: storesyncSummary(result.output)!.seconds }
+          : {}),
       };
       samples.push(sample);
       log(
@@ -388,16 +391,6 @@ export async function main(argv: string[]): Promise<number> {
     await proxy?.close();
     await dovecot.stop();
   }
-}
-
-/** The summary line of `storesync sync --once --json` (the tool's failure() checked it). */
-function summaryOf(output: string): { seconds: number } {
-  const line = output
-    .trim()
-    .split('\n')
-    .filter((l) => l.startsWith('{"ok"'))
-    .pop()!;
-  return JSON.parse(line) as { seconds: number };
 }
 
 function rawArgs(server: ImapLogin, items: string): string[] {

@@ -4,12 +4,12 @@
  * the built CLI), mbsync (Debian isync: `Sync All`) and OfflineIMAP (offlineimap3: `-o`).
  * Each talks to the server through the byte-counting proxy.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NODE_ENVIRONMENT, NODE_FLAGS } from '../agent/src/launch-settings.js';
+import { startAgentProcess, type AgentProcess } from '../test/support/storesync-process.js';
 
 export const PASSWORD_ENV = 'BENCH_IMAP_PASSWORD';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -121,12 +121,7 @@ export async function prepareTool(
           ? { resident: residentAgent(config, { ...run.env, ...env }) }
           : {}),
         failure: (code, output) => {
-          const summary = output
-            .trim()
-            .split('\n')
-            .filter((l) => l.startsWith('{"ok"'))
-            .pop();
-          if (code !== 0 || !summary || !JSON.parse(summary).ok) {
+          if (code !== 0 || !storesyncSummary(output)?.ok) {
             return `storesync failed (exit ${code}): ${output.trim().slice(-500)}`;
           }
           return null;
@@ -223,10 +218,10 @@ starttls = no
 
 /** `storesync start` for a tool's config, with what it used read from /proc (Linux). */
 function residentAgent(config: string, env: NodeJS.ProcessEnv): ResidentProcess {
-  let agent: StartedAgent | null = null;
+  let agent: AgentProcess | null = null;
   return {
     start: async () => {
-      agent = await startAgentProcess(config, env);
+      agent = await startStoresyncAgent(config, env);
     },
     stop: async () => {
       await agent?.stop();
@@ -251,48 +246,17 @@ function residentAgent(config: string, env: NodeJS.ProcessEnv): ResidentProcess 
 /** USER_HZ: the unit of /proc's CPU times (100 on every Linux port that Node runs on). */
 const CLOCK_TICKS = 100;
 
-export interface StartedAgent {
-  port: number;
-  child: ChildProcess;
-  stop(): Promise<void>;
+/** `storesync start --config <config>`, with the launch settings a user's agent has. */
+export function startStoresyncAgent(config: string, env: NodeJS.ProcessEnv): Promise<AgentProcess> {
+  return startAgentProcess(['--config', config], { ...NODE_ENVIRONMENT, ...env }, NODE_FLAGS);
 }
 
-/** Starts `storesync start --config <config>` and waits until it listens. */
-export async function startAgentProcess(
-  config: string,
-  env: NodeJS.ProcessEnv,
-): Promise<StartedAgent> {
-  const run = storesyncInvocation(['start', '--config', config]);
-  const child = spawn(process.execPath, run.args, {
-    env: { ...process.env, ...run.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent did not start:\n${output}`)), 30_000);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const match = /listening on https:\/\/[^:]+:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`agent exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    port,
-    child,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+/** The summary line of `storesync sync --once --json`, or null when it printed none. */
+export function storesyncSummary(output: string): { ok: boolean; seconds: number } | null {
+  const line = output
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{"ok"'))
+    .pop();
+  return line ? (JSON.parse(line) as { ok: boolean; seconds: number }) : null;
 }

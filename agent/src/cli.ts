@@ -176,6 +176,7 @@ export async function buildProgram(
               flags: { ...syncFlagsOf(opts), onDemand: true },
               json: opts.json === true,
               events: opts.events === true,
+              connections: new Map(config.accounts.map((a) => [a.id, a.maxConnections])),
             }),
           );
         } catch (err) {

@@ -36,12 +36,16 @@ export interface AgentProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `storesync start` and waits for the line that says where it listens. */
+/**
+ * Starts `storesync start` and waits for the line that says where it listens. `nodeFlags`:
+ * Node's own arguments (the benchmark starts it with a user's launch settings).
+ */
 export async function startAgentProcess(
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  nodeFlags: readonly string[] = [],
 ): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [BIN, 'start', ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, BIN, 'start', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -28,6 +28,8 @@ export interface AgentSyncOptions {
   flags: SyncFlags;
   json: boolean;
   events?: boolean;
+  /** IMAP connections per account, for the progress display (as the config says). */
+  connections?: ReadonlyMap<string, number>;
   /** Cancels the agent's run (Ctrl-C); default: SIGINT and SIGTERM of this process. */
   cancelSignal?: AbortSignal;
 }
@@ -55,7 +57,14 @@ export async function runSyncThroughAgent(
   options: AgentSyncOptions,
   out: NodeJS.WriteStream = process.stdout,
 ): Promise<number> {
-  const report = new SyncReport({ json: options.json, events: options.events === true }, out);
+  const report = new SyncReport(
+    {
+      json: options.json,
+      events: options.events === true,
+      ...(options.connections ? { connections: options.connections } : {}),
+    },
+    out,
+  );
   const done = await followAgentRun(agent, options, (event) => report.handle(event));
   return report.finish(done);
 }
@@ -67,7 +76,7 @@ export async function runSyncThroughAgent(
  */
 export function followAgentRun(
   agent: AgentEndpoint,
-  options: Omit<AgentSyncOptions, 'json' | 'events'>,
+  options: Omit<AgentSyncOptions, 'json' | 'events' | 'connections'>,
   onEvent: (event: SyncEvent) => void,
 ): Promise<DoneEvent> {
   // The agent's own origin: the WebSocket refuses any other (loopback-policy.ts).
