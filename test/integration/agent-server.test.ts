@@ -17,9 +17,9 @@ import {
   type ServerMessage,
 } from '../../agent/src/protocol/index.js';
 import { startAgent, type RunningAgent } from '../../agent/src/server/agent-server.js';
-import { DataDirLockedError } from '../../agent/src/server/agent-lock.js';
+import { DataDirLockedError, readLockHolder } from '../../agent/src/server/agent-lock.js';
 import { silentLogger } from '../../agent/src/sync/logger.js';
-import { connectPane, isType } from '../support/pane-socket.js';
+import { connectLocal, connectPane, isType } from '../support/pane-socket.js';
 
 interface Answer {
   status: number;
@@ -90,6 +90,8 @@ describe('agent server', () => {
       { dataDir: dir, server: { host: '127.0.0.1', port: 0 }, accounts: [account] },
       null,
     );
+    // A leftover of an agent that did not stop cleanly, where the local socket goes.
+    await fs.writeFile(path.join(dir, 'agent.sock'), 'stale');
     agent = await startAgent(config, silentLogger);
   });
 
@@ -229,6 +231,42 @@ describe('agent server', () => {
       ]);
       assert.deepEqual(snapshot.running, []);
       pane.ws.close();
+    });
+
+    it('serves the command line on a local socket in the dataDir: same protocol, same token', async () => {
+      const holder = readLockHolder(dir);
+      assert.equal(holder?.socket, path.join(dir, 'agent.sock'));
+      const stat = await fs.stat(holder.socket);
+      assert.ok(stat.isSocket(), 'the stale file gave way to the socket');
+      assert.equal(stat.mode & 0o777, 0o600);
+      const cli = await connectLocal(holder.socket);
+      const hello = cli.received[0]!;
+      assert.ok(hello.type === 'hello' && hello.protocolVersion === PROTOCOL_VERSION);
+      cli.send({ type: 'sync', requestId: 'r0', flags: FULL_SYNC });
+      assert.equal((await cli.reply('r0')).error?.code, 'UNAUTHORIZED');
+      cli.send('not json');
+      assert.equal((await cli.waitFor(isType('protocolError'))).code, 'BAD_FRAME');
+      cli.send({ type: 'auth', requestId: 'r1', token: 'forged' });
+      assert.equal((await cli.reply('r1')).error?.code, 'UNAUTHORIZED');
+      assert.ok(!cli.received.some((m) => m.type === 'snapshot'), 'no snapshot without a token');
+      cli.send({ type: 'auth', requestId: 'r2', token: agent.cliToken });
+      assert.equal((await cli.reply('r2')).ok, true);
+      await cli.waitFor(isType('snapshot'));
+      // A run asked this way is the command line's, and its events come back the same way.
+      cli.send({ type: 'sync', requestId: 'r3', flags: FULL_SYNC });
+      const { syncId } = await cli.reply('r3');
+      assert.ok(syncId);
+      const started = await cli.waitFor(
+        (m): m is Extract<ServerMessage, { type: 'syncStarted' }> =>
+          m.type === 'syncStarted' && m.syncId === syncId,
+      );
+      assert.equal(started.trigger, 'cli');
+      const done = await cli.waitFor(
+        (m): m is Extract<ServerMessage, { type: 'done' }> =>
+          m.type === 'done' && m.syncId === syncId,
+      );
+      assert.equal(done.result, 'error');
+      cli.socket.destroy();
     });
 
     it('closes a connection that keeps guessing tokens', async () => {

@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { findRunningAgent } from '../../agent/src/commands/agent-client.js';
+import { type AgentEndpoint, findRunningAgent } from '../../agent/src/commands/agent-client.js';
 import { AgentSyncError, runSyncThroughAgent } from '../../agent/src/commands/agent-sync.js';
 import { parseConfig } from '../../agent/src/config/load.js';
 import { FULL_SYNC, type SyncEvent } from '../../agent/src/protocol/index.js';
@@ -58,6 +58,7 @@ describe('sync --once through the running agent', () => {
     agent = await startAgent(config, silentLogger);
     const endpoint = findRunningAgent(dir);
     assert.ok(endpoint, 'the agent is found from its dataDir, as the command line finds it');
+    assert.equal(endpoint.socket, path.join(dir, 'agent.sock'), 'by its local socket');
     return endpoint;
   };
 
@@ -145,20 +146,37 @@ describe('sync --once through the running agent', () => {
     pane.ws.close();
   });
 
-  it('cancels the run also when interrupted before the agent named it', async () => {
-    const endpoint = await start([{ id: 'work', port: (mute.address() as net.AddressInfo).port }]);
-    const interrupt = new AbortController();
-    const { out, text } = capture();
-    const running = runSyncThroughAgent(
-      endpoint,
-      { folders: [], flags: FULL_SYNC, json: true, cancelSignal: interrupt.signal },
-      out,
-    );
-    // Ctrl-C at once: the connection to the agent is not even open yet.
-    interrupt.abort();
-    assert.equal(await running, 1);
-    assert.equal((JSON.parse(text()) as { result: string }).result, 'cancelled');
-  });
+  for (const [way, reach] of [
+    [
+      'over its local socket, with no need of its HTTPS port',
+      (endpoint: AgentEndpoint) => ({ ...endpoint, port: 1, url: 'https://localhost:1/' }),
+    ],
+    [
+      'over its WebSocket when it has no local socket (an agent of an earlier version)',
+      ({ socket: _, ...endpoint }: AgentEndpoint) => endpoint,
+    ],
+    [
+      'over its WebSocket when its local socket cannot be reached',
+      (endpoint: AgentEndpoint) => ({ ...endpoint, socket: path.join(dir, 'gone.sock') }),
+    ],
+  ] as const) {
+    it(`cancels the run also when interrupted before the agent named it (${way})`, async () => {
+      const endpoint = reach(
+        await start([{ id: 'work', port: (mute.address() as net.AddressInfo).port }]),
+      );
+      const interrupt = new AbortController();
+      const { out, text } = capture();
+      const running = runSyncThroughAgent(
+        endpoint,
+        { folders: [], flags: FULL_SYNC, json: true, cancelSignal: interrupt.signal },
+        out,
+      );
+      // Ctrl-C at once: the connection to the agent is not even open yet.
+      interrupt.abort();
+      assert.equal(await running, 1);
+      assert.equal((JSON.parse(text()) as { result: string }).result, 'cancelled');
+    });
+  }
 
   it('ends with the run, cancelled, when the agent stops during it', async () => {
     const endpoint = await start([{ id: 'work', port: (mute.address() as net.AddressInfo).port }]);
@@ -176,6 +194,7 @@ describe('sync --once through the running agent', () => {
     await stopped;
     // Gone now: the next command runs the pass itself.
     assert.equal(findRunningAgent(dir), null);
+    await assert.rejects(fs.stat(path.join(dir, 'agent.sock')), { code: 'ENOENT' });
   });
 
   it('refuses an account the agent does not have with the exit code of a bad command line', async () => {

@@ -2,6 +2,7 @@
  * A pane as the tests see it: a WebSocket to the agent that collects every message, with
  * helpers to wait for one and to send commands.
  */
+import net from 'node:net';
 import WebSocket from 'ws';
 import type { ServerMessage } from '../../agent/src/protocol/index.js';
 
@@ -53,3 +54,47 @@ export const isType =
   <K extends ServerMessage['type']>(type: K) =>
   (m: ServerMessage): m is Extract<ServerMessage, { type: K }> =>
     m.type === type;
+
+/**
+ * A connection to the agent's local socket (local-socket.ts), as the command line makes one:
+ * the same messages as a pane's, a JSON message per line.
+ */
+export async function connectLocal(socketPath: string) {
+  const socket = net.connect(socketPath);
+  const received: ServerMessage[] = [];
+  const waiters: Array<() => void> = [];
+  let pending = '';
+  socket.on('data', (data: Buffer) => {
+    pending += data.toString('utf8');
+    for (let lf = pending.indexOf('\n'); lf >= 0; lf = pending.indexOf('\n')) {
+      received.push(JSON.parse(pending.slice(0, lf)) as ServerMessage);
+      pending = pending.slice(lf + 1);
+    }
+    waiters.splice(0).forEach((w) => w());
+  });
+  socket.on('close', () => waiters.splice(0).forEach((w) => w()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  const waitFor = async <T extends ServerMessage>(
+    match: (m: ServerMessage) => m is T,
+    from = 0,
+  ): Promise<T> => {
+    for (;;) {
+      const found = received.slice(from).find(match);
+      if (found) return found;
+      if (socket.destroyed || !socket.readable) throw new Error('socket closed while waiting');
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  const reply = (requestId: string) =>
+    waitFor((m): m is Extract<ServerMessage, { type: 'reply' }> => {
+      return m.type === 'reply' && m.requestId === requestId;
+    });
+  /** A message, or any text as it is (a bad line), with its line end. */
+  const send = (message: unknown) =>
+    socket.write(`${typeof message === 'string' ? message : JSON.stringify(message)}\n`);
+  await waitFor((m) => m.type === 'hello');
+  return { socket, received, waitFor, reply, send };
+}

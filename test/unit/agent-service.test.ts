@@ -10,12 +10,12 @@ import {
   lockFileOf,
   readLockHolder,
 } from '../../agent/src/server/agent-lock.js';
+import { readCliToken } from '../../agent/src/server/cli-token.js';
 import { EventJournal } from '../../agent/src/server/event-journal.js';
 import {
   CODE_TTL_MS,
   MAX_FAILED_REDEMPTIONS,
   PairingStore,
-  readCliToken,
 } from '../../agent/src/server/pairing.js';
 import { ProgressCoalescer } from '../../agent/src/server/progress-coalescer.js';
 

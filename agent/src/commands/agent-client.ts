@@ -1,13 +1,13 @@
 /**
  * The CLI's way to the running agent: where it listens comes from the dataDir's lock, the
  * token from <dataDir>/agent.token, and its certificate is checked against the agent's own CA
- * (no "insecure" shortcut, even on loopback).
+ * (no "insecure" shortcut, even on loopback). HTTPS is loaded only for an API call: `sync`
+ * through the agent finds it here and talks to it over its local socket (agent-sync.ts).
  */
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import { readLockHolder } from '../server/agent-lock.js';
-import { readCliToken } from '../server/pairing.js';
+import { readCliToken } from '../server/cli-token.js';
 
 export interface AgentEndpoint {
   url: string;
@@ -15,6 +15,8 @@ export interface AgentEndpoint {
   pid: number;
   token: string;
   ca: string;
+  /** Its local socket (local-socket.ts), where it has one. */
+  socket?: string;
 }
 
 export class AgentNotRunningError extends Error {
@@ -33,7 +35,14 @@ export function findRunningAgent(dataDir: string): AgentEndpoint | null {
   } catch {
     return null;
   }
-  return { url: holder.url, port: holder.port, pid: holder.pid, token, ca };
+  return {
+    url: holder.url,
+    port: holder.port,
+    pid: holder.pid,
+    token,
+    ca,
+    ...(holder.socket ? { socket: holder.socket } : {}),
+  };
 }
 
 export function requireRunningAgent(dataDir: string): AgentEndpoint {
@@ -47,13 +56,14 @@ export function requireRunningAgent(dataDir: string): AgentEndpoint {
 }
 
 /** One API call; resolves with the status and parsed JSON body. */
-export function callAgent(
+export async function callAgent(
   agent: AgentEndpoint,
   method: 'GET' | 'POST' | 'DELETE',
   apiPath: string,
   body?: unknown,
 ): Promise<{ status: number; json: unknown }> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const https = await import('node:https');
   return new Promise((resolve, reject) => {
     const req = https.request(
       {

@@ -1,13 +1,13 @@
 /**
  * `storesync sync --once` while the agent runs for the same dataDir: two processes must never
- * sync one Maildir and state at once, so the command asks the agent for the pass instead, over
- * the WebSocket the task pane uses (the same protocol, authenticated with the CLI's token from
- * the dataDir), and prints the run as it would print its own (sync-report.ts). The agent's
- * sessions are already logged in and its folders' marks known, so such a pass is also the
- * quickest a command line can get.
+ * sync one Maildir and state at once, so the command asks the agent for the pass instead, in
+ * the protocol the task pane speaks (authenticated with the CLI's token from the dataDir), and
+ * prints the run as it would print its own (sync-report.ts). The agent's sessions are already
+ * logged in and its folders' marks known, so such a pass is also the quickest a command line
+ * can get. The way in is the agent's local socket (local-socket.ts); where it has none, its
+ * WebSocket over HTTPS, as a pane's (agent-websocket.ts, loaded only then).
  */
-import { randomUUID } from 'node:crypto';
-import { WebSocket } from 'ws';
+import net from 'node:net';
 import {
   type ClientMessage,
   type DoneEvent,
@@ -17,8 +17,8 @@ import {
   ServerMessageSchema,
   type SyncEvent,
   type SyncFlags,
-  WS_PATH,
 } from '../protocol/index.js';
+import { LocalConnection } from '../server/local-socket.js';
 import type { AgentEndpoint } from './agent-client.js';
 import { SyncReport } from './sync-report.js';
 
@@ -79,17 +79,8 @@ export function followAgentRun(
   options: Omit<AgentSyncOptions, 'json' | 'events' | 'connections'>,
   onEvent: (event: SyncEvent) => void,
 ): Promise<DoneEvent> {
-  // The agent's own origin: the WebSocket refuses any other (loopback-policy.ts).
-  const origin = `https://127.0.0.1:${agent.port}`;
-  const ws = new WebSocket(`wss://127.0.0.1:${agent.port}${WS_PATH}`, {
-    ca: agent.ca,
-    origin,
-    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-  });
-  const send = (message: ClientMessage) => ws.send(JSON.stringify(message));
-  const authId = randomUUID();
-  const syncRequestId = randomUUID();
-
+  const authId = nextRequestId();
+  const syncRequestId = nextRequestId();
   return new Promise<DoneEvent>((resolve, reject) => {
     let syncId: string | null = null;
     /** Events that came before the reply named the run (its syncStarted always does). */
@@ -104,8 +95,9 @@ export function followAgentRun(
     let cancelAsked = false;
     const cancel = () => {
       cancelAsked = true;
-      if (syncId !== null && ws.readyState === WebSocket.OPEN)
-        send({ type: 'cancel', requestId: randomUUID(), syncId });
+      if (syncId !== null && channel.open) {
+        channel.send({ type: 'cancel', requestId: nextRequestId(), syncId });
+      }
     };
     const signals = options.cancelSignal ? null : (['SIGINT', 'SIGTERM'] as const);
     signals?.forEach((s) => process.on(s, cancel));
@@ -115,12 +107,12 @@ export function followAgentRun(
       clearTimeout(handshake);
       signals?.forEach((s) => process.off(s, cancel));
       options.cancelSignal?.removeEventListener('abort', cancel);
-      ws.close();
+      channel.close();
     };
     const fail = (err: AgentSyncError) => {
       if (settled) return;
       finish();
-      ws.terminate();
+      channel.terminate();
       reject(err);
     };
     const deliver = (event: SyncEvent) => {
@@ -131,9 +123,9 @@ export function followAgentRun(
       }
     };
 
-    ws.on('message', (data, isBinary) => {
-      if (settled || isBinary) return;
-      const parsed = parseFrame(ServerMessageSchema, data.toString('utf8'));
+    const onMessage = (text: string) => {
+      if (settled) return;
+      const parsed = parseFrame(ServerMessageSchema, text);
       if (!parsed.ok) {
         fail(
           new AgentSyncError(
@@ -155,7 +147,7 @@ export function followAgentRun(
             );
             return;
           }
-          send({ type: 'auth', requestId: authId, token: agent.token });
+          channel.send({ type: 'auth', requestId: authId, token: agent.token });
           return;
         case 'reply':
           if (message.requestId === authId) {
@@ -168,7 +160,7 @@ export function followAgentRun(
               );
               return;
             }
-            send({
+            channel.send({
               type: 'sync',
               requestId: syncRequestId,
               ...(options.accountId ? { accountId: options.accountId } : {}),
@@ -211,19 +203,107 @@ export function followAgentRun(
           // Snapshots and account states are for panes that show every account.
           return;
       }
-    });
-    ws.on('error', (err) =>
-      fail(new AgentSyncError(`could not reach the agent at ${origin}: ${err.message}`, 1)),
-    );
-    ws.on('close', () =>
-      fail(
-        new AgentSyncError(
-          stopping
-            ? `the agent stopped before the sync finished (${stopping}); what it stored is kept`
-            : 'the connection to the agent closed before the sync finished; what it stored is kept',
-          1,
+    };
+    const channel = openAgentChannel(agent, {
+      message: onMessage,
+      error: (err, where) =>
+        fail(new AgentSyncError(`could not reach the agent at ${where}: ${err.message}`, 1)),
+      close: () =>
+        fail(
+          new AgentSyncError(
+            stopping
+              ? `the agent stopped before the sync finished (${stopping}); what it stored is kept`
+              : 'the connection to the agent closed before the sync finished; what it stored is kept',
+            1,
+          ),
         ),
-      ),
-    );
+    });
   });
+}
+
+/** Request ids only need to differ within the connection. */
+let requests = 0;
+const nextRequestId = () => `cli-${process.pid}-${++requests}`;
+
+/** One connection to the agent, whichever the way. */
+export interface AgentChannel {
+  readonly open: boolean;
+  send(message: ClientMessage): void;
+  /** Closes once what was sent has gone. */
+  close(): void;
+  /** Closes at once. */
+  terminate(): void;
+}
+
+export interface AgentChannelEvents {
+  /** A message from the agent, as text (one line, or one WebSocket frame). */
+  message(text: string): void;
+  /** `where`: the socket or origin it failed to reach or lost. */
+  error(err: Error, where: string): void;
+  close(): void;
+}
+
+/** What the agent may send in one message to the command line (snapshots included). */
+const MAX_MESSAGE_FROM_AGENT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The agent's local socket where it has one, else (or when the socket cannot be reached: an
+ * agent of an earlier version, a dataDir on a file system without sockets) its WebSocket.
+ */
+export function openAgentChannel(agent: AgentEndpoint, events: AgentChannelEvents): AgentChannel {
+  let current: AgentChannel | null = null;
+  let ended: 'close' | 'terminate' | null = null;
+  const viaWebSocket = () => {
+    void import('./agent-websocket.js').then(
+      ({ openWebSocketChannel }) => {
+        if (ended) return;
+        current = openWebSocketChannel(agent, events);
+      },
+      (err: Error) => events.error(err, agent.url),
+    );
+  };
+  if (agent.socket) {
+    const where = agent.socket;
+    const socket = net.connect(where);
+    const connection = new LocalConnection(socket, MAX_MESSAGE_FROM_AGENT_BYTES);
+    let connected = false;
+    socket.once('connect', () => {
+      connected = true;
+    });
+    connection.on('line', (line: Buffer) => events.message(line.toString('utf8')));
+    connection.on('overlong', () =>
+      events.error(new Error('the agent sent a message too large to read'), where),
+    );
+    connection.on('error', (err: Error) => {
+      if (connected) events.error(err, where);
+      else if (!ended) viaWebSocket();
+    });
+    connection.on('close', () => {
+      if (connected) events.close();
+    });
+    current = {
+      get open() {
+        return connected && connection.open;
+      },
+      send: (message) => connection.send(JSON.stringify(message)),
+      close: () => connection.close(),
+      terminate: () => connection.terminate(),
+    };
+  } else {
+    viaWebSocket();
+  }
+  return {
+    get open() {
+      return current?.open ?? false;
+    },
+    send: (message) => current?.send(message),
+    close: () => {
+      ended ??= 'close';
+      current?.close();
+    },
+    terminate: () => {
+      ended = 'terminate';
+      current?.terminate();
+    },
+  };
 }

@@ -15,6 +15,8 @@ export interface LockHolder {
   /** Where the agent listens, once it does. */
   url?: string;
   port?: number;
+  /** Its local socket for the command line (local-socket.ts), where it has one. */
+  socket?: string;
 }
 
 export class DataDirLockedError extends Error {
@@ -84,7 +86,7 @@ export class DataDirLock {
   }
 
   /** Adds where the agent listens, for `storesync status|pair|open`. */
-  update(fields: Partial<Pick<LockHolder, 'url' | 'port'>>): void {
+  update(fields: Partial<Pick<LockHolder, 'url' | 'port' | 'socket'>>): void {
     if (this.released) return;
     this.holder = { ...this.holder, ...fields };
     const tmp = `${this.file}.${process.pid}.tmp`;

@@ -15,6 +15,7 @@ import { StateDb } from '../sync/state-db.js';
 import { DataDirLock } from './agent-lock.js';
 import { ensureTlsIdentity } from './certificate.js';
 import { createHttpApp } from './http-app.js';
+import { listenLocalSocket, type LocalSocketServer } from './local-socket.js';
 import { LoopbackPolicy } from './loopback-policy.js';
 import { PairingStore } from './pairing.js';
 import { WsHub } from './ws-hub.js';
@@ -48,6 +49,7 @@ export async function startAgent(
 ): Promise<RunningAgent> {
   const lock = DataDirLock.acquire(config.dataDir, 'agent');
   let state: StateDb | undefined;
+  let local: LocalSocketServer | null = null;
   try {
     const identity = await ensureTlsIdentity(config.dataDir);
     const pairing = new PairingStore(config.dataDir);
@@ -100,8 +102,17 @@ export async function startAgent(
     scheduler.start();
     server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
     server.on('clientError', (_err, socket) => socket.destroy());
-    lock.update({ url, port });
-    log.info({ url, pid: process.pid }, 'agent listening');
+    const localSocket = await listenLocalSocket(config.dataDir, (socket) =>
+      hub.acceptLocal(socket),
+    ).catch((err: Error) => ({ unavailable: err.message }));
+    if ('unavailable' in localSocket) {
+      // The command line then comes over HTTPS, as a pane does: slower to start, that is all.
+      log.info({ reason: localSocket.unavailable }, 'no local socket for the command line');
+    } else {
+      local = localSocket;
+    }
+    lock.update({ url, port, ...(local ? { socket: local.path } : {}) });
+    log.info({ url, pid: process.pid, socket: local?.path }, 'agent listening');
 
     let current = config;
     let schedulerSwap = Promise.resolve();
@@ -147,6 +158,7 @@ export async function startAgent(
           await scheduler.stop();
           await engine.stop();
           await hub.close(reason);
+          await local?.close();
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             server.closeAllConnections();
@@ -156,6 +168,7 @@ export async function startAgent(
         })()),
     };
   } catch (err) {
+    await local?.close();
     state?.close();
     lock.release();
     throw err;

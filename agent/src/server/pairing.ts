@@ -12,6 +12,7 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { cliTokenFileOf } from './cli-token.js';
 
 /** A typed code lives long enough to walk to another window; a link is followed at once. */
 export const CODE_TTL_MS = 5 * 60_000;
@@ -53,7 +54,7 @@ export class PairingStore {
     private readonly now: () => number = Date.now,
   ) {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    this.cliToken = loadOrCreateCliToken(path.join(dataDir, 'agent.token'));
+    this.cliToken = loadOrCreateCliToken(cliTokenFileOf(dataDir));
     this.clientsFile = path.join(dataDir, 'paired-clients.json');
     this.clients = readClients(this.clientsFile);
   }
@@ -133,15 +134,6 @@ export class PairingStore {
       mode: 0o600,
     });
     fs.renameSync(tmp, this.clientsFile);
-  }
-}
-
-/** Reads the CLI token of an agent's dataDir; null when no agent has created one. */
-export function readCliToken(dataDir: string): string | null {
-  try {
-    return fs.readFileSync(path.join(dataDir, 'agent.token'), 'utf8').trim() || null;
-  } catch {
-    return null;
   }
 }
 

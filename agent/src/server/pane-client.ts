@@ -6,8 +6,28 @@
  * Errors, dones and replies are always queued; a pane that lets even those pile up past
  * DEAD_CLIENT_BYTES is cut off, and gets them again by replay when it reconnects.
  */
-import { WebSocket } from 'ws';
 import type { ProgressEvent, ServerMessage } from '../protocol/index.js';
+
+/**
+ * What the hub needs of a connection: a pane's WebSocket (ws-hub.ts) or the command line's
+ * local socket (local-socket.ts). Frames in reach the hub through the connection's
+ * own events, which the hub subscribes to where it accepts it.
+ */
+export interface PaneConnection {
+  readonly open: boolean;
+  /** Bytes queued for the peer and not yet sent. */
+  readonly bufferedAmount: number;
+  send(text: string): void;
+  /** Closes once what is queued has been sent. */
+  close(code: number, reason: string): void;
+  /** Closes at once. */
+  terminate(): void;
+  /**
+   * Asks the peer to show it is there (its answer sets PaneClient.alive); false when the
+   * connection needs no heartbeat: a local socket closes with the process at its other end.
+   */
+  ping(): boolean;
+}
 
 export const SLOW_CLIENT_BYTES = 1024 * 1024;
 export const DEAD_CLIENT_BYTES = 64 * 1024 * 1024;
@@ -22,32 +42,32 @@ export class PaneClient {
   alive = true;
   private readonly heldProgress = new Map<string, ProgressEvent>();
 
-  constructor(readonly ws: WebSocket) {}
+  constructor(readonly connection: PaneConnection) {}
 
   get open(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
+    return this.connection.open;
   }
 
   send(message: ServerMessage): void {
     if (!this.open) return;
-    if (message.type === 'progress' && this.ws.bufferedAmount > SLOW_CLIENT_BYTES) {
+    if (message.type === 'progress' && this.connection.bufferedAmount > SLOW_CLIENT_BYTES) {
       this.heldProgress.set(`${message.syncId}\u0000${message.accountId}`, message);
       return;
     }
-    if (this.ws.bufferedAmount > DEAD_CLIENT_BYTES) {
-      this.ws.terminate();
+    if (this.connection.bufferedAmount > DEAD_CLIENT_BYTES) {
+      this.connection.terminate();
       return;
     }
-    this.ws.send(JSON.stringify(message));
+    this.connection.send(JSON.stringify(message));
   }
 
   /** Sends held progress if the socket has drained; called on a timer. */
   drain(): void {
     if (this.heldProgress.size === 0 || !this.open) return;
-    if (this.ws.bufferedAmount > SLOW_CLIENT_BYTES) return;
+    if (this.connection.bufferedAmount > SLOW_CLIENT_BYTES) return;
     const held = [...this.heldProgress.values()];
     this.heldProgress.clear();
-    for (const event of held) this.ws.send(JSON.stringify(event));
+    for (const event of held) this.connection.send(JSON.stringify(event));
   }
 
   /** Sends the sync's held progress now, slow or not: its error or done comes next. */
@@ -55,7 +75,7 @@ export class PaneClient {
     for (const [key, event] of [...this.heldProgress]) {
       if (!key.startsWith(`${syncId}\u0000`)) continue;
       this.heldProgress.delete(key);
-      if (this.open) this.ws.send(JSON.stringify(event));
+      if (this.open) this.connection.send(JSON.stringify(event));
     }
   }
 }

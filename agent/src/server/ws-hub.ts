@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Socket } from 'node:net';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { AGENT_VERSION } from '../package-info.js';
 import {
   ClientMessageSchema,
@@ -28,12 +29,13 @@ import { SyncFailure } from '../sync/errors.js';
 import type { SyncLogger } from '../sync/logger.js';
 import { EventJournal } from './event-journal.js';
 import type { LoopbackPolicy } from './loopback-policy.js';
-import { MAX_AUTH_FAILURES, PaneClient } from './pane-client.js';
+import { LocalConnection } from './local-socket.js';
+import { MAX_AUTH_FAILURES, PaneClient, type PaneConnection } from './pane-client.js';
 import type { PairingStore } from './pairing.js';
 import { ProgressCoalescer } from './progress-coalescer.js';
 
 /** Frames above MAX_FRAME_BYTES get an error reply; above this the socket is closed. */
-const HARD_FRAME_LIMIT = 16 * MAX_FRAME_BYTES;
+export const HARD_FRAME_LIMIT = 16 * MAX_FRAME_BYTES;
 const HEARTBEAT_MS = 30_000;
 const DRAIN_CHECK_MS = 250;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -69,7 +71,7 @@ export class WsHub {
     maxPayload: HARD_FRAME_LIMIT,
     skipUTF8Validation: true,
   });
-  private readonly clients = new Map<WebSocket, PaneClient>();
+  private readonly clients = new Set<PaneClient>();
   private readonly journal = new EventJournal();
   private readonly guessing = new FailureWindow(MAX_GUESSES_PER_MINUTE, 60_000);
   private readonly coalescer: ProgressCoalescer;
@@ -89,7 +91,7 @@ export class WsHub {
     this.wss.on('connection', (ws) => {
       // One pane's trouble must never take the agent (and every other pane) down.
       try {
-        this.onConnection(ws);
+        this.onWebSocket(ws);
       } catch (err) {
         this.log.error({ err: (err as Error).message }, 'websocket connection setup failed');
         ws.close(1011, 'internal error');
@@ -124,6 +126,29 @@ export class WsHub {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
   }
 
+  /**
+   * A connection to the local socket (local-socket.ts): the same protocol as a WebSocket, a
+   * JSON message per line. It reaches the agent only through the dataDir, so it needs no Host
+   * or Origin check, and like any connection it gets nothing but its hello until it shows a
+   * token.
+   */
+  acceptLocal(socket: Socket): void {
+    try {
+      const connection = new LocalConnection(socket, HARD_FRAME_LIMIT);
+      const client = this.attach(connection);
+      connection.on('line', (line) => this.receive(client, line, false));
+      connection.on('close', () => this.clients.delete(client));
+      connection.on('error', (err) => this.log.debug({ err: err.message }, 'local socket error'));
+      connection.on('overlong', () => {
+        this.log.warn({ limit: HARD_FRAME_LIMIT }, 'local socket sent an overlong line; closed');
+      });
+      this.hello(client);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'local connection setup failed');
+      socket.destroy();
+    }
+  }
+
   get clientCount(): number {
     return this.clients.size;
   }
@@ -147,7 +172,7 @@ export class WsHub {
   /** Sends every paired pane a fresh snapshot (after a config reload). */
   refresh(): void {
     const snapshot = this.snapshot();
-    for (const client of this.clients.values()) if (client.authenticated) client.send(snapshot);
+    for (const client of this.clients) if (client.authenticated) client.send(snapshot);
   }
 
   /** Tells every pane the agent is going away, then closes their sockets. */
@@ -155,29 +180,40 @@ export class WsHub {
     this.timers.forEach((t) => clearInterval(t));
     this.unsubscribe();
     this.coalescer.close();
-    for (const client of this.clients.values()) {
+    for (const client of this.clients) {
       client.send({ type: 'agentStopping', reason });
-      client.ws.close(1001, 'agent stopping');
+      client.connection.close(1001, 'agent stopping');
     }
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private onConnection(ws: WebSocket): void {
-    const client = new PaneClient(ws);
-    this.clients.set(ws, client);
-    ws.on('close', () => this.clients.delete(ws));
+  private onWebSocket(ws: WebSocket): void {
+    const client = this.attach(new WebSocketConnection(ws));
+    ws.on('close', () => this.clients.delete(client));
     ws.on('pong', () => (client.alive = true));
     ws.on('error', (err) => this.log.debug({ err: err.message }, 'websocket error'));
-    ws.on('message', (data, isBinary) => {
-      this.onFrame(client, data, isBinary).catch((err: Error) => {
-        this.log.error({ err: err.message }, 'command failed');
-        client.send({
-          type: 'protocolError',
-          code: 'BAD_FRAME',
-          message: 'the agent could not handle this frame',
-        });
+    ws.on('message', (data, isBinary) => this.receive(client, data, isBinary));
+    this.hello(client);
+  }
+
+  private attach(connection: PaneConnection): PaneClient {
+    const client = new PaneClient(connection);
+    this.clients.add(client);
+    return client;
+  }
+
+  private receive(client: PaneClient, data: RawData, isBinary: boolean): void {
+    this.onFrame(client, data, isBinary).catch((err: Error) => {
+      this.log.error({ err: err.message }, 'command failed');
+      client.send({
+        type: 'protocolError',
+        code: 'BAD_FRAME',
+        message: 'the agent could not handle this frame',
       });
     });
+  }
+
+  private hello(client: PaneClient): void {
     client.send({
       type: 'hello',
       protocolVersion: PROTOCOL_VERSION,
@@ -235,7 +271,9 @@ export class WsHub {
     client.send({ type: 'reply', requestId: command.requestId, ...reply });
     if (command.type === 'auth' || command.type === 'pair') {
       if (reply.ok) this.welcome(client, command.type === 'auth' ? command.resume : undefined);
-      else if (client.authFailures >= MAX_AUTH_FAILURES) client.ws.close(1008, 'not paired');
+      else if (client.authFailures >= MAX_AUTH_FAILURES) {
+        client.connection.close(1008, 'not paired');
+      }
     }
   }
 
@@ -364,7 +402,7 @@ export class WsHub {
 
   private publish(event: SyncEvent): void {
     const numbered = this.journal.record(event);
-    for (const client of this.clients.values()) {
+    for (const client of this.clients) {
       if (!client.authenticated) continue;
       if (event.type === 'error' || event.type === 'done') client.flushProgressOf(event.syncId);
       client.send(numbered);
@@ -372,17 +410,16 @@ export class WsHub {
   }
 
   private sendToPaired(message: ServerMessage): void {
-    for (const client of this.clients.values()) if (client.authenticated) client.send(message);
+    for (const client of this.clients) if (client.authenticated) client.send(message);
   }
 
   private checkHeartbeats(): void {
-    for (const client of this.clients.values()) {
+    for (const client of this.clients) {
       if (!client.alive) {
-        client.ws.terminate();
+        client.connection.terminate();
         continue;
       }
-      client.alive = false;
-      client.ws.ping();
+      client.alive = !client.connection.ping();
     }
   }
 }
@@ -402,5 +439,29 @@ function extractRequestId(text: string): string | null {
       : null;
   } catch {
     return null;
+  }
+}
+
+/** A pane's WebSocket as the hub sees a connection. */
+class WebSocketConnection implements PaneConnection {
+  constructor(private readonly ws: WebSocket) {}
+  get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+  send(text: string): void {
+    this.ws.send(text);
+  }
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+  terminate(): void {
+    this.ws.terminate();
+  }
+  ping(): boolean {
+    this.ws.ping();
+    return true;
   }
 }
