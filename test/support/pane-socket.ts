@@ -23,22 +23,7 @@ export async function connectPane(port: number, origin = `https://localhost:${po
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  /** The first message after index `from` that matches. */
-  const waitFor = async <T extends ServerMessage>(
-    match: (m: ServerMessage) => m is T,
-    from = 0,
-  ): Promise<T> => {
-    for (;;) {
-      const found = received.slice(from).find(match);
-      if (found) return found;
-      if (ws.readyState !== WebSocket.OPEN) throw new Error('socket closed while waiting');
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  const reply = (requestId: string) =>
-    waitFor((m): m is Extract<ServerMessage, { type: 'reply' }> => {
-      return m.type === 'reply' && m.requestId === requestId;
-    });
+  const { waitFor, reply } = waiting(received, waiters, () => ws.readyState === WebSocket.OPEN);
   const send = (message: unknown) => ws.send(JSON.stringify(message));
   const untilCount = async (count: number) => {
     while (received.length < count) {
@@ -48,6 +33,27 @@ export async function connectPane(port: number, origin = `https://localhost:${po
   };
   await waitFor((m) => m.type === 'hello');
   return { ws, received, waitFor, reply, send, untilCount };
+}
+
+/** Waiting for messages as they come, on either kind of connection. */
+function waiting(received: ServerMessage[], waiters: Array<() => void>, open: () => boolean) {
+  /** The first message after index `from` that matches. */
+  const waitFor = async <T extends ServerMessage>(
+    match: (m: ServerMessage) => m is T,
+    from = 0,
+  ): Promise<T> => {
+    for (;;) {
+      const found = received.slice(from).find(match);
+      if (found) return found;
+      if (!open()) throw new Error('socket closed while waiting');
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  const reply = (requestId: string) =>
+    waitFor((m): m is Extract<ServerMessage, { type: 'reply' }> => {
+      return m.type === 'reply' && m.requestId === requestId;
+    });
+  return { waitFor, reply };
 }
 
 export const isType =
@@ -77,21 +83,7 @@ export async function connectLocal(socketPath: string) {
     socket.once('connect', () => resolve());
     socket.once('error', reject);
   });
-  const waitFor = async <T extends ServerMessage>(
-    match: (m: ServerMessage) => m is T,
-    from = 0,
-  ): Promise<T> => {
-    for (;;) {
-      const found = received.slice(from).find(match);
-      if (found) return found;
-      if (socket.destroyed || !socket.readable) throw new Error('socket closed while waiting');
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  const reply = (requestId: string) =>
-    waitFor((m): m is Extract<ServerMessage, { type: 'reply' }> => {
-      return m.type === 'reply' && m.requestId === requestId;
-    });
+  const { waitFor, reply } = waiting(received, waiters, () => !socket.destroyed && socket.readable);
   /** A message, or any text as it is (a bad line), with its line end. */
   const send = (message: unknown) =>
     socket.write(`${typeof message === 'string' ? message : JSON.stringify(message)}\n`);
