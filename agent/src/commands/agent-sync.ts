@@ -252,7 +252,8 @@ const MAX_MESSAGE_FROM_AGENT_BYTES = 64 * 1024 * 1024;
  */
 export function openAgentChannel(agent: AgentEndpoint, events: AgentChannelEvents): AgentChannel {
   let current: AgentChannel | null = null;
-  let ended: 'close' | 'terminate' | null = null;
+  /** Closed by the command: a fallback still on its way is not opened. */
+  let ended = false;
   const viaWebSocket = () => {
     void import('./agent-websocket.js').then(
       ({ openWebSocketChannel }) => {
@@ -298,11 +299,11 @@ export function openAgentChannel(agent: AgentEndpoint, events: AgentChannelEvent
     },
     send: (message) => current?.send(message),
     close: () => {
-      ended ??= 'close';
+      ended = true;
       current?.close();
     },
     terminate: () => {
-      ended = 'terminate';
+      ended = true;
       current?.terminate();
     },
   };

@@ -2,7 +2,7 @@
  * The agent's local socket, `<dataDir>/agent.sock`: the way `storesync sync --once` reaches the
  * running agent. The same protocol as the pane's WebSocket (protocol/index.ts), one JSON
  * message per line in each direction, with no TLS or HTTP between: a command beside the agent
- * then starts without loading either (about a third of its time, BENCHMARKS.md change 31).
+ * then loads neither (33 of ~250 ms at 20k, BENCHMARKS.md change 31).
  *
  * Who may connect is settled by the file system: the socket is the owner's alone (0600) in a
  * dataDir that is (0700), and browsers cannot open Unix sockets at all. A connection still
@@ -15,11 +15,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { PaneConnection } from './pane-client.js';
-
-/** Its place in the dataDir. */
-export function localSocketOf(dataDir: string): string {
-  return path.join(dataDir, 'agent.sock');
-}
 
 /**
  * Longest socket path that binds everywhere: sun_path holds 108 bytes on Linux and 104 on the
@@ -43,7 +38,7 @@ export async function listenLocalSocket(
   onConnection: (socket: net.Socket) => void,
 ): Promise<LocalSocketServer | { unavailable: string }> {
   if (process.platform === 'win32') return { unavailable: 'not on Windows' };
-  const file = localSocketOf(dataDir);
+  const file = path.join(dataDir, 'agent.sock');
   if (Buffer.byteLength(file) > MAX_SOCKET_PATH_BYTES) {
     return { unavailable: `the dataDir's path is too long for a socket (${file})` };
   }

@@ -35,7 +35,7 @@ import type { PairingStore } from './pairing.js';
 import { ProgressCoalescer } from './progress-coalescer.js';
 
 /** Frames above MAX_FRAME_BYTES get an error reply; above this the socket is closed. */
-export const HARD_FRAME_LIMIT = 16 * MAX_FRAME_BYTES;
+const HARD_FRAME_LIMIT = 16 * MAX_FRAME_BYTES;
 const HEARTBEAT_MS = 30_000;
 const DRAIN_CHECK_MS = 250;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
