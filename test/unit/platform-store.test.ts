@@ -7,7 +7,11 @@ import {
   defaultConfigFileFor,
   defaultDataDirFor,
 } from '../../agent/src/platform-paths.js';
-import { renameDurably } from '../../agent/src/sync/maildir/durable-fs.js';
+import {
+  eachInSlices,
+  renameDurably,
+  renameHere,
+} from '../../agent/src/sync/maildir/durable-fs.js';
 import { checkInfoSeparator, splitMaildirName } from '../../agent/src/sync/maildir/flags.js';
 import {
   maildirHostPart,
@@ -98,6 +102,79 @@ describe('renames on Windows', () => {
     };
     await assert.rejects(renameDurably('a', 'b', { platform: 'linux', rename }), /EBUSY/);
     assert.equal(attempts, 1);
+  });
+
+  it('done in place go on to the retries only when Windows refuses for a moment', async () => {
+    let inPlace = 0;
+    let retried = 0;
+    const options = {
+      platform: 'win32' as const,
+      renameSync: () => {
+        inPlace++;
+        throw busy();
+      },
+      rename: async () => {
+        if (++retried < 2) throw busy();
+      },
+      sleep: async () => {},
+    };
+    const pending = renameHere('a', 'b', options);
+    assert.ok(pending instanceof Promise, 'a refused rename is retried, asynchronously');
+    await pending;
+    assert.deepEqual([inPlace, retried], [1, 2]);
+    // Anywhere else, and for any other error on Windows, the first error is the answer.
+    assert.throws(() => renameHere('a', 'b', { ...options, platform: 'linux' }), /EBUSY/);
+    const missing = () => {
+      throw Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' });
+    };
+    assert.throws(() => renameHere('a', 'b', { ...options, renameSync: missing }), /ENOENT/);
+    assert.equal(retried, 2);
+  });
+});
+
+describe('quick file-system calls in slices', () => {
+  it('run in order, let the event loop turn between slices, and wait for a retry', async () => {
+    const items = Array.from({ length: 200 }, (_, i) => i);
+    const order: number[] = [];
+    // Another task on the event loop (a pane's message, an IDLE notification), every turn.
+    let turns = 0;
+    let ticking = setImmediate(function tick() {
+      turns++;
+      ticking = setImmediate(tick);
+    });
+    const timerRanBetween: boolean[] = [];
+    let seenTurns = 0;
+    try {
+      await eachInSlices(items, (i) => {
+        if (i % 64 === 0) {
+          timerRanBetween.push(turns > seenTurns);
+          seenTurns = turns;
+        }
+        // One item takes the slow path, as a rename Windows refused: later ones wait for it.
+        if (i === 100)
+          return new Promise<void>((resolve) => setTimeout(resolve, 5)).then(
+            () => void order.push(i),
+          );
+        order.push(i);
+      });
+    } finally {
+      clearImmediate(ticking);
+    }
+    assert.deepEqual(order, items);
+    // Slices start at 0, 64, 128 and 192; the event loop turned before each but the first.
+    assert.deepEqual(timerRanBetween, [false, true, true, true]);
+  });
+
+  it('stop at the first error', async () => {
+    const done: number[] = [];
+    await assert.rejects(
+      eachInSlices([1, 2, 3], (i) => {
+        if (i === 2) throw new Error('EIO');
+        done.push(i);
+      }),
+      /EIO/,
+    );
+    assert.deepEqual(done, [1]);
   });
 });
 

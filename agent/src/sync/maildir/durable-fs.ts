@@ -8,7 +8,9 @@
  * macOS: Node's fsync/fdatasync already use F_FULLFSYNC, which also flushes the drive's cache.
  * Linux: fsync the file, rename, fsync the directory (the rename's durability).
  */
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { PlatformName } from './folder-names.js';
 
 const TRANSIENT_ON_WINDOWS = new Set(['EPERM', 'EBUSY', 'EACCES']);
@@ -40,6 +42,46 @@ export async function renameDurably(
         throw err;
       await sleep(BACKOFF_MS[attempt]!);
     }
+  }
+}
+
+/**
+ * A rename done on this thread: on a local disk it takes microseconds in the kernel, less
+ * than the thread pool's round trip for it (BENCHMARKS.md, 32). Only a rename Windows refuses
+ * for a moment goes on to renameDurably's retries, and only then is a promise returned.
+ */
+export function renameHere(
+  from: string,
+  to: string,
+  options: RenameOptions & { renameSync?: (from: string, to: string) => void } = {},
+): void | Promise<void> {
+  try {
+    (options.renameSync ?? fsSync.renameSync)(from, to);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if ((options.platform ?? process.platform) !== 'win32' || !TRANSIENT_ON_WINDOWS.has(code))
+      throw err;
+    return renameDurably(from, to, options);
+  }
+}
+
+/** Calls in place between two turns of the event loop (see eachInSlices). */
+const SLICE = 64;
+
+/**
+ * Runs a quick file-system call (a rename, a removal, a check that a file is there) for each
+ * item on this thread, letting the event loop turn after every SLICE of them: on a network
+ * file system, where each may take a millisecond, panes and IDLE sessions wait at most one
+ * slice. A call that returns a promise (a retried rename) is waited for.
+ */
+export async function eachInSlices<T>(
+  items: readonly T[],
+  work: (item: T) => void | Promise<void>,
+): Promise<void> {
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % SLICE === 0) await nextTurn();
+    const pending = work(items[i]!);
+    if (pending) await pending;
   }
 }
 

@@ -14,7 +14,7 @@ import fs, { type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CrlfToLfConverter } from './crlf.js';
-import { fsyncDirectory, renameDurably } from './durable-fs.js';
+import { eachInSlices, fsyncDirectory, renameDurably, renameHere } from './durable-fs.js';
 import {
   defaultInfoSeparator,
   maildirName,
@@ -159,14 +159,12 @@ export class MaildirFolder {
   ): Promise<Map<string, LocalFile> | null> {
     const files = new Map<string, LocalFile>();
     let missing = false;
-    await forEachLimited(messages, WRITE_CONCURRENCY, async ({ base, letters }) => {
+    await eachInSlices(messages, ({ base, letters }) => {
+      if (missing) return;
       const name = maildirName(base, letters, this.infoSeparator);
-      try {
-        await fs.access(path.join(this.dir, 'cur', name));
+      if (fsSync.existsSync(path.join(this.dir, 'cur', name)))
         files.set(base, { subdir: 'cur', name, letters });
-      } catch {
-        missing = true;
-      }
+      else missing = true;
     });
     return missing ? null : files;
   }
@@ -311,11 +309,14 @@ export class MaildirFolder {
 
   /** Moves a written batch from tmp/ into cur/ and makes the renames durable. */
   async publish(batch: ReadonlyArray<Pick<PendingFile, 'base' | 'letters'>>): Promise<void> {
-    // Side by side, as the renames of applyChanges: one thread-pool round trip each.
-    await forEachLimited(batch, WRITE_CONCURRENCY, async (file) => {
+    await eachInSlices(batch, (file) => {
       const name = maildirName(file.base, file.letters, this.infoSeparator);
-      await renameDurably(path.join(this.dir, 'tmp', file.base), path.join(this.dir, 'cur', name));
-      this.expected?.add('cur', name);
+      const renamed = () => void this.expected?.add('cur', name);
+      const retrying = renameHere(
+        path.join(this.dir, 'tmp', file.base),
+        path.join(this.dir, 'cur', name),
+      );
+      return retrying ? retrying.then(renamed) : renamed();
     });
     if (batch.length > 0) await fsyncDirectory(path.join(this.dir, 'cur'));
   }
@@ -333,20 +334,21 @@ export class MaildirFolder {
     removals: ReadonlyArray<{ subdir: 'cur' | 'new'; name: string }>,
   ): Promise<void> {
     const touched = new Set<string>();
-    // Each file is renamed or removed on its own: many at once (a flag set on hundreds of
-    // messages) take a thread-pool round trip each, not one after another.
-    await forEachLimited(renames, WRITE_CONCURRENCY, async (change) => {
+    await eachInSlices(renames, (change) => {
       const name = maildirName(change.base, change.letters, this.infoSeparator);
-      await renameDurably(
+      const renamed = () => {
+        this.expected?.remove(change.from.subdir, change.from.name);
+        this.expected?.add('cur', name);
+        touched.add(change.from.subdir).add('cur');
+      };
+      const retrying = renameHere(
         path.join(this.dir, change.from.subdir, change.from.name),
         path.join(this.dir, 'cur', name),
       );
-      this.expected?.remove(change.from.subdir, change.from.name);
-      this.expected?.add('cur', name);
-      touched.add(change.from.subdir).add('cur');
+      return retrying ? retrying.then(renamed) : renamed();
     });
-    await forEachLimited(removals, WRITE_CONCURRENCY, async (file) => {
-      await fs.rm(path.join(this.dir, file.subdir, file.name), { force: true });
+    await eachInSlices(removals, (file) => {
+      fsSync.rmSync(path.join(this.dir, file.subdir, file.name), { force: true });
       this.expected?.remove(file.subdir, file.name);
       touched.add(file.subdir);
     });
