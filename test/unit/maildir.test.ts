@@ -193,7 +193,7 @@ describe('MaildirFolder', () => {
 
   it('delivers a batch through tmp/ into cur/ with the info suffix, nothing left in tmp/', async () => {
     const folder = new MaildirFolder(path.join(dir, 'INBOX'));
-    await folder.ensure();
+    folder.ensure();
     const batch = [
       { base: uniqueBaseName(3), letters: 'S', data: Buffer.from('one') },
       { base: uniqueBaseName(3), letters: '', data: Buffer.from('two') },
@@ -215,7 +215,7 @@ describe('MaildirFolder', () => {
 
   it('writes files one by one, syncs them as a batch, and removes the batch when one fails', async () => {
     const folder = new MaildirFolder(path.join(dir, 'INBOX'));
-    await folder.ensure();
+    folder.ensure();
     const tmp = path.join(folder.dir, 'tmp');
     const one = { base: uniqueBaseName(3), letters: 'S', data: Buffer.from('one') };
     const two = { base: uniqueBaseName(3), letters: '', data: Buffer.from('two') };
@@ -235,7 +235,7 @@ describe('MaildirFolder', () => {
 
   it('finishes a delivery interrupted after commit and sweeps only stale files of ours', async () => {
     const folder = new MaildirFolder(path.join(dir, 'F'));
-    await folder.ensure();
+    folder.ensure();
     const committed = { base: uniqueBaseName(1), letters: 'F', data: Buffer.from('x') };
     await folder.writeToTmp([committed]);
     assert.equal(await folder.recoverFromTmp(committed.base, 'F'), true);
@@ -301,7 +301,7 @@ describe('listing digests', () => {
 
   it('read from the directories equals the one followed through a folder’s own changes', async () => {
     const folder = new MaildirFolder(path.join(dir, 'INBOX'));
-    await folder.ensure();
+    folder.ensure();
     const one = { base: uniqueBaseName(3), letters: 'S', data: Buffer.from('one') };
     const two = { base: uniqueBaseName(3), letters: '', data: Buffer.from('two') };
     await folder.writeToTmp([one, two]);

@@ -202,7 +202,7 @@ describe('Maildir file names on every platform', () => {
         create: true,
       });
       assert.equal(folder.infoSeparator, ';');
-      await folder.ensure();
+      folder.ensure();
       const base = uniqueBaseName(3);
       await folder.writeToTmp([{ base, letters: 'FS', data: Buffer.from('one') }]);
       await folder.publish([{ base, letters: 'FS' }]);

@@ -125,7 +125,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
       remote.path,
     );
   }
-  await local.ensure();
+  local.ensure();
   if (!input.downloadContents && !input.uploadContents) return result;
 
   // EXAMINE when only reading, so other clients keep their \Recent.

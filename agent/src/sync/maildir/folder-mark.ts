@@ -13,7 +13,7 @@
  * (ctime) cannot be set back by tools that restore modification times, and the inode number
  * catches a directory replaced by another.
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 
 /** How much older than the mark the last change must be, where times are sub-millisecond. */
@@ -56,12 +56,12 @@ export async function folderMark(
 ): Promise<FolderMark | null> {
   try {
     const now = options.now ?? Date.now();
-    const mark = markOf(await directoryTimes(dir), now);
+    const mark = markOf(directoryTimes(dir), now);
     if (mark.settled || !options.probeClock || !mark.fine) return mark;
-    const fsNow = await fileSystemNow(dir);
+    const fsNow = fileSystemNow(dir);
     if (fsNow === null) return mark;
     // Read after the clock: every change from here on is stamped fsNow or later.
-    const stats = await directoryTimes(dir);
+    const stats = directoryTimes(dir);
     const again = markOf(stats, options.now ?? Date.now());
     if (again.settled || !again.fine) return again;
     if (lastChangeOf(stats) < fsNow) return { mark: again.mark, settled: true, settlesInMs: 0 };
@@ -75,8 +75,10 @@ export async function folderMark(
   }
 }
 
-function directoryTimes(dir: string): Promise<DirectoryTimes[]> {
-  return Promise.all(['cur', 'new'].map((sub) => fs.stat(path.join(dir, sub), { bigint: true })));
+// The stats and the chmod below are done in place, not through the thread pool: each pass
+// marks every folder, and a stat takes microseconds, less than the pool's round trip for it.
+function directoryTimes(dir: string): DirectoryTimes[] {
+  return ['cur', 'new'].map((sub) => fs.statSync(path.join(dir, sub), { bigint: true }));
 }
 
 /**
@@ -86,14 +88,14 @@ function directoryTimes(dir: string): Promise<DirectoryTimes[]> {
  * could drop). A platform whose chmod leaves the change time alone gives an old time: the
  * mark then waits out the window as without this.
  */
-async function fileSystemNow(dir: string): Promise<bigint | null> {
+function fileSystemNow(dir: string): bigint | null {
   const tmp = path.join(dir, 'tmp');
   try {
-    const { mode } = await fs.stat(tmp, { bigint: true });
+    const { mode } = fs.statSync(tmp, { bigint: true });
     // A chmod by a user outside the directory's group would drop its set-group-ID bit.
     if (mode & 0o6000n) return null;
-    await fs.chmod(tmp, Number(mode & 0o1777n));
-    return (await fs.stat(tmp, { bigint: true })).ctimeNs;
+    fs.chmodSync(tmp, Number(mode & 0o1777n));
+    return fs.statSync(tmp, { bigint: true }).ctimeNs;
   } catch {
     return null;
   }

@@ -106,9 +106,10 @@ export class MaildirFolder {
     this.infoSeparator = options.infoSeparator ?? defaultInfoSeparator();
   }
 
-  async ensure(): Promise<void> {
+  ensure(): void {
+    // In place: every pass ensures every folder, and the directories are there nearly always.
     for (const sub of ['cur', 'new', 'tmp']) {
-      await fs.mkdir(path.join(this.dir, sub), { recursive: true, mode: 0o700 });
+      fsSync.mkdirSync(path.join(this.dir, sub), { recursive: true, mode: 0o700 });
     }
   }
 
