@@ -8,6 +8,7 @@ import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { FULL_SYNC, type SyncEvent } from '../../agent/src/protocol/index.js';
 import type { SyncEngine } from '../../agent/src/sync/engine.js';
 import type { ImapLineContext } from '../../agent/src/sync/imap-session.js';
+import { SessionPool } from '../../agent/src/sync/session-pool.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
 describe('IMAP sessions kept between runs (agent)', function () {
@@ -84,6 +85,37 @@ describe('IMAP sessions kept between runs (agent)', function () {
     const done = await run();
     assert.equal(done.stats.downloaded, 2);
     assert.equal(logins(), 0);
+  });
+
+  it('leave their folder, so changes made there meanwhile are not sent to them', async () => {
+    const pool = new SessionPool();
+    const kept = await pool.open(fixture.account);
+    try {
+      await kept.mailboxOpen('INBOX');
+      await pool.release(fixture.account, kept, true);
+      // Another client flags every message of that folder while the session is kept.
+      const other = await fixture.dovecot.client();
+      try {
+        await other.mailboxOpen('INBOX');
+        await other.messageFlagsAdd('1:*', ['\\Flagged']);
+      } finally {
+        await other.logout();
+      }
+      // imapflow reports each FETCH line a server sends unasked as a "flags" event.
+      const reported: number[] = [];
+      kept.on('flags', (update: { uid?: number; seq: number }) => reported.push(update.seq));
+      const again = await pool.open(fixture.account);
+      assert.equal(again, kept, 'the kept session serves again');
+      assert.equal(again.mailbox, false, 'no folder selected');
+      assert.deepEqual(reported, [], 'the server sent no FETCH line for the other changes');
+      // Its next pass still finds them: the folder's flags as the server has them now.
+      await again.mailboxOpen('INBOX');
+      for await (const m of again.fetch('1:*', { flags: true }))
+        assert.ok(m.flags?.has('\\Flagged'));
+      await pool.release(fixture.account, again, true);
+    } finally {
+      await pool.closeAll();
+    }
   });
 
   it('does not keep the sessions of a cancelled run', async () => {

@@ -112,6 +112,7 @@ export class SessionPool implements SessionSource {
   async release(account: AccountConfig, client: ImapFlow, reusable: boolean): Promise<void> {
     if (!reusable || !client.usable) return logoutQuietly(client);
     this.sinks.set(client, undefined);
+    leaveFolder(client);
     const key = keyOf(account);
     const list = this.kept.get(key) ?? [];
     const session: KeptSession = {
@@ -134,6 +135,21 @@ export class SessionPool implements SessionSource {
     for (const session of all) clearTimeout(session.timer);
     await Promise.all(all.map((session) => logoutQuietly(session.client)));
   }
+}
+
+/**
+ * A kept session leaves the folder it has selected. Else the server reports every change made
+ * there meanwhile at the session's next command (a FETCH line per message whose flags moved,
+ * 500 lines for 500 flags), for imapflow to parse and the next pass to ignore: it asks for
+ * each folder's changes itself. Only by UNSELECT (RFC 3691): CLOSE would expunge the messages
+ * flagged \Deleted. Not waited for: the session's next command queues behind it.
+ */
+function leaveFolder(client: ImapFlow): void {
+  if (!client.mailbox || !client.capabilities.has('UNSELECT')) return;
+  // imapflow's CLOSE command sends UNSELECT with this option (mailboxClose() does not pass it).
+  const run = (client as unknown as { run(command: 'CLOSE', options: object): Promise<unknown> })
+    .run;
+  void run.call(client, 'CLOSE', { unselect: true }).catch(() => undefined);
 }
 
 /** A session belongs to the account as configured: another host, user or secret is another. */
