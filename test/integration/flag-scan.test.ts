@@ -9,7 +9,9 @@ import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { openFolder } from '../../agent/src/sync/open-folder.js';
 import {
   expandSequenceSet,
+  flagsDifferFromRecorded,
   heldUidsOf,
+  recordableAnswerSets,
   remoteChanges,
   searchIsCheaper,
   type RemoteChanges,
@@ -46,6 +48,7 @@ const NEVER_OPENED: FolderState = {
   existsCount: null,
   localMark: null,
   flagAnswers: null,
+  flagAnswerSets: null,
   listingDigest: null,
 };
 
@@ -153,6 +156,69 @@ describe('reading every flag without CONDSTORE', function () {
       assert.equal((await read(way)).changes.answers!.digest, first.digest);
     });
   }
+
+  it('tells by one SEARCH whether any flag differs from recorded answers, whichever flag it is', async () => {
+    const answers = (await read('search')).changes.answers!;
+    const sets = recordableAnswerSets(answers);
+    assert.ok(sets, 'answers this short are kept');
+    const commands: string[] = [];
+    /** As in a pass: the SELECT first, which also brings other sessions' changes into view. */
+    const differ = async (
+      digest = answers.digest,
+      kept: string = sets,
+      answer?: () => ReturnType<ImapFlow['search']>,
+    ) => {
+      const opened = await openFolder(client, 'INBOX', NEVER_OPENED, true);
+      commands.length = 0;
+      const search = client.search.bind(client);
+      client.search = ((query: SearchObject, options?: Parameters<ImapFlow['search']>[1]) => {
+        commands.push(JSON.stringify(query));
+        return answer ? answer() : search(query, options);
+      }) as ImapFlow['search'];
+      try {
+        return await flagsDifferFromRecorded(client, opened, COUNT, digest, kept);
+      } finally {
+        client.search = search;
+      }
+    };
+    assert.equal(await differ(), false);
+    assert.equal(commands.length, 1, 'one search, however many flags');
+
+    // Each kind of change: a system flag set and cleared, $Forwarded, a keyword set and cleared.
+    const changes: Array<[number, string[]]> = [
+      [20, [...flagsOf(20), '\\Flagged']],
+      [2, flagsOf(2).filter((f) => f !== '\\Seen')],
+      [8, [...flagsOf(8), '$Forwarded']],
+      [3, [...flagsOf(3), 'Junk']],
+      [5, flagsOf(5).filter((f) => f !== 'Junk')],
+      [11, flagsOf(11).filter((f) => f !== '$label1')],
+    ];
+    for (const [uid, flags] of changes) {
+      await dovecot.setFlags('INBOX', uid, flags);
+      try {
+        assert.equal(await differ(), true, `UID ${uid}: ${flags.join(' ')}`);
+      } finally {
+        await dovecot.setFlags('INBOX', uid, flagsOf(uid));
+      }
+    }
+    assert.equal(await differ(), false, 'every change undone');
+
+    // Cannot tell, so the searches decide: sets that are not the digest's, a refused search.
+    assert.equal(await differ('search:90:another'), null);
+    const kept = JSON.parse(sets) as { sets: string[] };
+    const tampered = { ...kept, sets: ['1:90', ...kept.sets.slice(1)] };
+    assert.equal(await differ(answers.digest, JSON.stringify(tampered)), null);
+    assert.equal(await differ(answers.digest, 'not json'), null);
+    assert.equal(await differ(answers.digest, sets, () => Promise.resolve(false)), null);
+  });
+
+  it('keeps no sets for answers read by FETCH, or too long for one command', async () => {
+    assert.equal(recordableAnswerSets((await read('fetch')).changes.answers), null);
+    const answers = (await read('search')).changes.answers!;
+    assert.ok(answers.by === 'search');
+    const scattered = Array.from({ length: 2000 }, (_, i) => 2 * i + 1);
+    assert.equal(recordableAnswerSets({ ...answers, answers: [scattered] }), null);
+  });
 
   it('fails the folder, deleting nothing, when the server does not say which messages it has', async () => {
     const opened = await openFolder(client, 'INBOX', NEVER_OPENED, true);

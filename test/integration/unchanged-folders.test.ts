@@ -478,6 +478,83 @@ describe('folders on a server without CONDSTORE', function () {
   });
 });
 
+describe('a folder large enough to be searched for its flags, on a server without CONDSTORE', function () {
+  this.timeout(60_000);
+  let fixture: SyncFixture;
+  // Enough messages that six searches cost less than a FETCH line each, however slow the
+  // test process is to answer (searchIsCheaper): a round trip of up to ~16 ms.
+  const COUNT = 2000;
+
+  /** One pass, and the commands it sent. */
+  async function sync(): Promise<{ done: DoneEvent; commands: string[] }> {
+    const commands: string[] = [];
+    const engine = fixture.engine(
+      {},
+      { protocolLog: (direction, line) => direction === 'C' && commands.push(line) },
+    );
+    const done = await engine.start({ flags: FULL_SYNC, trigger: 'cli' }).done;
+    assert.equal(done.result, 'ok', JSON.stringify(done));
+    return { done, commands };
+  }
+  const searches = (commands: string[]) => commands.filter((c) => /^\S+ UID SEARCH /i.test(c));
+  const fetches = (commands: string[]) => commands.filter((c) => /^\S+ UID FETCH /i.test(c));
+
+  before(async () => {
+    fixture = await startSyncFixture({
+      dovecot: { capabilities: { condstore: false } },
+      // Small ones: what matters here is their count and their flags.
+      mail: Array.from({ length: COUNT }, (_, i) => ({
+        folder: 'INBOX',
+        raw: Buffer.from(
+          `From: a@example.com\r\nTo: b@example.com\r\nSubject: message ${i}\r\n` +
+            `Message-ID: <m${i}@example.com>\r\n\r\nBody ${i}\r\n`,
+        ),
+        internalDate: new Date(Date.UTC(2024, 0, 1) + i * 60_000),
+        // Read for the most part, the latest not yet; some answered: a few ranges each.
+        flags: i < COUNT - 40 ? (i % 500 < 20 ? ['\\Seen', '\\Answered'] : ['\\Seen']) : [],
+      })),
+    });
+    await sync();
+  });
+  after(async () => fixture?.cleanup());
+
+  it('checks a settled folder with one search, and still finds each change on the server', async () => {
+    const inbox = () => fixture.state.folders('a').find((f) => f.path === 'INBOX')!;
+    await sleep(SETTLED_AFTER_MS + 300);
+    // The first pass read no flag apart from the downloads': this one reads them all, the
+    // cheaper way (searches, not 2,000 FETCH lines), and keeps the answers.
+    const recording = await sync();
+    assert.ok(searches(recording.commands).length >= 6, recording.commands.join('\n'));
+    assert.deepEqual(fetches(recording.commands), []);
+    assert.ok(inbox().flagAnswers?.startsWith('search:'), String(inbox().flagAnswers));
+    assert.ok(inbox().flagAnswerSets, 'the answers kept with their digest');
+
+    let pass = await sync();
+    assert.equal(pass.done.stats.foldersUnchanged, 1, JSON.stringify(pass.done.stats));
+    assert.equal(searches(pass.commands).length, 1, pass.commands.join('\n'));
+
+    // A flag set and one cleared on the server: each found by the next pass, then settled.
+    for (const [uid, flags] of [
+      [5, ['\\Seen', '\\Flagged']],
+      [1, []],
+    ] as const) {
+      await fixture.dovecot.setFlags('INBOX', uid, [...flags]);
+      pass = await sync();
+      assert.equal(
+        pass.done.stats.flagsPulled,
+        1,
+        `UID ${uid}: ${JSON.stringify(pass.done.stats)}`,
+      );
+      const row = fixture.state.messages(inbox().id).find((m) => m.uid === uid)!;
+      assert.deepEqual([...row.flags].sort(), [...flags].sort());
+      pass = await sync();
+      assert.equal(pass.done.stats.flagsPulled, 0);
+      assert.equal(pass.done.stats.foldersUnchanged, 1, JSON.stringify(pass.done.stats));
+      assert.equal(searches(pass.commands).length, 1, pass.commands.join('\n'));
+    }
+  });
+});
+
 describe('a server that volunteers HIGHESTMODSEQ without offering CONDSTORE', function () {
   this.timeout(60_000);
   let dir: string;

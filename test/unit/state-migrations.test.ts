@@ -91,8 +91,15 @@ const SCHEMA_V7 = SCHEMA_V6.replace(
    PRAGMA user_version = 7;`,
 );
 
+/** Version 8: with a folder's mark, the digest of the listing it was checked against. */
+const SCHEMA_V8 = SCHEMA_V7.replace(
+  'PRAGMA user_version = 7;',
+  `ALTER TABLE folders ADD COLUMN listing_digest TEXT;
+   PRAGMA user_version = 8;`,
+);
+
 /** The versions written out above: every one before the current schema must be here. */
-const EARLIER_VERSIONS = [1, 2, 3, 4, 5, 6, 7];
+const EARLIER_VERSIONS = [1, 2, 3, 4, 5, 6, 7, 8];
 
 const FLAGS: SyncFlags = {
   uploadHierarchy: true,
@@ -523,6 +530,45 @@ describe('state database upgrades from every earlier schema', () => {
         [state.folders('work')[0]!.localMark, state.folders('work')[0]!.listingDigest],
         [null, null],
       );
+    } finally {
+      state.close();
+    }
+    assert.equal(userVersion(), currentVersion());
+  });
+
+  it('version 8: marks, flag answers and listing digests kept; answers kept whole only with their digest', () => {
+    write(SCHEMA_V8, (db) => {
+      fillVersion1(db, { journal: false });
+      db.prepare("INSERT INTO maildir_stores VALUES ('work', ':')").run();
+      db.prepare(
+        'UPDATE folders SET exists_count = 1, local_mark = ?, flag_answers = ?, listing_digest = ? WHERE id = 2',
+      ).run('1:2:3/4:5:6', 'search:1:abc=', '1:a:b');
+    });
+    const state = new StateDb(file);
+    try {
+      assertVersion1RowsKept(state);
+      assert.deepEqual(
+        state
+          .folders('work')
+          .map((f) => [f.path, f.localMark, f.flagAnswers, f.listingDigest, f.flagAnswerSets]),
+        [
+          ['Archive/2024', '1:2:3/4:5:6', 'search:1:abc=', '1:a:b', null],
+          ['INBOX', null, null, null, null],
+        ],
+      );
+      // What version 9 added works on the upgraded file: the answers go with their digest, and
+      // go when it goes (a pass that records none, or a change applied to the rows).
+      const archive = { uidValidity: 1_700_000_002, uidNext: 2, highestModseq: null, exists: 1 };
+      const sets = '{"digest":"search:1:abd="}';
+      state.markFolderSynced(2, { ...archive, flagAnswers: 'search:1:abd=', flagAnswerSets: sets });
+      assert.equal(state.folders('work')[0]!.flagAnswerSets, sets);
+      state.applyFolderChanges(2, [{ uid: 1, flags: ['\\Seen'] }], []);
+      assert.deepEqual(
+        [state.folders('work')[0]!.flagAnswers, state.folders('work')[0]!.flagAnswerSets],
+        [null, null],
+      );
+      state.markFolderSynced(2, { ...archive, flagAnswerSets: sets });
+      assert.equal(state.folders('work')[0]!.flagAnswerSets, null, 'never without a digest');
     } finally {
       state.close();
     }

@@ -8,6 +8,8 @@
  *    FLAGS over the UIDs we hold, whichever costs less for the folder's size and the link's
  *    round trip (see searchIsCheaper). Answers identical to those the last pass left the
  *    state equal to (their digest is recorded) mean nothing changed: no walk over the state.
+ *    Where the searches' answers are short enough to keep, one search for the messages whose
+ *    flags differ from them tells the same (flagsDifferFromRecorded).
  */
 import { createHash } from 'node:crypto';
 import type { ImapFlow, SearchObject } from 'imapflow';
@@ -285,18 +287,112 @@ async function searchFlagAnswers(
     answers.push(answer);
   }
   const flags = searches.map(([flag]) => flag);
-  const hash = createHash('sha256');
-  // Flag names cannot hold a space or a newline (RFC 3501 atoms); answers hold neither.
-  for (const flag of flags) hash.update(`${flag} `);
-  for (const answer of answers)
-    hash.update(`\n${typeof answer === 'string' ? answer : answer.join(',')}`);
   return {
     by: 'search',
     highestUid,
     flags,
     answers,
-    digest: `search:${highestUid}:${hash.digest('base64')}`,
+    digest: searchDigest(highestUid, flags, answers),
   };
+}
+
+function searchDigest(
+  highestUid: number,
+  flags: readonly string[],
+  answers: ReadonlyArray<string | readonly number[]>,
+): string {
+  const hash = createHash('sha256');
+  // Flag names cannot hold a space or a newline (RFC 3501 atoms); answers hold neither.
+  for (const flag of flags) hash.update(`${flag} `);
+  for (const answer of answers)
+    hash.update(`\n${typeof answer === 'string' ? answer : answer.join(',')}`);
+  return `search:${highestUid}:${hash.digest('base64')}`;
+}
+
+/**
+ * Search answers as a folder's state keeps them beside their digest (FolderState
+ * flagAnswerSets), for flagsDifferFromRecorded: each flag's UIDs as a sequence set.
+ */
+interface RecordedSearchAnswers {
+  digest: string;
+  highestUid: number;
+  flags: string[];
+  sets: string[];
+}
+
+/**
+ * Longest sets kept. They go into one command twice, and RFC 7162 (section 4) asks clients
+ * to keep a command line within 8192 octets; a folder whose flags are scattered more widely
+ * is compared by its six searches as before.
+ */
+const MAX_RECORDED_SET_CHARS = 3500;
+
+/** What the state keeps of answers read by searches (null: nothing, see above). */
+export function recordableAnswerSets(answers: FlagAnswers | undefined): string | null {
+  if (answers?.by !== 'search') return null;
+  // Plain UIDs (a server without ESEARCH) as they went into the digest: a valid set too.
+  const sets = answers.answers.map((a) => (typeof a === 'string' ? a : a.join(',')));
+  if (sets.reduce((sum, set) => sum + set.length, 0) > MAX_RECORDED_SET_CHARS) return null;
+  const recorded: RecordedSearchAnswers = {
+    digest: answers.digest,
+    highestUid: answers.highestUid,
+    flags: answers.flags,
+    sets,
+  };
+  return JSON.stringify(recorded);
+}
+
+/**
+ * Whether any message's flags differ from the answers a pass recorded, by one UID SEARCH
+ * instead of one per flag: the messages that carry a flag though outside its recorded set,
+ * or lack it though inside. No match: the answers would be the recorded ones, so nothing
+ * changed. Against a server without CONDSTORE (Exchange) this is the whole cost of a folder
+ * whose counters did not move, besides its SELECT: one round trip instead of six or more.
+ * Null when it cannot tell: the sets are not those of `digest` or of this range, the folder
+ * lists other keywords now, or the server refused the search. Then the searches as before.
+ */
+export async function flagsDifferFromRecorded(
+  client: ImapFlow,
+  opened: OpenedFolder,
+  highestUid: number,
+  digest: string,
+  recordedSets: string,
+): Promise<boolean | null> {
+  let recorded: RecordedSearchAnswers;
+  try {
+    recorded = JSON.parse(recordedSets) as RecordedSearchAnswers;
+  } catch {
+    return null;
+  }
+  const searches = flagSearches(opened);
+  if (
+    recorded.digest !== digest ||
+    recorded.highestUid !== highestUid ||
+    !Array.isArray(recorded.sets) ||
+    recorded.sets.length !== searches.length ||
+    searches.some(([flag], i) => recorded.flags[i] !== flag) ||
+    // The sets must be what the digest was made of: a damaged row is not trusted.
+    searchDigest(highestUid, recorded.flags, recorded.sets) !== digest
+  )
+    return null;
+  const differing: SearchObject[] = searches.map(([, carries], i) => {
+    const set = recorded.sets[i]!;
+    if (set === '') return carries;
+    return {
+      or: [
+        { ...carries, not: { uid: set } },
+        { not: carries, uid: set },
+      ],
+    };
+  });
+  // As for the searches themselves (searchFlagAnswers): no UID above the range existed.
+  const range =
+    opened.uidNext !== null && highestUid >= opened.uidNext - 1 ? {} : { uid: `1:${highestUid}` };
+  const started = performance.now();
+  const answer = await uidsMatching(client, { or: differing, ...range }).catch(() => null);
+  if (answer === null) return null;
+  noteRoundTrip(client, performance.now() - started);
+  return answer.length > 0;
 }
 
 /** One FETCH FLAGS over 1:highestUid: a line per message. */

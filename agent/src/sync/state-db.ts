@@ -40,6 +40,9 @@ const MIGRATIONS: readonly string[] = [
   // 8: with the Maildir's mark, the digest of the listing it was checked against: a pass that
   // changes the folder itself then checks a new listing by its digest, not by every row.
   `ALTER TABLE folders ADD COLUMN listing_digest TEXT;`,
+  // 9: with the digest of answers read by searches, the answers themselves (when short): one
+  // search for the messages whose flags differ from them then tells "nothing changed".
+  `ALTER TABLE folders ADD COLUMN flag_answer_sets TEXT;`,
 ];
 const SCHEMA_VERSION = 1 + MIGRATIONS.length;
 
@@ -114,6 +117,8 @@ export interface FolderState {
    * sync; else null.
    */
   flagAnswers: string | null;
+  /** The answers of `flagAnswers` when read by searches and short enough to keep, else null. */
+  flagAnswerSets: string | null;
   /**
    * The digest of cur/ and new/'s listing (maildir/listing-digest.ts) when `localMark` was
    * recorded, which the state matched then; null when not known.
@@ -195,6 +200,7 @@ interface FolderRecord {
   local_mark: string | null;
   flag_answers: string | null;
   listing_digest: string | null;
+  flag_answer_sets: string | null;
 }
 
 /** SQLite's answers for a file that is not (or no longer) a database. */
@@ -274,11 +280,11 @@ export class StateDb {
       updateFlags: this.db.prepare('UPDATE messages SET flags = ? WHERE folder_id = ? AND uid = ?'),
       deleteMessage: this.db.prepare('DELETE FROM messages WHERE folder_id = ? AND uid = ?'),
       markSynced: this.db.prepare(
-        'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ?, exists_count = ?, local_mark = ?, flag_answers = ?, listing_digest = ? WHERE id = ?',
+        'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ?, exists_count = ?, local_mark = ?, flag_answers = ?, flag_answer_sets = ?, listing_digest = ? WHERE id = ?',
       ),
       touchSynced: this.db.prepare('UPDATE folders SET last_sync_at = ? WHERE id = ?'),
       forgetFlagAnswers: this.db.prepare(
-        'UPDATE folders SET flag_answers = NULL WHERE id = ? AND flag_answers IS NOT NULL',
+        'UPDATE folders SET flag_answers = NULL, flag_answer_sets = NULL WHERE id = ? AND flag_answers IS NOT NULL',
       ),
       highestUid: this.db
         .prepare<[number], number | null>('SELECT max(uid) FROM messages WHERE folder_id = ?')
@@ -689,6 +695,8 @@ export class StateDb {
       localMark?: string | null;
       /** Only for a pass after which the state's flags equal these answers (sync-folder.ts). */
       flagAnswers?: string | null;
+      /** Those answers themselves, when kept (remote-changes.ts recordableAnswerSets). */
+      flagAnswerSets?: string | null;
       /** The digest of the listing `localMark` vouches for (only with it). */
       listingDigest?: string | null;
     },
@@ -702,6 +710,7 @@ export class StateDb {
         marks.exists ?? null,
         marks.localMark ?? null,
         marks.flagAnswers ?? null,
+        marks.flagAnswers ? (marks.flagAnswerSets ?? null) : null,
         marks.localMark ? (marks.listingDigest ?? null) : null,
         folderId,
       );
@@ -842,6 +851,7 @@ function toFolderState(record: FolderRecord): FolderState {
     existsCount: record.exists_count ?? null,
     localMark: record.local_mark ?? null,
     flagAnswers: record.flag_answers ?? null,
+    flagAnswerSets: record.flag_answer_sets ?? null,
     listingDigest: record.listing_digest ?? null,
   };
 }

@@ -20,8 +20,11 @@ import { openFolder } from './open-folder.js';
 import { reconcileFolder, type ReconcileResult } from './reconcile-folder.js';
 import { rematchFolder, type RematchResult } from './rematch-folder.js';
 import {
+  answersReadBy,
+  flagsDifferFromRecorded,
   heldUidsOf,
   readFlagAnswersLike,
+  recordableAnswerSets,
   remoteChanges,
   type FlagAnswers,
   type HeldUids,
@@ -147,13 +150,30 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   // Without CONDSTORE only every message's flags can tell: the same answers as those the
   // last pass left the state equal to, nothing changed. Else this pass goes on with them.
   let answersAtOpen: FlagAnswers | null = null;
-  if (unchanged === 'ask the flags') {
-    answersAtOpen = await readFlagAnswersLike(
-      client,
-      opened,
-      state.highestUid(folder.id),
-      folder.flagAnswers!,
-    );
+  const highestUid = unchanged === 'ask the flags' ? state.highestUid(folder.id) : 0;
+  // Answers recorded while the folder held nothing (a first pass: the flags of what it
+  // downloaded came with the bodies) say nothing of what it holds now. Read to compare with
+  // them, every flag would come by FETCH, a line per message, and that way would stay the
+  // folder's; the pass reads them the cheaper way instead (remoteChanges).
+  if (
+    unchanged === 'ask the flags' &&
+    !(highestUid > 0 && answersReadBy(folder.flagAnswers!) === 'none')
+  ) {
+    // One search for messages whose flags differ from the recorded answers, where kept.
+    const differ = folder.flagAnswerSets
+      ? await flagsDifferFromRecorded(
+          client,
+          opened,
+          highestUid,
+          folder.flagAnswers!,
+          folder.flagAnswerSets,
+        )
+      : null;
+    if (differ === false) {
+      result.unchanged = true;
+      return result;
+    }
+    answersAtOpen = await readFlagAnswersLike(client, opened, highestUid, folder.flagAnswers!);
     if (answersAtOpen?.digest === folder.flagAnswers) {
       result.unchanged = true;
       return result;
@@ -321,6 +341,9 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     result.deletionsPending === 0 &&
     !input.signal.aborted;
   const vouched = leftInSync ? await markAfterPass(local, state, folder.id, mark) : null;
+  // The state's flags are now the answers read, unless this pass changed the server since it
+  // asked (then the same answers could come back after another client undid it).
+  const answersStand = leftInSync && result.flagsPushed === 0 && result.expungedRemote === 0;
   state.markFolderSynced(folder.id, {
     uidValidity: opened.uidValidity,
     uidNext: opened.uidNext,
@@ -330,12 +353,8 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     exists: opened.exists,
     localMark: vouched?.mark ?? null,
     listingDigest: vouched?.listing ?? null,
-    // The state's flags are now the searches' answers, unless this pass changed the server
-    // since it asked (then the same answers could come back after another client undid it).
-    flagAnswers:
-      leftInSync && result.flagsPushed === 0 && result.expungedRemote === 0
-        ? (changes.answers?.digest ?? null)
-        : null,
+    flagAnswers: answersStand ? (changes.answers?.digest ?? null) : null,
+    flagAnswerSets: answersStand ? recordableAnswerSets(changes.answers) : null,
   });
   return result;
 }
