@@ -16,12 +16,18 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 const path = require('node:path');
 const dist = path.join(__dirname, '..', 'dist', 'cli');
 const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
+// Beside a running agent, `sync` is first tried the quick way (sync-fast-path.ts), which says
+// null whenever the whole CLI is needed.
+const runSync = () =>
+  require(path.join(dist, 'code-cache.cjs')).runCachedCli(
+    path.join(dist, 'sync.cjs'),
+    process.argv,
+  );
 const run =
   command === 'sync'
-    ? require(path.join(dist, 'code-cache.cjs')).runCachedCli(
-        path.join(dist, 'sync.cjs'),
-        process.argv,
-      )
+    ? require(path.join(dist, 'sync-fast-path.cjs'))
+        .syncThroughRecordedAgent(process.argv)
+        .then((code) => code ?? runSync())
     : import('../dist/cli/cli.js').then((cli) => cli.main(process.argv));
 
 run.then(

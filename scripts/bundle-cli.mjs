@@ -202,6 +202,25 @@ await build({
   logOverride: { 'require-resolve-not-external': 'silent' },
 });
 
+/**
+ * What bin/storesync.js tries first for `storesync sync`: the quick way in beside a running
+ * agent (agent/src/commands/sync-fast-path.ts), one CommonJS file without the config's
+ * schemas or the engine. Modules it loads only once the agent is found (the protocol, the
+ * report, the WebSocket fallback) are compiled only then: esbuild defers a dynamically
+ * imported module's code until the import runs, and V8 compiles a function on its first call.
+ */
+await build({
+  ...common,
+  entryPoints: ['dist/agent/commands/sync-fast-path.js'],
+  outfile: `${outdir}/sync-fast-path.cjs`,
+  format: 'cjs',
+  supported: { 'dynamic-import': false },
+  plugins: [lazyPackages],
+  define: { 'import.meta.url': '__storesyncUrl', 'import.meta.dirname': '__dirname' },
+  banner: { js: "const __storesyncUrl = require('node:url').pathToFileURL(__filename).href;" },
+  logOverride: { 'require-resolve-not-external': 'silent' },
+});
+
 // What runs that bundle (bin/storesync.js), CommonJS too: Node starts a CommonJS program
 // faster than an ES module one.
 await build({

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfigFile, type AgentConfig } from './config/load.js';
 import { AGENT_VERSION } from './package-info.js';
-import type { SyncFlags } from './protocol/index.js';
+import { addSyncCommand, syncFlagsOf, type SyncCliOptions } from './commands/sync-options.js';
 import { DataDirLock, DataDirLockedError } from './server/agent-lock.js';
 import { defaultConfigFileFor } from './platform-paths.js';
 import { EarlyDials } from './sync/early-dial.js';
@@ -69,43 +69,6 @@ function readConfig(file: string | undefined): AgentConfig {
   return loadConfigFile(chosen);
 }
 
-interface SyncCliOptions {
-  config?: string;
-  once?: boolean;
-  account?: string;
-  folder?: string[];
-  json?: boolean;
-  events?: boolean;
-  uploadHierarchy?: boolean;
-  downloadHierarchy?: boolean;
-  uploadContents?: boolean;
-  downloadContents?: boolean;
-  headersOnly?: boolean;
-}
-
-/** MAPISIB flags from the command line: no direction named means all four. */
-export function syncFlagsOf(opts: SyncCliOptions): SyncFlags {
-  const directions = {
-    uploadHierarchy: opts.uploadHierarchy === true,
-    downloadHierarchy: opts.downloadHierarchy === true,
-    uploadContents: opts.uploadContents === true,
-    downloadContents: opts.downloadContents === true,
-  };
-  const none = !Object.values(directions).some(Boolean);
-  return {
-    ...(none
-      ? {
-          uploadHierarchy: true,
-          downloadHierarchy: true,
-          uploadContents: true,
-          downloadContents: true,
-        }
-      : directions),
-    headersOnly: opts.headersOnly === true,
-    onDemand: false,
-  };
-}
-
 /**
  * The program with every command, or, given the name the command line asks for, with just
  * what that command needs (its help and errors are the same either way).
@@ -123,95 +86,62 @@ export async function buildProgram(
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  program
-    .command('sync')
-    .description('Synchronise the configured accounts once, in the foreground')
-    .option('-c, --config <file>', 'config file', undefined)
-    .option('--once', 'run a single pass and exit')
-    .option('--account <id>', 'only this account')
-    .option('--folder <name...>', 'only these folders ("Archive/2024"; repeatable)')
-    .option('--upload-hierarchy', 'create/delete folders on the server')
-    .option('--download-hierarchy', 'create/delete local folders')
-    .option('--upload-contents', 'push local messages, flags and deletions')
-    .option('--download-contents', 'pull messages, flags and expunges')
-    .option('--headers-only', 'store header blocks only; bodies on demand')
-    .option('--json', 'print one JSON summary line instead of progress')
-    .option('--events', 'print every sync event as a JSON line (NDJSON) instead of progress')
-    .addHelpText(
-      'after',
-      '\nWith no direction flag, all four directions run. While the agent runs for the same\n' +
-        "dataDir, the pass is the agent's: this command asks for it and shows it.\n" +
-        '\nExamples:\n  storesync sync --config ~/.config/storesync/config.json --once\n' +
-        '  storesync sync --once --json --account work --folder INBOX --download-contents\n' +
-        '  storesync sync --once --events | jq -c \'select(.type == "error")\'',
-    )
-    .action(async (opts: SyncCliOptions) => {
-      if (!opts.once) {
-        throw new CommanderError(
-          EXIT_USAGE,
-          'storesync.usage',
-          'continuous sync runs in the agent (`storesync start`); pass --once for a single pass',
-        );
-      }
-      if (opts.json && opts.events) {
-        throw new CommanderError(
-          EXIT_USAGE,
-          'storesync.usage',
-          '--json and --events exclude each other',
-        );
-      }
-      const config = readConfig(opts.config);
-      // With the agent running for this dataDir, the pass is the agent's (agent-sync.ts).
-      const { findRunningAgent } = await import('./commands/agent-client.js');
-      const agent = findRunningAgent(config.dataDir);
-      if (agent) {
-        const { runSyncThroughAgent, AgentSyncError } = await import('./commands/agent-sync.js');
-        try {
-          setExit(
-            await runSyncThroughAgent(agent, {
-              ...(opts.account ? { accountId: opts.account } : {}),
-              folders: opts.folder ?? [],
-              // Asked for now, as the pane's "Sync now": background work of the agent's on
-              // the same accounts gives way to it.
-              flags: { ...syncFlagsOf(opts), onDemand: true },
-              json: opts.json === true,
-              events: opts.events === true,
-              connections: new Map(config.accounts.map((a) => [a.id, a.maxConnections])),
-            }),
-          );
-        } catch (err) {
-          if (!(err instanceof AgentSyncError)) throw err;
-          process.stderr.write(`storesync: ${err.message}\n`);
-          setExit(err.exitCode);
-        }
-        return;
-      }
-      // Never beside the agent or another sync on the same Maildir and state.
-      const lock = DataDirLock.acquire(config.dataDir, 'sync');
-      try {
-        // The servers accept, greet and log in while the engine loads (session-pool.ts).
-        const accounts = config.accounts.filter((a) => !opts.account || a.id === opts.account);
-        const dials = EarlyDials.start(accounts);
-        const sessions = new (await import('./sync/session-pool.js')).EarlySessions(dials);
-        if (!config.log?.imapProtocol) sessions.login(accounts);
-        const { runSyncOnce } = await import('./commands/sync-command.js');
-        setExit(
-          await runSyncOnce(
-            config,
-            {
-              accountIds: opts.account ? [opts.account] : [],
-              folders: opts.folder ?? [],
-              flags: syncFlagsOf(opts),
-              json: opts.json === true,
-              events: opts.events === true,
-            },
-            sessions,
-          ),
-        );
-      } finally {
-        lock.release();
-      }
-    });
+  addSyncCommand(program).action(async (opts: SyncCliOptions) => {
+    if (!opts.once) {
+      throw new CommanderError(
+        EXIT_USAGE,
+        'storesync.usage',
+        'continuous sync runs in the agent (`storesync start`); pass --once for a single pass',
+      );
+    }
+    if (opts.json && opts.events) {
+      throw new CommanderError(
+        EXIT_USAGE,
+        'storesync.usage',
+        '--json and --events exclude each other',
+      );
+    }
+    const config = readConfig(opts.config);
+    // With the agent running for this dataDir, the pass is the agent's (agent-sync.ts).
+    const { findRunningAgent } = await import('./commands/agent-client.js');
+    const agent = findRunningAgent(config.dataDir);
+    if (agent) {
+      const { syncCommandThroughAgent } = await import('./commands/agent-sync.js');
+      setExit(
+        await syncCommandThroughAgent(
+          agent,
+          opts,
+          new Map(config.accounts.map((a) => [a.id, a.maxConnections])),
+        ),
+      );
+      return;
+    }
+    // Never beside the agent or another sync on the same Maildir and state.
+    const lock = DataDirLock.acquire(config.dataDir, 'sync');
+    try {
+      // The servers accept, greet and log in while the engine loads (session-pool.ts).
+      const accounts = config.accounts.filter((a) => !opts.account || a.id === opts.account);
+      const dials = EarlyDials.start(accounts);
+      const sessions = new (await import('./sync/session-pool.js')).EarlySessions(dials);
+      if (!config.log?.imapProtocol) sessions.login(accounts);
+      const { runSyncOnce } = await import('./commands/sync-command.js');
+      setExit(
+        await runSyncOnce(
+          config,
+          {
+            accountIds: opts.account ? [opts.account] : [],
+            folders: opts.folder ?? [],
+            flags: syncFlagsOf(opts),
+            json: opts.json === true,
+            events: opts.events === true,
+          },
+          sessions,
+        ),
+      );
+    } finally {
+      lock.release();
+    }
+  });
 
   program
     .command('fetch')

@@ -62,3 +62,24 @@ function xdg(ctx: PlatformContext, variable: string, fallback: string): string {
 function pathFor(ctx: PlatformContext): path.PlatformPath {
   return ctx.platform === 'win32' ? path.win32 : path.posix;
 }
+
+/** Points at another policy file (tests, or an admin trying a policy out); empty: none. */
+export const POLICY_FILE_ENV = 'STORESYNC_POLICY_FILE';
+
+/** Where the policy lives on this kind of machine (before STORESYNC_POLICY_FILE). */
+export function defaultPolicyFile(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  if (platform === 'win32') {
+    const programData = env.ProgramData || env.PROGRAMDATA || 'C:\\ProgramData';
+    return path.win32.join(programData, 'StoreSync', 'policy.json');
+  }
+  if (platform === 'darwin') return '/Library/Application Support/StoreSync/policy.json';
+  return '/etc/storesync/policy.json';
+}
+
+export function policyFile(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env[POLICY_FILE_ENV];
+  return override ? path.resolve(override) : defaultPolicyFile(process.platform, env);
+}

@@ -60,7 +60,8 @@ describe('agent service', () => {
     const config = JSON.parse(await fs.readFile(configFile, 'utf8')) as Record<string, unknown>;
     config.log = { level: 'debug', imapProtocol: true };
     await fs.writeFile(configFile, JSON.stringify(config, null, 2));
-    env = { [PASSWORD_ENV]: dovecot.password };
+    // The agent's record for the command line (agent-record.ts) and the code cache: here.
+    env = { [PASSWORD_ENV]: dovecot.password, XDG_CACHE_HOME: path.join(dir, 'cache') };
   });
 
   after(async () => {
@@ -203,6 +204,61 @@ describe('agent service', () => {
     );
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /nobody/);
+    watcher.ws.close();
+  });
+
+  it('is found by `sync --once` from the config file alone, until that file is edited', async () => {
+    const watcher = await pairedPane();
+    const reads = path.join(dir, 'bundle-reads.txt');
+    const traced = {
+      ...env,
+      NODE_OPTIONS: `--require ${path.resolve('test/support/record-bundle-reads.cjs')}`,
+      STORESYNC_TEST_BUNDLE_READS: reads,
+    };
+    /** The bundles of dist/cli one command read, and its summary. */
+    const sync = async () => {
+      await fs.rm(reads, { force: true });
+      const run = await runCli(['sync', '--once', '--json', '--config', configFile], traced);
+      assert.equal(run.code, 0, run.stderr);
+      const summary = JSON.parse(run.stdout) as { ok: boolean };
+      assert.equal(summary.ok, true, run.stdout);
+      const read = (await fs.readFile(reads, 'utf8')).trim().split('\n');
+      return read;
+    };
+    /** The agent ran a pass for the command line. */
+    const passFromCli = async (from: number) => {
+      const started = await watcher.waitFor(
+        (m): m is Extract<typeof m, { type: 'syncStarted' }> =>
+          m.type === 'syncStarted' && m.trigger === 'cli',
+        from,
+      );
+      await watcher.waitFor(
+        (m): m is Extract<typeof m, { type: 'done' }> =>
+          m.type === 'done' && m.syncId === started.syncId,
+        from,
+      );
+    };
+
+    let from = watcher.received.length;
+    assert.deepEqual(await sync(), ['sync-fast-path.cjs'], 'neither the CLI nor the engine');
+    await passFromCli(from);
+
+    // Edited since the agent read it: the CLI reads and checks it, then still asks the agent.
+    const original = await fs.readFile(configFile, 'utf8');
+    await fs.writeFile(configFile, original + '\n');
+    try {
+      from = watcher.received.length;
+      const read = await sync();
+      assert.ok(read.includes('sync.cjs'), read.join(' '));
+      await passFromCli(from);
+      // A config that no longer reads is said to be so, as without an agent.
+      await fs.writeFile(configFile, original.replace('"tls": "none"', '"tls": "sometimes"'));
+      const broken = await runCli(['sync', '--once', '--json', '--config', configFile], env);
+      assert.equal(broken.code, 2);
+      assert.match(broken.stderr, /accounts\[0\]\.imap\.tls/);
+    } finally {
+      await fs.writeFile(configFile, original);
+    }
     watcher.ws.close();
   });
 

@@ -1,7 +1,7 @@
 /**
  * The built CLI bundles (scripts/bundle-cli.mjs): the sync bundle runs through vm.Script,
- * which cannot load ES modules, so it must hold no import(); and no bundle names a directory
- * of the machine that built it.
+ * which cannot load ES modules, so it must hold no import(); the quick way in for `sync`
+ * must stay small; and no bundle names a directory of the machine that built it.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -15,6 +15,13 @@ describe('the built CLI bundles', () => {
     const calls = source.match(/(?<![\w$.])import\s*\(/g) ?? [];
     assert.deepEqual(calls, []);
     assert.match(source, /require\("node:child_process"\)/, 'the one dynamic import is there');
+  });
+
+  it('the quick way in for `sync` beside an agent holds neither the engine nor the config schemas', async () => {
+    const source = await fs.readFile(path.join(DIST, 'sync-fast-path.cjs'), 'utf8');
+    assert.match(source, /syncThroughRecordedAgent/);
+    for (const absent of ['better-sqlite3', 'imapflow', 'ConfigSchema', 'SyncEngine'])
+      assert.ok(!source.includes(absent), `${absent} is in the bundle`);
   });
 
   it('no bundle names the directory it was built in', async () => {

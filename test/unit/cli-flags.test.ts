@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { syncFlagsOf } from '../../agent/src/cli.js';
+import { syncFlagsOf } from '../../agent/src/commands/sync-options.js';
 
 describe('sync command MAPISIB flags', () => {
   it('runs all four directions when none is named', () => {

@@ -20,6 +20,7 @@ import {
 } from '../protocol/index.js';
 import { LocalConnection } from '../server/local-socket.js';
 import type { AgentEndpoint } from './agent-client.js';
+import { syncFlagsOf, type SyncCliOptions } from './sync-options.js';
 import { SyncReport } from './sync-report.js';
 
 export interface AgentSyncOptions {
@@ -67,6 +68,34 @@ export async function runSyncThroughAgent(
   );
   const done = await followAgentRun(agent, options, (event) => report.handle(event));
   return report.finish(done);
+}
+
+/**
+ * `storesync sync --once` as the command line asked for it, done by the agent: prints the run
+ * (or why it could not run) and resolves to the exit code. `connections`: each account's, as
+ * its config says, for the progress display.
+ */
+export async function syncCommandThroughAgent(
+  agent: AgentEndpoint,
+  opts: SyncCliOptions,
+  connections: ReadonlyMap<string, number>,
+): Promise<number> {
+  try {
+    return await runSyncThroughAgent(agent, {
+      ...(opts.account ? { accountId: opts.account } : {}),
+      folders: opts.folder ?? [],
+      // Asked for now, as the pane's "Sync now": background work of the agent's on the same
+      // accounts gives way to it.
+      flags: { ...syncFlagsOf(opts), onDemand: true },
+      json: opts.json === true,
+      events: opts.events === true,
+      connections,
+    });
+  } catch (err) {
+    if (!(err instanceof AgentSyncError)) throw err;
+    process.stderr.write(`storesync: ${err.message}\n`);
+    return err.exitCode;
+  }
 }
 
 /**

@@ -9,14 +9,14 @@
  * another policy (STORESYNC_POLICY_FILE exists so admins can try a policy before deploying it).
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import * as z from 'zod/mini';
 import '../protocol/zod-messages.js';
 import { ConfigError } from './errors.js';
 import { LogLevelSchema, type RawConfig } from './schema.js';
+import { policyFile } from '../platform-paths.js';
 
-/** Points at another policy file (tests, or an admin trying a policy out); empty: none. */
-export const POLICY_FILE_ENV = 'STORESYNC_POLICY_FILE';
+// Where the policy is: platform-paths.ts, which the command line reads before any schema.
+export { defaultPolicyFile, POLICY_FILE_ENV, policyFile } from '../platform-paths.js';
 
 export const PolicySchema = z.strictObject({
   imap: z.optional(
@@ -59,24 +59,6 @@ export type Policy = z.infer<typeof PolicySchema>;
 export interface LoadedPolicy {
   file: string;
   rules: Policy;
-}
-
-/** Where the policy lives on this kind of machine (before STORESYNC_POLICY_FILE). */
-export function defaultPolicyFile(
-  platform: NodeJS.Platform = process.platform,
-  env: NodeJS.ProcessEnv = process.env,
-): string {
-  if (platform === 'win32') {
-    const programData = env.ProgramData || env.PROGRAMDATA || 'C:\\ProgramData';
-    return path.win32.join(programData, 'StoreSync', 'policy.json');
-  }
-  if (platform === 'darwin') return '/Library/Application Support/StoreSync/policy.json';
-  return '/etc/storesync/policy.json';
-}
-
-export function policyFile(env: NodeJS.ProcessEnv = process.env): string {
-  const override = env[POLICY_FILE_ENV];
-  return override ? path.resolve(override) : defaultPolicyFile(process.platform, env);
 }
 
 /** The policy in force, or null when there is none. A broken policy is an error, not "none". */

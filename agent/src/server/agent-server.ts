@@ -13,6 +13,7 @@ import type { SyncLogger } from '../sync/logger.js';
 import { SyncScheduler } from '../sync/scheduler.js';
 import { StateDb } from '../sync/state-db.js';
 import { DataDirLock } from './agent-lock.js';
+import { recordRunningAgent, type AgentRecordHandle } from './agent-record.js';
 import { ensureTlsIdentity } from './certificate.js';
 import { createHttpApp } from './http-app.js';
 import { listenLocalSocket, type LocalSocketServer } from './local-socket.js';
@@ -50,6 +51,7 @@ export async function startAgent(
   const lock = DataDirLock.acquire(config.dataDir, 'agent');
   let state: StateDb | undefined;
   let local: LocalSocketServer | null = null;
+  let record: AgentRecordHandle | null = null;
   try {
     const identity = await ensureTlsIdentity(config.dataDir);
     const pairing = new PairingStore(config.dataDir);
@@ -112,6 +114,9 @@ export async function startAgent(
       local = localSocket;
     }
     lock.update({ url, port, ...(local ? { socket: local.path } : {}) });
+    // Lets `storesync sync` find this agent from its config file's path alone, but only by
+    // the local socket: a command that would need the WebSocket takes the usual way.
+    record = local ? recordRunningAgent(config) : null;
     log.info({ url, pid: process.pid, socket: local?.path }, 'agent listening');
 
     let current = config;
@@ -145,6 +150,8 @@ export async function startAgent(
             if (scheduler === replacement && !closing) replacement.start();
           });
         current = { ...next, dataDir: current.dataDir, server: current.server };
+        // A record naming the new config would send commands to where it says no longer.
+        record?.update(next, notApplied.length === 0);
         hub.refresh();
         log.info(
           { accounts: next.accounts.map((a) => a.id), notApplied },
@@ -164,10 +171,12 @@ export async function startAgent(
             server.closeAllConnections();
           });
           stateDb.close();
+          record?.remove();
           lock.release();
         })()),
     };
   } catch (err) {
+    record?.remove();
     await local?.close();
     state?.close();
     lock.release();
