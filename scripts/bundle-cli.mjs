@@ -204,21 +204,40 @@ await build({
 
 /**
  * What bin/storesync.js tries first for `storesync sync`: the quick way in beside a running
- * agent (agent/src/commands/sync-fast-path.ts), one CommonJS file without the config's
- * schemas or the engine. Modules it loads only once the agent is found (the protocol, the
- * report, the WebSocket fallback) are compiled only then: esbuild defers a dynamically
- * imported module's code until the import runs, and V8 compiles a function on its first call.
+ * agent (agent/src/commands/sync-fast-path.ts), in two CommonJS files. The first, a few kB,
+ * looks for the agent's record: every one-shot run reads it, so it holds nothing else. The
+ * second (commander, the protocol, the report) is read only where a record was found; it
+ * holds neither the config's schemas nor the engine.
  */
-await build({
+const SECOND_STEP = './sync-through-recorded-agent.js';
+const secondStepApart = {
+  name: 'second-step-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/sync-through-recorded-agent\.js$/ }, () => ({
+      path: SECOND_STEP.replace(/\.js$/, '.cjs'),
+      external: true,
+    }));
+  },
+};
+const quickWayIn = {
   ...common,
-  entryPoints: ['dist/agent/commands/sync-fast-path.js'],
-  outfile: `${outdir}/sync-fast-path.cjs`,
   format: 'cjs',
   supported: { 'dynamic-import': false },
-  plugins: [lazyPackages],
   define: { 'import.meta.url': '__storesyncUrl', 'import.meta.dirname': '__dirname' },
   banner: { js: "const __storesyncUrl = require('node:url').pathToFileURL(__filename).href;" },
   logOverride: { 'require-resolve-not-external': 'silent' },
+};
+await build({
+  ...quickWayIn,
+  entryPoints: ['dist/agent/commands/sync-fast-path.js'],
+  outfile: `${outdir}/sync-fast-path.cjs`,
+  plugins: [secondStepApart],
+});
+await build({
+  ...quickWayIn,
+  entryPoints: [`dist/agent/commands/${SECOND_STEP.slice(2)}`],
+  outfile: `${outdir}/${SECOND_STEP.slice(2).replace(/\.js$/, '.cjs')}`,
+  plugins: [lazyPackages],
 });
 
 // What runs that bundle (bin/storesync.js), CommonJS too: Node starts a CommonJS program

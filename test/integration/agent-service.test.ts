@@ -240,7 +240,11 @@ describe('agent service', () => {
     };
 
     let from = watcher.received.length;
-    assert.deepEqual(await sync(), ['sync-fast-path.cjs'], 'neither the CLI nor the engine');
+    assert.deepEqual(
+      await sync(),
+      ['sync-fast-path.cjs', 'sync-through-recorded-agent.cjs'],
+      'neither the CLI nor the engine',
+    );
     await passFromCli(from);
 
     // Edited since the agent read it: the CLI reads and checks it, then still asks the agent.
@@ -249,7 +253,9 @@ describe('agent service', () => {
     try {
       from = watcher.received.length;
       const read = await sync();
+      assert.deepEqual(read.slice(0, 1), ['sync-fast-path.cjs'], 'the record looked for');
       assert.ok(read.includes('sync.cjs'), read.join(' '));
+      assert.ok(!read.includes('sync-through-recorded-agent.cjs'), 'and not found');
       await passFromCli(from);
       // A config that no longer reads is said to be so, as without an agent.
       await fs.writeFile(configFile, original.replace('"tls": "none"', '"tls": "sometimes"'));

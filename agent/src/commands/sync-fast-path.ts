@@ -1,51 +1,39 @@
 /**
  * `storesync sync --once` beside a running agent, the quick way in: bin/storesync.js runs
- * this before it loads the CLI's bundle. It reads the command line (the definition cli.ts
- * uses) and the running agent's record for the config file named (agent-record.ts), and,
- * where that record stands, has the agent do the pass over its local socket: no config
- * schema, engine, code cache or checksum to load, so the command's own start-up is little
- * more than Node's (BENCHMARKS.md). Resolves to null wherever it cannot be sure of doing what
- * the CLI would (help asked for, a usage error, no record, an edited config): the CLI then
- * does everything as usual, errors included. Never null once the agent was asked for a run.
+ * this before it loads the CLI's bundle. It finds the config file the command line names and
+ * the running agent's record for it (agent-record.ts); only where that record stands does it
+ * load the rest (sync-through-recorded-agent.ts: the command line read with the CLI's own
+ * definition, the protocol, the report), and the agent does the pass over its local socket.
+ * No config schema, engine, code cache or checksum is loaded, so the command's own start-up
+ * is little more than Node's (BENCHMARKS.md). Without a record this costs a one-shot run a
+ * small file and a stat or two. Null wherever the CLI is to run the command instead, errors
+ * included; never null once the agent was asked for a run.
  */
-import { Command } from 'commander';
 import { defaultConfigFileFor } from '../platform-paths.js';
 import { readAgentRecord } from '../server/agent-record.js';
-import { findRunningAgent } from './agent-client.js';
-import { addSyncCommand, type SyncCliOptions } from './sync-options.js';
 
-/** Resolves to the exit code, or null when the CLI is to run the command instead. */
+/** Resolves to the exit code, or null when the CLI is to run the command. */
 export async function syncThroughRecordedAgent(argv: readonly string[]): Promise<number | null> {
-  const options = syncOptionsOf(argv);
-  if (!options) return null;
-  const record = readAgentRecord(options.config ?? defaultConfigFileFor());
+  const configFile = configFileNamed(argv.slice(2)) ?? defaultConfigFileFor();
+  const record = readAgentRecord(configFile);
   if (!record) return null;
-  const agent = findRunningAgent(record.dataDir);
-  if (!agent?.socket || agent.pid !== record.pid) return null;
-  const { syncCommandThroughAgent } = await import('./agent-sync.js');
-  return syncCommandThroughAgent(
-    agent,
-    options,
-    new Map(record.accounts.map((a) => [a.id, a.maxConnections])),
-  );
+  const { syncThroughRecord } = await import('./sync-through-recorded-agent.js');
+  return syncThroughRecord(argv, configFile, record);
 }
 
-/** The options of a well-formed `sync --once` command line; null for anything else. */
-function syncOptionsOf(argv: readonly string[]): SyncCliOptions | null {
-  let options: SyncCliOptions | null = null;
-  // Silent: whatever it would say, the CLI says instead.
-  const program = new Command()
-    .exitOverride()
-    .configureOutput({ writeOut: () => {}, writeErr: () => {} });
-  addSyncCommand(program).action((opts: SyncCliOptions) => {
-    options = opts;
-  });
-  try {
-    program.parse([...argv]);
-  } catch {
-    return null;
+/**
+ * The value of the last `--config`/`-c` in the arguments, in each way commander accepts it
+ * (`--config F`, `--config=F`, `-c F`, `-cF`). Only to find a record: the next step reads
+ * the command line with commander itself and goes on only if it names the same file.
+ */
+export function configFileNamed(args: readonly string[]): string | null {
+  let file: string | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') break;
+    if (arg === '--config' || arg === '-c') file = args[++i] ?? null;
+    else if (arg.startsWith('--config=')) file = arg.slice('--config='.length);
+    else if (arg.startsWith('-c') && !arg.startsWith('--')) file = arg.slice(2);
   }
-  const parsed = options as SyncCliOptions | null;
-  if (!parsed?.once || (parsed.json && parsed.events)) return null;
-  return parsed;
+  return file;
 }
