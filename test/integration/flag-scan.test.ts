@@ -208,7 +208,10 @@ describe('reading every flag without CONDSTORE', function () {
     const kept = JSON.parse(sets) as { sets: string[] };
     const tampered = { ...kept, sets: ['1:90', ...kept.sets.slice(1)] };
     assert.equal(await differ(answers.digest, JSON.stringify(tampered)), null);
-    assert.equal(await differ(answers.digest, 'not json'), null);
+    for (const damaged of ['not json', 'null', '{}', JSON.stringify({ ...kept, flags: null })])
+      assert.equal(await differ(answers.digest, damaged), null, damaged);
+    const numbers = { ...kept, sets: kept.sets.map((_, i) => i) };
+    assert.equal(await differ(answers.digest, JSON.stringify(numbers)), null);
     assert.equal(await differ(answers.digest, sets, () => Promise.resolve(false)), null);
   });
 

@@ -358,25 +358,30 @@ export async function flagsDifferFromRecorded(
   digest: string,
   recordedSets: string,
 ): Promise<boolean | null> {
-  let recorded: RecordedSearchAnswers;
+  let recorded: Partial<RecordedSearchAnswers> | null;
   try {
-    recorded = JSON.parse(recordedSets) as RecordedSearchAnswers;
+    recorded = JSON.parse(recordedSets) as Partial<RecordedSearchAnswers> | null;
   } catch {
     return null;
   }
   const searches = flagSearches(opened);
   if (
+    typeof recorded !== 'object' ||
+    recorded === null ||
     recorded.digest !== digest ||
     recorded.highestUid !== highestUid ||
+    !Array.isArray(recorded.flags) ||
     !Array.isArray(recorded.sets) ||
+    !recorded.sets.every((set) => typeof set === 'string') ||
     recorded.sets.length !== searches.length ||
-    searches.some(([flag], i) => recorded.flags[i] !== flag) ||
+    searches.some(([flag], i) => recorded.flags![i] !== flag) ||
     // The sets must be what the digest was made of: a damaged row is not trusted.
     searchDigest(highestUid, recorded.flags, recorded.sets) !== digest
   )
     return null;
+  const sets = recorded.sets;
   const differing: SearchObject[] = searches.map(([, carries], i) => {
-    const set = recorded.sets[i]!;
+    const set = sets[i]!;
     if (set === '') return carries;
     return {
       or: [
