@@ -107,6 +107,20 @@ describe("the running agent's record of its config", () => {
     assert.equal(readAgentRecord(configFile, cacheDir)?.pid, process.pid + 1);
   });
 
+  it("removes the records of agents that died without removing theirs, and no one else's", () => {
+    const agents = path.join(cacheDir, 'agents');
+    fs.mkdirSync(agents, { recursive: true });
+    // A pid no process has (above Linux's highest), and one that runs (this process's parent).
+    fs.writeFileSync(path.join(agents, 'dead.json'), JSON.stringify({ pid: 4_194_305 }));
+    fs.writeFileSync(path.join(agents, 'alive.json'), JSON.stringify({ pid: process.ppid }));
+    fs.writeFileSync(path.join(agents, 'half-written.json'), '{"pid":');
+    recordRunningAgent(config, cacheDir);
+    const left = fs.readdirSync(agents).sort();
+    assert.ok(!left.includes('dead.json'), left.join(' '));
+    assert.ok(left.includes('alive.json') && left.includes('half-written.json'), left.join(' '));
+    assert.ok(readAgentRecord(configFile, cacheDir), 'its own written');
+  });
+
   it('ignores a damaged record', () => {
     recordRunningAgent(config, cacheDir);
     const [name] = fs.readdirSync(path.join(cacheDir, 'agents'));

@@ -107,7 +107,8 @@ export class DataDirLock {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this pid runs (another user's counts: it cannot be signalled). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

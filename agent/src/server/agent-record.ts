@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { defaultCacheDirFor, policyFile } from '../platform-paths.js';
+import { processAlive } from './agent-lock.js';
 
 /** What identifies a file's content well enough to notice an edit, without reading it. */
 interface FileIdentity {
@@ -84,6 +85,7 @@ export function recordRunningAgent(
     }
   };
   write(config);
+  forgetDeadAgents(cacheDir);
   return {
     update(next, applied) {
       remove();
@@ -150,6 +152,30 @@ function identityOf(file: string): FileIdentity | null {
 function sameIdentity(a: FileIdentity | null | undefined, b: FileIdentity | null): boolean {
   if (a === null || b === null) return a === b;
   return a?.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
+/**
+ * Removes the records of agents that died without removing theirs (killed, a power cut): they
+ * would never be used (their lock's holder is gone), only pile up. A record this cannot read
+ * is left alone: it may be being written.
+ */
+function forgetDeadAgents(cacheDir: string): void {
+  const dir = path.join(cacheDir, 'agents');
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.json')) continue;
+    try {
+      const { pid } = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as AgentRecord;
+      if (typeof pid === 'number' && !processAlive(pid)) fs.rmSync(path.join(dir, name));
+    } catch {
+      // Unreadable now: left as it is.
+    }
+  }
 }
 
 /** Removes a record unless another agent (for the same config) has written it since. */
