@@ -8,7 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfigFile, type AgentConfig } from './config/load.js';
 import { AGENT_VERSION } from './package-info.js';
-import { addSyncCommand, syncFlagsOf, type SyncCliOptions } from './commands/sync-options.js';
+import {
+  addSyncCommand,
+  syncFlagsOf,
+  syncUsageProblem,
+  type SyncCliOptions,
+} from './commands/sync-options.js';
 import { DataDirLock, DataDirLockedError } from './server/agent-lock.js';
 import { defaultConfigFileFor } from './platform-paths.js';
 import { EarlyDials } from './sync/early-dial.js';
@@ -87,20 +92,8 @@ export async function buildProgram(
     .exitOverride();
 
   addSyncCommand(program).action(async (opts: SyncCliOptions) => {
-    if (!opts.once) {
-      throw new CommanderError(
-        EXIT_USAGE,
-        'storesync.usage',
-        'continuous sync runs in the agent (`storesync start`); pass --once for a single pass',
-      );
-    }
-    if (opts.json && opts.events) {
-      throw new CommanderError(
-        EXIT_USAGE,
-        'storesync.usage',
-        '--json and --events exclude each other',
-      );
-    }
+    const problem = syncUsageProblem(opts);
+    if (problem) throw new CommanderError(EXIT_USAGE, 'storesync.usage', problem);
     const config = readConfig(opts.config);
     // With the agent running for this dataDir, the pass is the agent's (agent-sync.ts).
     const { findRunningAgent } = await import('./commands/agent-client.js');

@@ -43,6 +43,14 @@ export function syncFlagsOf(opts: SyncCliOptions): SyncFlags {
   };
 }
 
+/** Why options read from the command line cannot run, or null when they can. */
+export function syncUsageProblem(opts: SyncCliOptions): string | null {
+  if (!opts.once)
+    return 'continuous sync runs in the agent (`storesync start`); pass --once for a single pass';
+  if (opts.json && opts.events) return '--json and --events exclude each other';
+  return null;
+}
+
 /** Adds `sync` with its options and help to `program`; the caller gives its action. */
 export function addSyncCommand(program: Command): Command {
   return program

@@ -11,7 +11,7 @@ import { defaultConfigFileFor } from '../platform-paths.js';
 import type { AgentRecord } from '../server/agent-record.js';
 import { findRunningAgent } from './agent-client.js';
 import { syncCommandThroughAgent } from './agent-sync.js';
-import { addSyncCommand, type SyncCliOptions } from './sync-options.js';
+import { addSyncCommand, syncUsageProblem, type SyncCliOptions } from './sync-options.js';
 
 /** Resolves to the exit code, or null when the CLI is to run the command. */
 export async function syncThroughRecord(
@@ -48,6 +48,5 @@ function syncOptionsOf(argv: readonly string[]): SyncCliOptions | null {
     return null;
   }
   const parsed = options as SyncCliOptions | null;
-  if (!parsed?.once || (parsed.json && parsed.events)) return null;
-  return parsed;
+  return parsed && syncUsageProblem(parsed) === null ? parsed : null;
 }

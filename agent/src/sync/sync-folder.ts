@@ -150,15 +150,8 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   // Without CONDSTORE only every message's flags can tell: the same answers as those the
   // last pass left the state equal to, nothing changed. Else this pass goes on with them.
   let answersAtOpen: FlagAnswers | null = null;
-  const highestUid = unchanged === 'ask the flags' ? state.highestUid(folder.id) : 0;
-  // Answers recorded while the folder held nothing (a first pass: the flags of what it
-  // downloaded came with the bodies) say nothing of what it holds now. Read to compare with
-  // them, every flag would come by FETCH, a line per message, and that way would stay the
-  // folder's; the pass reads them the cheaper way instead (remoteChanges).
-  if (
-    unchanged === 'ask the flags' &&
-    !(highestUid > 0 && answersReadBy(folder.flagAnswers!) === 'none')
-  ) {
+  if (unchanged === 'ask the flags') {
+    const highestUid = state.highestUid(folder.id);
     // One search for messages whose flags differ from the recorded answers, where kept.
     const differ = folder.flagAnswerSets
       ? await flagsDifferFromRecorded(
@@ -461,7 +454,11 @@ function isRecordedMark(folder: FolderState, mark: FolderMark | null): mark is F
  * server's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and message count are those of that pass, the
  * Maildir's mark is the one recorded then, and no APPEND or body is still owed. Without
  * CONDSTORE a flag change leaves no trace in the counters: 'ask the flags' when all else is
- * unchanged and that pass recorded the answers it read every message's flags from.
+ * unchanged and that pass recorded the answers it read every message's flags from. Answers
+ * recorded while the folder held nothing (a first pass: the flags of what it downloaded came
+ * with the bodies) say nothing of what it holds now: compared with them, every flag would be
+ * read by FETCH, a line per message, and that way would stay the folder's; the full pass
+ * reads them the cheaper way instead (remoteChanges).
  */
 function unchangedSinceLastPass(
   state: StateDb,
@@ -480,7 +477,8 @@ function unchangedSinceLastPass(
   } else if (
     folder.highestModseq !== null ||
     server.highestModseq !== null ||
-    folder.flagAnswers === null
+    folder.flagAnswers === null ||
+    (answersReadBy(folder.flagAnswers) === 'none' && state.highestUid(folder.id) > 0)
   )
     return false;
   if (state.hasPendingAppends(folder.id)) return false;
