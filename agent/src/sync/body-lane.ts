@@ -4,17 +4,17 @@
  * ourselves, reading with ImapResponseReader: each body goes from the socket's chunks to its
  * file without being gathered, copied or parsed (imapflow would concatenate every literal
  * and parse each response as a whole; over an initial sync that was most of our CPU time,
- * BENCHMARKS.md). Everything but the bodies is still parsed by imapflow's own parser.
+ * BENCHMARKS.md). The usual FETCH response around a body is read by lane-fetch-line.ts; any
+ * other response is parsed by imapflow's own parser.
  *
  * The lane serves FETCH commands one after another and is then logged out: the session it
  * came from cannot be used again (syncFolder opens a new one for the rest of the pass).
  */
 import type { Readable } from 'node:stream';
 import type { ImapFlow } from 'imapflow';
-import { compiler, parser } from 'imapflow/lib/handler/imap-handler.js';
-import type { ImapAttribute, ImapAttributeNode } from 'imapflow/lib/handler/types.js';
 import { CrlfToLfInSlices } from './maildir/crlf.js';
 import { ImapResponseReader } from './imap-response-reader.js';
+import { parseLaneFetch, readLaneFetch } from './lane-fetch-line.js';
 import type { ImapProtocolLog } from './imap-session.js';
 
 /** Received messages waiting for the consumer; beyond it the socket is not read. */
@@ -304,38 +304,19 @@ export class BodyLane {
 
   /** One untagged response as a message, or null when it is none of ours. */
   private async toMessage(item: Received): Promise<LaneMessage | null> {
-    const parsed = await parser(item.text, { literals: item.literals });
-    const [kind, list] = parsed.attributes ?? [];
-    if (parsed.tag !== '*' || !isAtom(kind, 'FETCH') || !Array.isArray(list) || !item.body) {
+    const items = readLaneFetch(item.text) ?? (await parseLaneFetch(item.text, item.literals));
+    if (!items || !item.body) {
       // A flag change another client made, EXISTS, EXPUNGE: the pass's next steps see them.
       if (item.body?.kind === 'spill') await item.body.spill.discard();
       return null;
     }
-    const message: LaneMessage = {
-      uid: undefined,
-      flags: [],
-      internalDate: null,
+    return {
+      uid: items.uid,
+      flags: items.flags,
+      internalDate: items.internalDate,
       wireBytes: item.wireBytes,
-      body: item.body,
+      body: items.bodyNil ? null : item.body,
     };
-    for (let i = 0; i + 1 < list.length; i += 2) {
-      const key = compiler({ attributes: [list[i]!] })
-        .toString()
-        .toUpperCase();
-      const value = list[i + 1];
-      if (key === 'UID' && isNode(value)) {
-        const uid = Number(value.value);
-        message.uid = Number.isSafeInteger(uid) && uid > 0 ? uid : undefined;
-      } else if (key === 'FLAGS' && Array.isArray(value)) {
-        message.flags = value.flatMap((flag) => (isNode(flag) ? [String(flag.value)] : []));
-      } else if (key === 'INTERNALDATE' && isNode(value)) {
-        const time = new Date(String(value.value)).getTime();
-        message.internalDate = Number.isFinite(time) ? time : null;
-      } else if (/^(BODY|BINARY)\[\]|^RFC822$/.test(key) && value === null) {
-        message.body = null;
-      }
-    }
-    return message;
   }
 
   private pause(reason: 'queue' | 'spill'): void {
@@ -359,14 +340,6 @@ export class BodyLane {
     this.wake = null;
     wake?.();
   }
-}
-
-function isNode(value: ImapAttribute | undefined): value is ImapAttributeNode {
-  return !!value && !Array.isArray(value);
-}
-
-function isAtom(value: ImapAttribute | undefined, name: string): boolean {
-  return isNode(value) && String(value.value).toUpperCase() === name;
 }
 
 /** The first bytes of a body held in pieces, enough to read its header block. */

@@ -29,6 +29,8 @@ const fdatasync = promisify(fsSync.fdatasync);
 const openFile = promisify(fsSync.open);
 const writevFile = promisify(fsSync.writev);
 
+type MaildirSubdir = 'cur' | 'new' | 'tmp';
+
 /** Descriptors of written files kept open until their batch is synced. */
 const KEEP_OPEN_AT_MOST = 512;
 
@@ -98,18 +100,32 @@ export class MaildirFolder {
   private scanned: ListingDigest | null = null;
   /** Files written to tmp/ and not yet synced, still open: base → descriptor. */
   private readonly unsynced = new Map<string, number>();
+  private readonly subdirs: Readonly<Record<MaildirSubdir, string>>;
 
   constructor(
     readonly dir: string,
     options: MaildirFolderOptions = {},
   ) {
     this.infoSeparator = options.infoSeparator ?? defaultInfoSeparator();
+    this.subdirs = {
+      cur: path.join(dir, 'cur'),
+      new: path.join(dir, 'new'),
+      tmp: path.join(dir, 'tmp'),
+    };
+  }
+
+  /**
+   * A file's path. Names are single components (ours, or read from the directory), so this
+   * is path.join without its normalising, which a download paid three times per message.
+   */
+  private file(subdir: MaildirSubdir, name: string): string {
+    return this.subdirs[subdir] + path.sep + name;
   }
 
   ensure(): void {
     // In place: every pass ensures every folder, and the directories are there nearly always.
-    for (const sub of ['cur', 'new', 'tmp']) {
-      fsSync.mkdirSync(path.join(this.dir, sub), { recursive: true, mode: 0o700 });
+    for (const sub of Object.values(this.subdirs)) {
+      fsSync.mkdirSync(sub, { recursive: true, mode: 0o700 });
     }
   }
 
@@ -135,7 +151,7 @@ export class MaildirFolder {
     for (const subdir of ['new', 'cur'] as const) {
       let names: string[];
       try {
-        names = await fs.readdir(path.join(this.dir, subdir));
+        names = await fs.readdir(this.subdirs[subdir]);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
@@ -163,7 +179,7 @@ export class MaildirFolder {
     await eachInSlices(messages, ({ base, letters }) => {
       if (missing) return;
       const name = maildirName(base, letters, this.infoSeparator);
-      if (fsSync.existsSync(path.join(this.dir, 'cur', name)))
+      if (fsSync.existsSync(this.file('cur', name)))
         files.set(base, { subdir: 'cur', name, letters });
       else missing = true;
     });
@@ -185,7 +201,7 @@ export class MaildirFolder {
   private async writeEachToTmp(batch: readonly PendingFile[]): Promise<void> {
     await forEachLimited(batch, WRITE_CONCURRENCY, async (file) => {
       const handle = await fs.open(
-        path.join(this.dir, 'tmp', file.base),
+        this.file('tmp', file.base),
         fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC,
         0o600,
       );
@@ -206,7 +222,7 @@ export class MaildirFolder {
    */
   async writeTmpUnsynced(file: Pick<PendingFile, 'base' | 'data'>): Promise<void> {
     const pieces = Array.isArray(file.data) ? file.data : [file.data as Uint8Array];
-    const fd = await openFile(path.join(this.dir, 'tmp', file.base), 'w', 0o600);
+    const fd = await openFile(this.file('tmp', file.base), 'w', 0o600);
     try {
       let rest = pieces.filter((p) => p.length > 0);
       while (rest.length > 0) {
@@ -248,8 +264,7 @@ export class MaildirFolder {
       await forEachLimited(bases, WRITE_CONCURRENCY, async (base) => {
         const kept = this.unsynced.get(base);
         this.unsynced.delete(base);
-        const fd =
-          kept ?? (await openFile(path.join(this.dir, 'tmp', base), fsConstants.O_WRONLY, 0));
+        const fd = kept ?? (await openFile(this.file('tmp', base), fsConstants.O_WRONLY, 0));
         try {
           await fdatasync(fd);
         } finally {
@@ -270,7 +285,7 @@ export class MaildirFolder {
       if (fd !== undefined) fsSync.closeSync(fd);
     }
     await Promise.all(
-      bases.map((base) => fs.rm(path.join(this.dir, 'tmp', base), { force: true }).catch(() => {})),
+      bases.map((base) => fs.rm(this.file('tmp', base), { force: true }).catch(() => {})),
     );
   }
 
@@ -280,7 +295,7 @@ export class MaildirFolder {
    */
   async streamToTmp(name: string, source: AsyncIterable<Uint8Array>): Promise<number> {
     const converter = new CrlfToLfConverter();
-    const file = path.join(this.dir, 'tmp', name);
+    const file = this.file('tmp', name);
     const handle = await fs.open(file, 'w', 0o600);
     let size = 0;
     try {
@@ -305,7 +320,7 @@ export class MaildirFolder {
 
   /** Gives a file in tmp/ its final name (once its size, part of the name, is known). */
   async renameInTmp(from: string, to: string): Promise<void> {
-    await renameDurably(path.join(this.dir, 'tmp', from), path.join(this.dir, 'tmp', to));
+    await renameDurably(this.file('tmp', from), this.file('tmp', to));
   }
 
   /** Moves a written batch from tmp/ into cur/ and makes the renames durable. */
@@ -313,13 +328,10 @@ export class MaildirFolder {
     await eachInSlices(batch, (file) => {
       const name = maildirName(file.base, file.letters, this.infoSeparator);
       const renamed = () => void this.expected?.add('cur', name);
-      const retrying = renameHere(
-        path.join(this.dir, 'tmp', file.base),
-        path.join(this.dir, 'cur', name),
-      );
+      const retrying = renameHere(this.file('tmp', file.base), this.file('cur', name));
       return retrying ? retrying.then(renamed) : renamed();
     });
-    if (batch.length > 0) await fsyncDirectory(path.join(this.dir, 'cur'));
+    if (batch.length > 0) await fsyncDirectory(this.subdirs.cur);
   }
 
   /**
@@ -334,7 +346,7 @@ export class MaildirFolder {
     }>,
     removals: ReadonlyArray<{ subdir: 'cur' | 'new'; name: string }>,
   ): Promise<void> {
-    const touched = new Set<string>();
+    const touched = new Set<MaildirSubdir>();
     await eachInSlices(renames, (change) => {
       const name = maildirName(change.base, change.letters, this.infoSeparator);
       const renamed = () => {
@@ -343,17 +355,17 @@ export class MaildirFolder {
         touched.add(change.from.subdir).add('cur');
       };
       const retrying = renameHere(
-        path.join(this.dir, change.from.subdir, change.from.name),
-        path.join(this.dir, 'cur', name),
+        this.file(change.from.subdir, change.from.name),
+        this.file('cur', name),
       );
       return retrying ? retrying.then(renamed) : renamed();
     });
     await eachInSlices(removals, (file) => {
-      fsSync.rmSync(path.join(this.dir, file.subdir, file.name), { force: true });
+      fsSync.rmSync(this.file(file.subdir, file.name), { force: true });
       this.expected?.remove(file.subdir, file.name);
       touched.add(file.subdir);
     });
-    for (const subdir of touched) await fsyncDirectory(path.join(this.dir, subdir));
+    for (const subdir of touched) await fsyncDirectory(this.subdirs[subdir]);
   }
 
   /**
@@ -363,29 +375,26 @@ export class MaildirFolder {
    */
   async replaceContent(file: LocalFile, base: string, data: Uint8Array): Promise<void> {
     await this.writeToTmp([{ base, letters: file.letters, data }]);
-    await renameDurably(
-      path.join(this.dir, 'tmp', base),
-      path.join(this.dir, file.subdir, file.name),
-    );
+    await renameDurably(this.file('tmp', base), this.file(file.subdir, file.name));
   }
 
   /** Finishes a delivery that a crash interrupted after the state was committed. */
   async recoverFromTmp(base: string, letters: string): Promise<boolean> {
     const name = maildirName(base, letters, this.infoSeparator);
     try {
-      await renameDurably(path.join(this.dir, 'tmp', base), path.join(this.dir, 'cur', name));
+      await renameDurably(this.file('tmp', base), this.file('cur', name));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
     }
     this.expected?.add('cur', name);
-    await fsyncDirectory(path.join(this.dir, 'cur'));
+    await fsyncDirectory(this.subdirs.cur);
     return true;
   }
 
   /** The names in tmp/ (none when it is missing). */
   async tmpNames(): Promise<string[]> {
-    return fs.readdir(path.join(this.dir, 'tmp')).catch(() => [] as string[]);
+    return fs.readdir(this.subdirs.tmp).catch(() => [] as string[]);
   }
 
   /**
@@ -394,7 +403,7 @@ export class MaildirFolder {
    * alone unless older than the 36 hours the Maildir convention allows.
    */
   async sweepTmp(isKnown: (base: string) => boolean): Promise<number> {
-    const tmp = path.join(this.dir, 'tmp');
+    const tmp = this.subdirs.tmp;
     let removed = 0;
     for (const name of await fs.readdir(tmp).catch(() => [] as string[])) {
       if (isKnown(name)) continue;
