@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --heap-growing-percent=50
 // Entry point for the `storesync` command: runs the compiled agent CLI. The first line starts
 // Node with StoreSync's memory settings (agent/src/launch-settings.ts, which a test keeps it
 // equal to); `node bin/storesync.js` runs without them. A CommonJS script (bin/package.json):

@@ -61,7 +61,7 @@ describe('service files', () => {
       const execStart = unit.split('\n').find((l) => l.startsWith('ExecStart='));
       assert.equal(
         execStart,
-        `ExecStart="${process.execPath}" "--max-semi-space-size=1" "/opt/Store Sync & Co/bin/storesync.js" "start" "--config" ` +
+        `ExecStart="${process.execPath}" "--max-semi-space-size=1" "--heap-growing-percent=50" "/opt/Store Sync & Co/bin/storesync.js" "start" "--config" ` +
           `"/home/o'neil/50%% \\"mail\\" <cfg>/$$HOME.json"`,
       );
       assert.ok(unit.includes('Environment="PATH=/usr/local/bin:/usr/bin:/bin"\n'));
@@ -126,6 +126,7 @@ describe('service files', () => {
       assert.deepEqual(args, [
         process.execPath,
         '--max-semi-space-size=1',
+        '--heap-growing-percent=50',
         AWKWARD.script,
         'start',
         '--config',
@@ -172,7 +173,7 @@ describe('service files', () => {
       );
       assert.equal(
         value(el('Actions') + el('Exec') + el('Arguments')),
-        `--max-semi-space-size=1 "/opt/Store Sync & Co/bin/storesync.js" start --config "/home/o'neil/50% \\"mail\\" <cfg>/$HOME.json"`,
+        `--max-semi-space-size=1 --heap-growing-percent=50 "/opt/Store Sync & Co/bin/storesync.js" start --config "/home/o'neil/50% \\"mail\\" <cfg>/$HOME.json"`,
       );
     });
 
