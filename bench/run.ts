@@ -38,7 +38,7 @@ import {
 const USAGE = `npm run bench -- [options]
   --count N        messages on the server (default 20000)
   --runs R         rounds of every measurement (default 3)
-  --tools LIST     storesync,mbsync,offlineimap (default all three)
+  --tools LIST     storesync,storesync-agent,mbsync,mbsync-nofsync,offlineimap (default all)
   --variants LIST  server capabilities for the resync figures: full,no-qresync,none
                    (default all three; "none" = neither CONDSTORE nor QRESYNC)
   --panes N        WebSocket panes attached to the agent (default 50; 0 skips the agent figures)

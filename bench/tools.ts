@@ -2,6 +2,9 @@
  * The sync tools under test, each set up the way its documentation suggests for a one-shot,
  * two-way sync of every folder into a Maildir with nested folders: StoreSync (`sync --once`,
  * the built CLI), mbsync (Debian isync: `Sync All`) and OfflineIMAP (offlineimap3: `-o`).
+ * `mbsync-nofsync` is mbsync with `FSync no`: not durable, so not a rival, but what writing
+ * the same Maildir costs without waiting for the disk (the bar "as fast as mbsync without
+ * fsync" is measured against it).
  * Each talks to the server through the byte-counting proxy.
  */
 import { readFileSync } from 'node:fs';
@@ -33,14 +36,22 @@ export const RAW_FETCH = path.join(REPO, 'bench', 'raw-fetch.mjs');
  * agent do the pass over its kept sessions (commands/agent-sync.ts). Its own Maildir, state
  * and initial sync, like any other tool.
  */
-export type ToolName = 'storesync' | 'storesync-agent' | 'mbsync' | 'offlineimap';
-export const ALL_TOOLS: ToolName[] = ['storesync', 'storesync-agent', 'mbsync', 'offlineimap'];
+export type ToolName =
+  'storesync' | 'storesync-agent' | 'mbsync' | 'mbsync-nofsync' | 'offlineimap';
+export const ALL_TOOLS: ToolName[] = [
+  'storesync',
+  'storesync-agent',
+  'mbsync',
+  'mbsync-nofsync',
+  'offlineimap',
+];
 
 /** Debian packages the tools come from. */
 export const TOOL_PACKAGES: Record<ToolName, string | null> = {
   storesync: null,
   'storesync-agent': null,
   mbsync: 'isync',
+  'mbsync-nofsync': 'isync',
   offlineimap: 'offlineimap3',
 };
 
@@ -128,12 +139,13 @@ export async function prepareTool(
         },
       };
     }
-    case 'mbsync': {
+    case 'mbsync':
+    case 'mbsync-nofsync': {
       const rc = path.join(work, 'mbsyncrc');
       // mbsync reads the password from a command, so it never sits in the file.
       await fs.writeFile(
         rc,
-        `IMAPAccount bench
+        `${name === 'mbsync-nofsync' ? 'FSync no\n' : ''}IMAPAccount bench
 Host ${server.host}
 Port ${server.port}
 User ${server.user}
