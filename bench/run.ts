@@ -134,10 +134,10 @@ const log = (line: string) =>
 function ensurePackages(tools: ToolName[]): void {
   const needed: Array<[string, string]> = [['/usr/bin/time', 'time']];
   for (const tool of tools) {
-    const pkg = TOOL_PACKAGES[tool];
-    if (pkg) needed.push([`/usr/bin/${tool}`, pkg]);
+    const from = TOOL_PACKAGES[tool];
+    if (from) needed.push([`/usr/bin/${from.program}`, from.pkg]);
   }
-  const missing = needed.filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg);
+  const missing = [...new Set(needed.filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg))];
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     throw new Error(`missing Debian packages: run "sudo apt-get install -y ${missing.join(' ')}"`);

@@ -46,13 +46,13 @@ export const ALL_TOOLS: ToolName[] = [
   'offlineimap',
 ];
 
-/** Debian packages the tools come from. */
-export const TOOL_PACKAGES: Record<ToolName, string | null> = {
+/** The program each tool runs and the Debian package it comes from (null: this repo's). */
+export const TOOL_PACKAGES: Record<ToolName, { program: string; pkg: string } | null> = {
   storesync: null,
   'storesync-agent': null,
-  mbsync: 'isync',
-  'mbsync-nofsync': 'isync',
-  offlineimap: 'offlineimap3',
+  mbsync: { program: 'mbsync', pkg: 'isync' },
+  'mbsync-nofsync': { program: 'mbsync', pkg: 'isync' },
+  offlineimap: { program: 'offlineimap', pkg: 'offlineimap3' },
 };
 
 export interface Endpoint {

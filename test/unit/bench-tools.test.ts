@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PASSWORD_ENV, prepareTool } from '../../bench/tools.js';
+import { ALL_TOOLS, PASSWORD_ENV, prepareTool, TOOL_PACKAGES } from '../../bench/tools.js';
 
 describe('bench tool set-ups', () => {
   let work: string;
@@ -44,5 +44,14 @@ describe('bench tool set-ups', () => {
     const durable = await mbsyncrc('mbsync');
     assert.equal(rc.replace(/^FSync no\n/m, ''), durable);
     assert.doesNotMatch(rc, /s3cret-pw/);
+  });
+
+  it('looks for each packaged tool under the program it runs', async () => {
+    for (const name of ALL_TOOLS) {
+      const from = TOOL_PACKAGES[name];
+      const tool = await prepareTool(name, path.join(work, name), server);
+      if (from === null) assert.equal(tool.command, process.execPath, name);
+      else assert.equal(tool.command, from.program, name);
+    }
   });
 });
