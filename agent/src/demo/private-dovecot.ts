@@ -161,9 +161,11 @@ export async function startPrivateDovecot(options: PrivateDovecotOptions): Promi
       }
     }
   }
-  const port = options.port ?? (await freePort());
+  // Picked together, so that the TLS listener never gets the same port as the plain one.
+  const [picked, pickedTls] = await freePorts(2);
+  const port = options.port ?? picked!;
   if (!asRoot && port < 1024) throw new Error(`port ${port} needs root; pick one >= 1024`);
-  const tlsPort = options.tls ? await freePort() : null;
+  const tlsPort = options.tls ? (pickedTls === port ? picked! : pickedTls!) : null;
   const tls = tlsPort ? { port: tlsPort, ...(await writeSelfSignedCertificate(dir)) } : null;
   const removed = removedCapabilities(options.capabilities);
   const oauth2 = options.oauth2
@@ -518,15 +520,35 @@ function groupName(): string {
 
 // ---------------------------------------------------------------- network
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
+}
+
+/**
+ * `count` different free ports on 127.0.0.1. Each is held until all are picked: a port
+ * closed at once may be handed out again by the next pick (two listeners of one Dovecot
+ * on one port, which it refuses to start with).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const server = net.createServer();
+      servers.push(server);
+      ports.push(
+        await new Promise<number>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+        }),
+      );
+    }
+    return ports;
+  } finally {
+    await Promise.all(
+      servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
+  }
 }
 
 /** Waits until LOGIN works; resolves to the post-login capability list. */
