@@ -174,10 +174,10 @@ describe('downloads over a lane', function () {
     }
   });
 
-  it('keeps every body exact when the memory of written ones is used again for the next', async () => {
-    // 24 MB through one lane: far more than the slabs it holds at once (byte-slabs.ts), so
-    // each is filled again many times; a slab reused while a body in it was still on its way
-    // to disk would leave another message's bytes in that file.
+  it('keeps every body exact through a download several times larger than what it holds', async () => {
+    // 24 MB through one lane, more than it holds at once (about 4 MB of received bodies, 2 MB
+    // on their way to disk): reading the socket waits for the disk, and each body is
+    // converted where it lies in the socket's chunks, across their boundaries.
     const bulk = Array.from({ length: 60 }, (_, i) => ({
       folder: 'Bulk',
       raw: message([

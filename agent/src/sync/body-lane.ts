@@ -12,7 +12,6 @@
  */
 import type { Readable } from 'node:stream';
 import type { ImapFlow } from 'imapflow';
-import { ByteSlabs, type GatheredBytes } from './byte-slabs.js';
 import { CrlfToLfInSlices } from './maildir/crlf.js';
 import { ImapResponseReader } from './imap-response-reader.js';
 import { parseLaneFetch, readLaneFetch } from './lane-fetch-line.js';
@@ -47,18 +46,8 @@ export interface BodySpill {
 }
 
 export type LaneBody =
-  | {
-      kind: 'memory';
-      /** Valid until `release()`: they lie in memory the lane uses again (byte-slabs.ts). */
-      pieces: Buffer[];
-      size: number;
-      /** Called once the pieces are written, or are not wanted. */
-      release(): void;
-    }
+  | { kind: 'memory'; pieces: Buffer[]; size: number }
   | { kind: 'spill'; spill: BodySpill; head: Buffer };
-
-/** A body as it is being received: gathered in memory, or spilled to a file. */
-type Receiving = { kind: 'memory'; gathered: GatheredBytes } | Extract<LaneBody, { kind: 'spill' }>;
 
 export interface LaneMessage {
   /** Undefined when the server left it out (then the message cannot be stored). */
@@ -107,12 +96,10 @@ export class BodyLane {
   private busy = false;
   private tags = 0;
   private paused = new Set<'queue' | 'spill'>();
-  /** Where bodies held in memory are copied to (see byte-slabs.ts for why). */
-  private readonly slabs = new ByteSlabs();
   /** The body being received. */
   private body: {
     crlf: CrlfToLfInSlices;
-    target: Receiving;
+    target: LaneBody;
     wireBytes: number;
     headBytes: number;
   } | null = null;
@@ -252,10 +239,10 @@ export class BodyLane {
   }
 
   private bodyStart(size: number): void {
-    const target: Receiving =
+    const target: LaneBody =
       size > this.options.spillAbove
         ? { kind: 'spill', spill: this.options.openSpill(), head: Buffer.alloc(0) }
-        : { kind: 'memory', gathered: this.slabs.gather() };
+        : { kind: 'memory', pieces: [], size: 0 };
     this.body = { crlf: new CrlfToLfInSlices(), target, wireBytes: size, headBytes: 0 };
   }
 
@@ -268,7 +255,8 @@ export class BodyLane {
     const body = this.body!;
     const { target } = body;
     if (target.kind === 'memory') {
-      target.gathered.append(piece);
+      target.pieces.push(piece);
+      target.size += piece.length;
       return;
     }
     if (body.headBytes < HEAD_BYTES) {
@@ -288,7 +276,7 @@ export class BodyLane {
     let wireBytes = 0;
     if (hasBody && this.body) {
       for (const piece of this.body.crlf.end()) this.store(piece);
-      body = received(this.body.target);
+      body = this.body.target;
       wireBytes = this.body.wireBytes;
       this.body = null;
     }
@@ -320,7 +308,6 @@ export class BodyLane {
     if (!items || !item.body) {
       // A flag change another client made, EXISTS, EXPUNGE: the pass's next steps see them.
       if (item.body?.kind === 'spill') await item.body.spill.discard();
-      if (item.body?.kind === 'memory') item.body.release();
       return null;
     }
     return {
@@ -353,18 +340,6 @@ export class BodyLane {
     this.wake = null;
     wake?.();
   }
-}
-
-/** A body fully received, as the consumer takes it. */
-function received(target: Receiving): LaneBody {
-  if (target.kind === 'spill') return target;
-  const { gathered } = target;
-  return {
-    kind: 'memory',
-    pieces: gathered.pieces(),
-    size: gathered.size,
-    release: () => gathered.release(),
-  };
 }
 
 /** The first bytes of a body held in pieces, enough to read its header block. */

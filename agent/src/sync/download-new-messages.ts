@@ -95,8 +95,7 @@ export async function downloadNewMessages(
   let writeFailed: unknown = null;
   let flushing: Promise<void> = Promise.resolve();
   let flushFailed: unknown = null;
-  /** `onWritten` is called once the file's bytes are no longer needed, written or not. */
-  const write = async (file: PendingFile, size: number, onWritten?: () => void) => {
+  const write = async (file: PendingFile, size: number) => {
     while (inFlight.size > 0 && inFlightBytes >= WRITES_IN_FLIGHT_BYTES) {
       await Promise.race(inFlight);
     }
@@ -104,10 +103,9 @@ export async function downloadNewMessages(
     // Settles either way (a failure is kept for the flush): the buffer is referenced only
     // until this write is done.
     const written: Promise<void> = local.writeTmpUnsynced(file).then(
-      () => onWritten?.(),
+      () => {},
       (err: unknown) => {
         writeFailed ??= err;
-        onWritten?.();
       },
     );
     const done = written.then(() => {
@@ -191,7 +189,6 @@ export async function downloadNewMessages(
       const { uid, body } = message;
       if (uid === undefined || body === null) {
         if (body?.kind === 'spill') await body.spill.discard();
-        if (body?.kind === 'memory') body.release();
         result.skipped += 1;
         log.warn({ uid }, 'server sent no body (or no UID) for this message; skipped');
         continue;
@@ -209,7 +206,7 @@ export async function downloadNewMessages(
       if (body.kind === 'memory') {
         const base = uniqueBaseName(body.size);
         rows.push(row(base, body.size, headOf(body.pieces)));
-        await write({ base, letters, data: body.pieces }, body.size, body.release);
+        await write({ base, letters, data: body.pieces }, body.size);
       } else {
         const size = await body.spill.finish();
         const base = uniqueBaseName(size);
