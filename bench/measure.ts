@@ -20,9 +20,17 @@ export interface RunFigures {
 export interface TimedResult extends RunFigures {
   code: number;
   output: string;
+  /** Killed for running longer than `timeoutMs`. */
+  timedOut: boolean;
 }
 
-/** Runs `command` under GNU time; rejects only when it cannot start. */
+/** One run's limit unless told otherwise (`--run-minutes`). */
+export const RUN_LIMIT_MS = 3_600_000;
+
+/**
+ * Runs `command` under GNU time; rejects only when it cannot start. A run longer than
+ * `timeoutMs` is killed and says so (`timedOut`), its figures those of the killed run.
+ */
 export async function runTimed(
   command: string,
   args: string[],
@@ -38,7 +46,15 @@ export async function runTimed(
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 3_600_000);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    // The tool first (GNU time's child: killing time alone would leave it running), then
+    // time itself, which by then has usually reported the killed run and exited.
+    const killTool = spawn('pkill', ['-KILL', '-P', String(child.pid)], { stdio: 'ignore' });
+    killTool.once('error', () => child.kill('SIGKILL'));
+    killTool.once('close', () => child.kill('SIGKILL'));
+  }, options.timeoutMs ?? RUN_LIMIT_MS);
   const code = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (c) => resolve(c ?? -1));
@@ -49,6 +65,9 @@ export async function runTimed(
     .split('\n')
     .filter((l) => l.startsWith('BENCH_TIME '))
     .pop();
+  if (!line && timedOut) {
+    return { code, output, wallS, userS: 0, sysS: 0, maxRssKb: 0, timedOut };
+  }
   if (!line) throw new Error(`${command}: no timing from ${GNU_TIME}:\n${output.slice(-2000)}`);
   const [, user, sys, rss] = line.split(' ');
   return {
@@ -58,6 +77,7 @@ export async function runTimed(
     userS: Number(user),
     sysS: Number(sys),
     maxRssKb: Number(rss),
+    timedOut,
   };
 }
 

@@ -19,7 +19,14 @@ import {
 import { measureAgent, type AgentFigures } from './agent-latency.js';
 import { startByteProxy, type ByteProxy } from './byte-proxy.js';
 import { connect, populate, type ImapLogin } from './corpus.js';
-import { countLocal, countServer, median, runTimed, type ServerCount } from './measure.js';
+import {
+  countLocal,
+  countServer,
+  median,
+  RUN_LIMIT_MS,
+  runTimed,
+  type ServerCount,
+} from './measure.js';
 import { percentile, renderTables, type Sample } from './report.js';
 import { makeScratch, defaultScratchKind, type Scratch, type ScratchKind } from './scratch.js';
 import {
@@ -48,6 +55,8 @@ const USAGE = `npm run bench -- [options]
   --fs ext4|dir    scratch per tool and round: a fresh loop-mounted ext4 (root) or a directory
   --seed S         corpus seed (default 1)
   --profile DIR    run StoreSync under node --cpu-prof, profiles into DIR
+  --run-minutes M  how long one run (a tool's sync) may take before it is stopped and the bench
+                   fails (default 60; OfflineIMAP's initial sync of 100,000 needs ~90)
   --out FILE       results as JSON (default <work>/results-<count>.json); tables on stdout`;
 
 const FLAG_CHANGES = 500;
@@ -64,6 +73,8 @@ interface Options {
   seed: number;
   profile: string | null;
   out: string | null;
+  /** One run's limit, in milliseconds. */
+  runLimitMs: number;
 }
 
 type Variant = 'full' | 'no-qresync' | 'none';
@@ -88,6 +99,7 @@ function parseOptions(argv: string[]): Options {
       seed: { type: 'string', default: '1' },
       profile: { type: 'string' },
       out: { type: 'string' },
+      'run-minutes': { type: 'string', default: String(RUN_LIMIT_MS / 60_000) },
       help: { type: 'boolean', default: false },
     },
   });
@@ -124,6 +136,7 @@ function parseOptions(argv: string[]): Options {
     seed: int('seed', values.seed, 0),
     profile: values.profile ? path.resolve(values.profile) : null,
     out: values.out ? path.resolve(values.out) : null,
+    runLimitMs: int('run-minutes', values['run-minutes'], 1) * 60_000,
   };
 }
 
@@ -194,7 +207,7 @@ export async function main(argv: string[]): Promise<number> {
 
     // Warm-up, not recorded: the server's page cache and indexes, as on a server in use.
     // Straight to the server: a synchronous child would starve the proxy in this process.
-    rawFetch(login(), 'BODY.PEEK[]');
+    rawFetch(login(), 'BODY.PEEK[]', opts.runLimitMs);
 
     const measure = async (
       phase: Sample['phase'],
@@ -205,7 +218,15 @@ export async function main(argv: string[]): Promise<number> {
       proxy!.reset();
       const args = tool.name.startsWith('storesync') ? [...storesyncArgs, ...tool.args] : tool.args;
       const residentBefore = tool.resident?.usage();
-      const result = await runTimed(tool.command, args, { env: tool.env });
+      const result = await runTimed(tool.command, args, {
+        env: tool.env,
+        timeoutMs: opts.runLimitMs,
+      });
+      if (result.timedOut) {
+        throw new Error(
+          stopped(`${phase} ${variant} round ${round}: ${tool.name}`, opts.runLimitMs),
+        );
+      }
       // The agent did the pass: its CPU counts with the command's, its memory is the tool's.
       if (tool.resident && residentBefore) {
         const after = tool.resident.usage();
@@ -259,7 +280,11 @@ export async function main(argv: string[]): Promise<number> {
       const items = phase === 'initial' ? 'BODY.PEEK[]' : '(UID FLAGS)';
       const result = await runTimed(process.execPath, rawArgs(viaProxy, items), {
         env: { [PASSWORD_ENV]: password },
+        timeoutMs: opts.runLimitMs,
       });
+      if (result.timedOut) {
+        throw new Error(stopped(`${phase} ${variant} round ${round}: raw FETCH`, opts.runLimitMs));
+      }
       if (result.code !== 0) throw new Error(`raw fetch failed: ${result.output}`);
       const got = JSON.parse(result.output.trim().split('\n').pop()!) as {
         messages: number;
@@ -407,12 +432,17 @@ function rawArgs(server: ImapLogin, items: string): string[] {
   ];
 }
 
-function rawFetch(server: ImapLogin, items: string): void {
+function rawFetch(server: ImapLogin, items: string, timeoutMs: number): void {
   execFileSync(process.execPath, rawArgs(server, items), {
     env: { ...process.env, [PASSWORD_ENV]: server.password },
     stdio: 'ignore',
-    timeout: 3_600_000,
+    timeout: timeoutMs,
   });
+}
+
+/** Why the bench stops when a run went over its limit. */
+function stopped(what: string, limitMs: number): string {
+  return `${what} was stopped after ${limitMs / 60_000} minutes (raise --run-minutes to give it longer)`;
 }
 
 /** Messages an earlier run added (new-message rounds, IDLE pushes), so each run starts alike. */
