@@ -144,7 +144,7 @@ const log = (line: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 /** Debian packages the run needs, installed as the tests install Dovecot (root only). */
-function ensurePackages(tools: ToolName[]): void {
+export function ensurePackages(tools: ToolName[]): void {
   const needed: Array<[string, string]> = [['/usr/bin/time', 'time']];
   for (const tool of tools) {
     const from = TOOL_PACKAGES[tool];

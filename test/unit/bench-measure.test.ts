@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { GNU_TIME, runTimed } from '../../bench/measure.js';
+import { runTimed } from '../../bench/measure.js';
+import { ensurePackages } from '../../bench/run.js';
 
 /** Whether a process runs whose command line is exactly `command`. */
 function running(command: string): boolean {
@@ -20,15 +20,8 @@ function running(command: string): boolean {
 describe('bench: timed runs', function () {
   this.timeout(120_000);
 
-  before(() => {
-    // The bench installs GNU time itself (ensurePackages); these tests run without it.
-    if (existsSync(GNU_TIME)) return;
-    if (process.getuid?.() !== 0)
-      throw new Error('GNU time is missing: run "sudo apt-get install -y time"');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    execFileSync('apt-get', ['update', '-q'], { env, stdio: 'ignore' });
-    execFileSync('apt-get', ['install', '-y', '-q', 'time'], { env, stdio: 'ignore' });
-  });
+  // GNU time, installed as a bench run installs it (root), or a clear error saying how.
+  before(() => ensurePackages([]));
 
   it('gives a run within its limit its exit code and figures', async () => {
     const result = await runTimed('sh', ['-c', 'echo out; exit 3'], { timeoutMs: 60_000 });
