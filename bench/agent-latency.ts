@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import { launchChromium, type TestBrowser } from '../test/support/chromium.js';
 import { FULL_SYNC, type ServerMessage } from '../agent/src/protocol/index.js';
 import { connect, type ImapLogin } from './corpus.js';
+import { toolEnvironment } from './measure.js';
 import { STORESYNC_BIN, startStoresyncAgent } from './tools.js';
 
 export interface AgentFigures {
@@ -155,7 +156,7 @@ function pairingLink(config: string, env: NodeJS.ProcessEnv): string {
     process.execPath,
     [STORESYNC_BIN, 'open', '--print', '--config', config],
     {
-      env: { ...process.env, ...env },
+      env: toolEnvironment(env),
       encoding: 'utf8',
     },
   );

@@ -24,12 +24,49 @@ export interface TimedResult extends RunFigures {
   timedOut: boolean;
 }
 
+/**
+ * What a tool's run inherits from the bench's own environment: what a systemd timer or a cron
+ * job gives a sync (the search path, the home directory, the user, the locale and time zone),
+ * to which each tool adds its own variables. Not the rest of the shell the bench was started
+ * from: a variable there can change what a tool does before it has done anything. One is
+ * NODE_EXTRA_CA_CERTS, which Node 20 reads and parses, with its own CA store, at every start,
+ * TLS or not: 0.04 s more for each `storesync` command (BENCHMARKS.md).
+ */
+export const INHERITED_VARIABLES = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TZ',
+  'TMPDIR',
+  'XDG_CONFIG_HOME',
+  'XDG_CACHE_HOME',
+  'XDG_DATA_HOME',
+  'XDG_STATE_HOME',
+  'XDG_RUNTIME_DIR',
+] as const;
+
+/** The environment a tool runs in: the inherited variables above and `own`. */
+export function toolEnvironment(own: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of INHERITED_VARIABLES) {
+    if (process.env[name] !== undefined) env[name] = process.env[name];
+  }
+  return { ...env, ...own };
+}
+
 /** One run's limit unless told otherwise (`--run-minutes`). */
 export const RUN_LIMIT_MS = 3_600_000;
 
 /**
- * Runs `command` under GNU time; rejects only when it cannot start. A run longer than
- * `timeoutMs` is killed and says so (`timedOut`), its figures those of the killed run.
+ * Runs `command` under GNU time, in toolEnvironment(options.env); rejects only when it cannot
+ * start. A run longer than `timeoutMs` is killed and says so (`timedOut`), its figures those
+ * of the killed run.
  */
 export async function runTimed(
   command: string,
@@ -39,7 +76,7 @@ export async function runTimed(
   const format = 'BENCH_TIME %U %S %M';
   const started = process.hrtime.bigint();
   const child = spawn(GNU_TIME, ['-f', format, command, ...args], {
-    env: { ...process.env, ...options.env },
+    env: toolEnvironment(options.env),
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -25,6 +25,7 @@ import {
   median,
   RUN_LIMIT_MS,
   runTimed,
+  toolEnvironment,
   type ServerCount,
 } from './measure.js';
 import { percentile, renderTables, type Sample } from './report.js';
@@ -434,7 +435,7 @@ function rawArgs(server: ImapLogin, items: string): string[] {
 
 function rawFetch(server: ImapLogin, items: string, timeoutMs: number): void {
   execFileSync(process.execPath, rawArgs(server, items), {
-    env: { ...process.env, [PASSWORD_ENV]: server.password },
+    env: toolEnvironment({ [PASSWORD_ENV]: server.password }),
     stdio: 'ignore',
     timeout: timeoutMs,
   });

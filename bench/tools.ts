@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NODE_ENVIRONMENT, NODE_FLAGS } from '../agent/src/launch-settings.js';
 import { startAgentProcess, type AgentProcess } from '../test/support/storesync-process.js';
+import { toolEnvironment } from './measure.js';
 
 export const PASSWORD_ENV = 'BENCH_IMAP_PASSWORD';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -260,7 +261,12 @@ const CLOCK_TICKS = 100;
 
 /** `storesync start --config <config>`, with the launch settings a user's agent has. */
 export function startStoresyncAgent(config: string, env: NodeJS.ProcessEnv): Promise<AgentProcess> {
-  return startAgentProcess(['--config', config], { ...NODE_ENVIRONMENT, ...env }, NODE_FLAGS);
+  return startAgentProcess(
+    ['--config', config],
+    { ...NODE_ENVIRONMENT, ...env },
+    NODE_FLAGS,
+    toolEnvironment(),
+  );
 }
 
 /** The summary line of `storesync sync --once --json`, or null when it printed none. */

@@ -38,15 +38,17 @@ export interface AgentProcess {
 
 /**
  * Starts `storesync start` and waits for the line that says where it listens. `nodeFlags`:
- * Node's own arguments (the benchmark starts it with a user's launch settings).
+ * Node's own arguments (the benchmark starts it with a user's launch settings). `baseEnv`:
+ * what `env` is added to (the benchmark gives a service's environment instead of its own).
  */
 export async function startAgentProcess(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   nodeFlags: readonly string[] = [],
+  baseEnv: NodeJS.ProcessEnv = process.env,
 ): Promise<AgentProcess> {
   const child = spawn(process.execPath, [...nodeFlags, BIN, 'start', ...args], {
-    env: { ...process.env, ...env },
+    env: { ...baseEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

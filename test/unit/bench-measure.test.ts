@@ -32,6 +32,24 @@ describe('bench: timed runs', function () {
     assert.ok(result.maxRssKb > 0);
   });
 
+  it("runs a tool in a service's environment and its own variables, not the bench's", async () => {
+    const probe = 'STORESYNC_BENCH_PROBE';
+    process.env[probe] = 'from the bench';
+    try {
+      const result = await runTimed('sh', ['-c', `echo "[$${probe}] [$OWN] [$HOME] [$PATH]"`], {
+        env: { OWN: 'own value' },
+        timeoutMs: 60_000,
+      });
+      assert.equal(result.code, 0);
+      assert.equal(
+        result.output.trim(),
+        `[] [own value] [${process.env.HOME}] [${process.env.PATH}]`,
+      );
+    } finally {
+      delete process.env[probe];
+    }
+  });
+
   it('stops a run over its limit, the tool with it, and says so', async () => {
     // A duration no other process uses, to find this one by its command line.
     const seconds = `${40 + Math.floor(Math.random() * 1000)}.5`;
