@@ -21,7 +21,7 @@ export const ERROR_CAUSES: Record<ErrorCode, string> = {
   FOLDER_GONE:
     "A folder disappeared while it was being synced (deleted or renamed on the server), a `--folder` named on the command line does not exist on the server or is excluded by the config, or the folder's local directory was removed during the sync.",
   FOLDER_NAME_INVALID:
-    'A server folder name cannot be a directory on this machine (for example it contains a character or a name the file system does not allow).',
+    "A folder name cannot be carried to the other side: a server folder name that cannot be a directory on this machine (a character or a name the file system does not allow), a folder made here whose name the server cannot take (it contains the server's hierarchy delimiter), or two directories of the Maildir that both store the same folder name (one made by hand beside another spelling). The message names the folder and the hint says what to rename or move; nothing of the folder is deleted meanwhile.",
   FOLDER_KEPT:
     'A folder was deleted on one side, but the other side holds messages the last sync has not seen; deleting it would lose them, so it was kept on both sides.',
   UIDVALIDITY_CHANGED:

@@ -220,9 +220,69 @@ describe('a server whose hierarchy delimiter is "."', function () {
     const dir = path.join(fixture.account.maildir, 'v1.2');
     for (const sub of ['cur', 'new', 'tmp'])
       await fs.mkdir(path.join(dir, sub), { recursive: true });
-    const { errors } = await fixture.sync();
+    const { done, errors } = await fixture.sync();
     assert.equal(errors.length, 1);
     assert.equal(errors[0]!.code, 'FOLDER_NAME_INVALID');
     assert.match(errors[0]!.message, /"v1\.2".*delimiter "\."/);
+    // What to do is here, not on the server.
+    assert.match(errors[0]!.hint, /Rename the folder's directory in the Maildir.*no "\."/);
+    assert.equal(done.stats.foldersFailed, 1);
+    assert.equal(done.result, 'error');
+  });
+});
+
+describe('two directories that store one folder name', function () {
+  let fixture: SyncFixture;
+  const dirOf = (entry: string) => path.join(fixture.account.maildir, entry);
+
+  async function makeFolderDir(entry: string, messages: number, seed: number): Promise<void> {
+    for (const sub of ['cur', 'new', 'tmp'])
+      await fs.mkdir(path.join(dirOf(entry), sub), { recursive: true });
+    for (let i = 0; i < messages; i++) {
+      await fs.writeFile(
+        path.join(dirOf(entry), 'new', `1700000000.twin${seed + i}.host`),
+        crlfToLf(generateMessage(seed + i)),
+      );
+    }
+  }
+
+  before(async () => {
+    fixture = await startSyncFixture({ dovecot: { mailboxNames: 'any' } });
+  });
+
+  after(async () => fixture?.cleanup());
+
+  it('syncs a folder from a directory named in another spelling', async () => {
+    await makeFolderDir('%41lpha', 3, 500);
+    const { done, errors } = await fixture.sync();
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.uploaded, 3);
+    assert.equal((await fixture.dovecot.listMessages('Alpha')).length, 3);
+  });
+
+  it('stops syncing the folder, deleting nothing, once a second directory stores its name', async () => {
+    await makeFolderDir('Alpha', 0, 0);
+    const { done, errors } = await fixture.sync();
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.code, 'FOLDER_NAME_INVALID');
+    assert.equal(errors[0]!.folder, 'Alpha');
+    assert.match(errors[0]!.message, /"%41lpha", "Alpha"/);
+    assert.match(errors[0]!.hint, /Move the messages/);
+    assert.equal(done.stats.expungedRemote, 0);
+    assert.equal((await fixture.dovecot.listMessages('Alpha')).length, 3);
+    const kept = await readMaildirFolder(dirOf('%41lpha'));
+    assert.equal(kept.length, 3);
+  });
+
+  it('syncs it again, with nothing lost, once one directory is left', async () => {
+    await fs.rm(dirOf('Alpha'), { recursive: true });
+    const { done, errors } = await fixture.sync();
+    assert.deepEqual(errors, []);
+    assert.deepEqual(
+      [done.stats.expungedRemote, done.stats.uploaded, done.stats.downloaded],
+      [0, 0, 0],
+    );
+    assert.equal((await fixture.dovecot.listMessages('Alpha')).length, 3);
+    assert.equal((await readMaildirFolder(dirOf('%41lpha'))).length, 3);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
+  AmbiguousFolderDirectoryError,
   chooseDirectoryName,
   decodeDirectoryName,
   encodeFolderName,
@@ -192,6 +193,34 @@ describe('folder names: fixed cases', () => {
     assert.deepEqual([first.entry, second.entry], ['Foo', 'foo%!2']);
     assert.equal(decodeDirectoryName(second.entry, win).name, 'foo');
     assert.equal(chooseDirectoryName('foo', ['Foo'], linux).entry, 'foo');
+  });
+
+  it('refuse to choose between two entries that both store the name', () => {
+    // A legacy spelling alone is still the folder's directory...
+    assert.deepEqual(chooseDirectoryName('Alpha', ['%41lpha', 'Beta'], linux), {
+      entry: '%41lpha',
+      exists: true,
+    });
+    // ...but beside the plain one, either could hold the folder: neither is picked.
+    for (const siblings of [
+      ['%41lpha', 'Alpha'],
+      ['Alpha', '%41lpha'],
+      ['&-', '%26-'],
+    ]) {
+      const name = decodeDirectoryName(siblings[0]!, linux).name;
+      assert.throws(
+        () => chooseDirectoryName(name, siblings, linux),
+        (err: unknown) =>
+          err instanceof AmbiguousFolderDirectoryError &&
+          err.folderName === name &&
+          err.entries.join() === [...siblings].sort().join(),
+      );
+    }
+    // Entries that are not directories only take their name.
+    assert.deepEqual(
+      chooseDirectoryName('Alpha', ['%41lpha', 'Alpha'], linux, (e) => e === 'Alpha'),
+      { entry: 'Alpha', exists: true },
+    );
   });
 
   it('cut a very long name to fit, ending in a hash of the whole name', () => {

@@ -81,6 +81,9 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
         ? listed.filter((f) => input.folders.includes(f.path))
         : await syncHierarchy(client, input, listed, (failure) => {
             allOk = false;
+            // A folder that could not be created, deleted or named failed as much as one
+            // whose messages could not be synced: the count says so.
+            if (failure.severity === 'error') stats.foldersFailed += 1;
             report.failure(failure);
           });
     for (const name of input.folders) {

@@ -84,6 +84,22 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 export class FolderNameError extends Error {}
 
+/**
+ * More than one directory at a level stores the same folder name (someone made "Alpha" beside
+ * an older "%41lpha"). Which one holds the folder only a person can say: syncing either would
+ * take the other's messages for deleted here, and delete them on the server.
+ */
+export class AmbiguousFolderDirectoryError extends FolderNameError {
+  constructor(
+    readonly folderName: string,
+    readonly entries: readonly string[],
+  ) {
+    super(
+      `the directories ${entries.map((e) => `"${e}"`).join(' and ')} both store the name "${folderName}"`,
+    );
+  }
+}
+
 /** The directory name for one hierarchy level's name (before any collision suffix). */
 export function encodeFolderName(name: string, rules: FolderNameRules): string {
   if (name === '') throw new FolderNameError('an empty hierarchy level cannot be a directory');
@@ -225,7 +241,8 @@ export function entryKey(entry: string, rules: FolderNameRules): string {
 /**
  * The directory entry for `name` in a parent holding `siblings`: the entry already storing
  * it if there is one (so a store never moves), else its encoding, with a collision suffix
- * when that would be the same file as a sibling on this file system.
+ * when that would be the same file as a sibling on this file system. Two entries storing it
+ * are an AmbiguousFolderDirectoryError: this never makes a second one.
  */
 export function chooseDirectoryName(
   name: string,
@@ -238,10 +255,8 @@ export function chooseDirectoryName(
   const matches = siblings.filter(
     (s) => isDirectory(s) && isFolderEntry(s, rules) && storesName(s, name, encoded, rules),
   );
-  if (matches.length > 0) {
-    const preferred = matches.find((s) => s === encoded) ?? [...matches].sort()[0]!;
-    return { entry: preferred, exists: true };
-  }
+  if (matches.length > 1) throw new AmbiguousFolderDirectoryError(name, [...matches].sort());
+  if (matches.length === 1) return { entry: matches[0]!, exists: true };
   const taken = new Set(siblings.map((s) => entryKey(s, rules)));
   let entry = encoded;
   for (let n = 2; taken.has(entryKey(entry, rules)); n++) entry = `${encoded}${COLLISION_MARK}${n}`;

@@ -19,6 +19,7 @@ import {
 import path from 'node:path';
 import { SyncFailure } from '../errors.js';
 import {
+  AmbiguousFolderDirectoryError,
   chooseDirectoryName,
   decodeDirectoryName,
   FolderNameError,
@@ -61,6 +62,7 @@ export function serverPathOf(displayPath: string, delimiter: string): string {
       'FOLDER_NAME_INVALID',
       `Folder "${displayPath}" cannot be created on the server: "${clash}" contains the server's hierarchy delimiter "${delimiter}"`,
       displayPath,
+      `Rename the folder's directory in the Maildir so that its name holds no "${delimiter}" (or move its messages into another folder), then sync again.`,
     );
   }
   return levels.join(delimiter);
@@ -76,7 +78,9 @@ export interface FolderDirectoryOptions {
  * The folder's directory. An existing directory that stores the name is reused, whatever
  * spelling an older version gave it; otherwise the name's encoding, made unique among its
  * siblings. With `create`, the choice and the directory creation happen in one synchronous
- * step, so two folders synced at once can never pick the same directory.
+ * step, so two folders synced at once can never pick the same directory. A level that more
+ * than one directory stores is a FOLDER_NAME_INVALID failure of the folder (see
+ * AmbiguousFolderDirectoryError), never a guess.
  */
 export function folderDirectory(
   maildirRoot: string,
@@ -97,6 +101,15 @@ export function folderDirectory(
         (name) => directories.has(name),
       );
     } catch (err) {
+      if (err instanceof AmbiguousFolderDirectoryError) {
+        const where = path.relative(maildirRoot, dir) || '.';
+        throw new SyncFailure(
+          'FOLDER_NAME_INVALID',
+          `Folder "${displayPath}" is stored in more than one directory of the Maildir (in ${where}: ${err.entries.map((e) => `"${e}"`).join(', ')}); it is not synced until one is left`,
+          displayPath,
+          `Move the messages (the files in cur/ and new/) of one of these directories into the other and remove the emptied one, then sync again. Until then nothing of this folder is synced either way, so nothing in either directory is deleted.`,
+        );
+      }
       if (!(err instanceof FolderNameError)) throw err;
       throw new SyncFailure(
         'FOLDER_NAME_INVALID',
