@@ -5,6 +5,7 @@
  * moving a message to another folder.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -121,5 +122,37 @@ describe('local faults', function () {
     );
     assert.equal(inArchive.length, 1, 'and is in Archive once');
     assert.ok(server.some((m) => crlfToLf(m.raw).equals(delivered)));
+  });
+
+  it('leaves alone what is no message file in cur/ and new/, and syncs the rest', async () => {
+    const inbox = fixture.folderDir('INBOX');
+    const strays = [
+      path.join(inbox, 'cur', 'a-directory'),
+      path.join(inbox, 'new', 'a-fifo'),
+      path.join(inbox, 'cur', 'a-link-to-a-directory'),
+      path.join(inbox, 'new', 'a-dangling-link'),
+    ];
+    await fs.mkdir(strays[0]!);
+    execFileSync('mkfifo', [strays[1]!]);
+    await fs.symlink(inbox, strays[2]!);
+    await fs.symlink(path.join(inbox, 'no-such-file'), strays[3]!);
+    // Sorted after the strays, so an upload that stopped at one would never reach it.
+    const fresh = crlfToLf(generateMessage(7300));
+    await fs.writeFile(path.join(inbox, 'new', 'z-1725000300.fresh.host'), fresh);
+    const before = (await fixture.dovecot.listMessages('INBOX')).length;
+
+    for (let pass = 0; pass < 2; pass++) {
+      const { done, errors } = await fixture.sync();
+      assert.deepEqual(errors, [], `pass ${pass}`);
+      assert.equal(done.result, 'ok');
+      assert.equal(done.stats.uploaded, pass === 0 ? 1 : 0);
+    }
+    const server = await fixture.dovecot.listMessages('INBOX');
+    assert.equal(server.length, before + 1);
+    assert.ok(server.some((m) => crlfToLf(m.raw).equals(fresh)));
+    for (const stray of strays) await fs.lstat(stray); // still there, untouched
+
+    for (const stray of strays) await fs.rm(stray, { recursive: true, force: true });
+    await assertInSync();
   });
 });

@@ -3,6 +3,7 @@
  * Downloads record each message's Message-ID as they store it; rows written before that
  * (an older state, a renumbered folder) are filled in here from their files' headers, once.
  */
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AccountConfig } from '../config/load.js';
@@ -39,7 +40,7 @@ export async function backfillMessageIds(state: StateDb, account: AccountConfig)
 async function readHead(file: string): Promise<Buffer | null> {
   let handle: fs.FileHandle | undefined;
   try {
-    handle = await fs.open(file, 'r');
+    handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     const buffer = Buffer.alloc(HEADER_READ_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     return buffer.subarray(0, bytesRead);

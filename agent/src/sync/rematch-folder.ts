@@ -86,7 +86,10 @@ export async function rematchFolder(input: {
   for (const old of candidates) {
     const file = files.get(old.base);
     if (!file) continue; // deleted here before the renumbering: the server copy comes back
-    const data = await fs.readFile(path.join(local.dir, file.subdir, file.name));
+    const read = await local.readMessage(file);
+    // Gone meanwhile, or no file at all (a directory made in cur/): nothing to match.
+    if (read.kind !== 'message') continue;
+    const data = read.data;
     if (old.partial) {
       // A header block: no size to compare, and never to be uploaded as if it were a message.
       const sameId = server.filter(

@@ -89,7 +89,7 @@ export async function uploadNewMessages(
     if (ctx.signal.aborted) break;
     if (known.has(base)) continue;
     try {
-      await appendOne(ctx, base, file);
+      if (!(await appendOne(ctx, base, file))) continue;
     } catch (err) {
       const failure = classifyError(err, ctx.folder.path);
       if (!REFUSALS.has(failure.code)) throw failure;
@@ -113,9 +113,21 @@ export async function uploadNewMessages(
 /** A refused APPEND stored nothing: the message failed, not the connection or the folder. */
 const REFUSALS = new Set(['SERVER_NO', 'SERVER_BAD', 'QUOTA_EXCEEDED']);
 
-async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Promise<void> {
-  const filePath = path.join(ctx.local.dir, file.subdir, file.name);
-  const [data, stat] = await Promise.all([fs.readFile(filePath), fs.stat(filePath)]);
+/** False when the entry turned out to be no message to send (see MaildirFolder.readMessage). */
+async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Promise<boolean> {
+  const read = await ctx.local.readMessage(file);
+  if (read.kind === 'gone') {
+    ctx.log.info({ file: `${file.subdir}/${file.name}` }, 'new file gone before upload; next time');
+    return false;
+  }
+  if (read.kind === 'not-a-file') {
+    ctx.log.warn(
+      { file: `${file.subdir}/${file.name}`, type: read.type },
+      'entry in the Maildir is not a message file; left alone',
+    );
+    return false;
+  }
+  const { data, mtime } = read;
   const wire = lfToCrlf(data);
   const pending: PendingAppend = {
     base,
@@ -127,7 +139,7 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
   ctx.state.journalAppend(ctx.folder.id, pending);
   let uid: number | null;
   try {
-    const response = await ctx.client.append(ctx.serverPath, wire, flags, stat.mtime);
+    const response = await ctx.client.append(ctx.serverPath, wire, flags, mtime);
     uid = response && response.uid ? response.uid : await findAppended(ctx, pending);
   } catch (err) {
     const failure = classifyError(err, ctx.folder.path);
@@ -140,16 +152,17 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
       { base },
       'APPEND acknowledged but the message was not found; will look again next time',
     );
-    return;
+    return true;
   }
   ctx.state.settleAppend(ctx.folder.id, base, {
     uid,
     base,
     flags,
     size: data.length,
-    internalDate: stat.mtime.getTime(),
+    internalDate: mtime.getTime(),
     messageId: normalizeMessageId(messageIdOf(data) ?? ''),
   });
+  return true;
 }
 
 /** The UID of a journalled message on the server, by size then content hash; null if absent. */

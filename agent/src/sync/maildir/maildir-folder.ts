@@ -50,6 +50,20 @@ export interface LocalFile {
   letters: string;
 }
 
+/** What `readMessage` found. */
+export type MessageRead =
+  | { kind: 'message'; data: Buffer; mtime: Date }
+  | { kind: 'gone' }
+  | { kind: 'not-a-file'; type: string };
+
+function entryType(stat: fsSync.Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
 let sequence = 0;
 
 /**
@@ -165,6 +179,39 @@ export class MaildirFolder {
     }
     this.scanned = digest;
     return files;
+  }
+
+  /**
+   * A message file's bytes and modification time, read as it is now. Not a message: an entry
+   * that is no regular file (a directory someone made in cur/, a FIFO, a socket; a symbolic
+   * link counts as what it points to), and one gone since the scan (a mail client moved it
+   * from new/ to cur/ meanwhile: the next scan finds it there). Opened without blocking, so a
+   * FIFO cannot hold the pass up waiting for a writer.
+   */
+  async readMessage(file: LocalFile): Promise<MessageRead> {
+    let handle: FileHandle;
+    try {
+      handle = await fs.open(
+        this.file(file.subdir, file.name),
+        fsConstants.O_RDONLY | fsConstants.O_NONBLOCK,
+      );
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { kind: 'gone' };
+      // Windows cannot open a directory as a file.
+      if (code === 'EISDIR' || code === 'EPERM') {
+        const stat = await fs.stat(this.file(file.subdir, file.name)).catch(() => null);
+        if (stat && !stat.isFile()) return { kind: 'not-a-file', type: entryType(stat) };
+      }
+      throw err;
+    }
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) return { kind: 'not-a-file', type: entryType(stat) };
+      return { kind: 'message', data: await handle.readFile(), mtime: stat.mtime };
+    } finally {
+      await handle.close();
+    }
   }
 
   /**
