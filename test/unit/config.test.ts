@@ -165,6 +165,35 @@ describe('config', () => {
     assert.equal(allowed.server.host, '0.0.0.0');
   });
 
+  it('names a dataDir or maildir that a file stands in the way of', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storesync-config-'));
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(path.join(dir, 'afile'), 'not a directory');
+    try {
+      const json = valid();
+      json.accounts[0]!.maildir = 'afile';
+      assert.throws(
+        () => parseConfig(json, file),
+        (err: Error) =>
+          err instanceof ConfigError &&
+          err.message ===
+            `${file}: accounts[0].maildir: "${path.join(dir, 'afile')}" is a file, not a directory`,
+      );
+      const beneath = { ...valid(), dataDir: 'afile/sub' };
+      assert.throws(
+        () => parseConfig(beneath, file),
+        (err: Error) =>
+          err instanceof ConfigError &&
+          err.message.startsWith(`${file}: dataDir: "${path.join(dir, 'afile', 'sub')}"`) &&
+          /part of that path is a file/.test(err.message),
+      );
+      // Directories that do not exist yet are made on first use; existing ones are fine.
+      assert.doesNotThrow(() => parseConfig({ ...valid(), dataDir: '.' }, file));
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+
   it('reports unreadable files and invalid JSON with the file name', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storesync-config-'));
     const file = path.join(dir, 'config.json');

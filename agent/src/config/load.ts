@@ -3,7 +3,7 @@
  * absolute paths (relative ones are relative to the config file), defaults filled in, renamed
  * keys read under their new names, and the machine's admin policy (policy.ts) applied.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -145,11 +145,17 @@ export function parseConfig(
           : ''),
     );
   }
+  const dataDir = raw.dataDir ? resolve(raw.dataDir) : defaultDataDir();
+  checkDirectoryPath(dataDir, `${where}: dataDir`);
+  const accounts = raw.accounts.map((account) => resolveAccount(account, resolve));
+  accounts.forEach((account, i) =>
+    checkDirectoryPath(account.maildir, `${where}: accounts[${i}].maildir`),
+  );
   return {
     file,
-    dataDir: raw.dataDir ? resolve(raw.dataDir) : defaultDataDir(),
+    dataDir,
     server: raw.server,
-    accounts: raw.accounts.map((account) => resolveAccount(account, resolve)),
+    accounts,
     log: policy?.rules.log?.level ? { ...raw.log, levelLocked: true } : raw.log,
     sources: {
       userKeys,
@@ -157,6 +163,23 @@ export function parseConfig(
       warnings: [...renamed.warnings, ...enforced.warnings],
     },
   };
+}
+
+/**
+ * A directory the config names must be one, or not exist yet (it is created on first use).
+ * A file there, or a file on the way to it, would otherwise fail every folder of every run
+ * with a bare ENOTDIR; said here, it names the field. Anything else (no permission, say) is
+ * for the first use to report.
+ */
+function checkDirectoryPath(dir: string, field: string): void {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') return;
+    throw new ConfigError(`${field}: "${dir}" cannot be a directory: part of that path is a file`);
+  }
+  if (!isDirectory) throw new ConfigError(`${field}: "${dir}" is a file, not a directory`);
 }
 
 function resolveAccount(account: RawAccount, resolve: (p: string) => string): AccountConfig {
