@@ -124,18 +124,20 @@ describe('local faults', function () {
     assert.ok(server.some((m) => crlfToLf(m.raw).equals(delivered)));
   });
 
-  it('leaves alone what is no message file in cur/ and new/, and syncs the rest', async () => {
+  it('leaves alone what is no message in cur/ and new/, and syncs the rest', async () => {
     const inbox = fixture.folderDir('INBOX');
     const strays = [
       path.join(inbox, 'cur', 'a-directory'),
       path.join(inbox, 'new', 'a-fifo'),
       path.join(inbox, 'cur', 'a-link-to-a-directory'),
       path.join(inbox, 'new', 'a-dangling-link'),
+      path.join(inbox, 'new', 'an-empty-file'),
     ];
     await fs.mkdir(strays[0]!);
     execFileSync('mkfifo', [strays[1]!]);
     await fs.symlink(inbox, strays[2]!);
     await fs.symlink(path.join(inbox, 'no-such-file'), strays[3]!);
+    await fs.writeFile(strays[4]!, '');
     // Sorted after the strays, so an upload that stopped at one would never reach it.
     const fresh = crlfToLf(generateMessage(7300));
     await fs.writeFile(path.join(inbox, 'new', 'z-1725000300.fresh.host'), fresh);

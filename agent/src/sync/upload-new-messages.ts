@@ -128,6 +128,12 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
     return false;
   }
   const { data, mtime } = read;
+  if (data.length === 0) {
+    // No message at all (servers refuse one, RFC 5322 wants a header): asking again at every
+    // pass would only fail the run each time.
+    ctx.log.warn({ file: `${file.subdir}/${file.name}` }, 'empty file in the Maildir; left alone');
+    return false;
+  }
   const wire = lfToCrlf(data);
   const pending: PendingAppend = {
     base,
