@@ -124,6 +124,53 @@ describe('local faults', function () {
     assert.ok(server.some((m) => crlfToLf(m.raw).equals(delivered)));
   });
 
+  it('keeps the keywords of messages another client moved between folders, either way', async () => {
+    // Keywords (tags) live on the server and in the state only: no file name carries them.
+    const tagged = async (folder: string, keywords: string[]) => {
+      const [first] = await fixture.dovecot.listMessages(folder);
+      await fixture.dovecot.setFlags(folder, first!.uid, ['\\Flagged', ...keywords]);
+      return first!;
+    };
+    const fromInbox = await tagged('INBOX', ['$Label1', 'project-x']);
+    const fromArchive = await tagged('Archive', ['$Forwarded', 'kw1']);
+    await fixture.sync();
+    const fileOf = async (folder: string, raw: Buffer) => {
+      const dir = path.join(fixture.folderDir(folder), 'cur');
+      for (const name of await fs.readdir(dir))
+        if ((await fs.readFile(path.join(dir, name))).equals(crlfToLf(raw))) return name;
+      assert.fail(`no file of the message in ${folder}`);
+    };
+    // mutt moves each to the other folder, keeping the file's name (letters: F, FP).
+    const inboxFile = await fileOf('INBOX', fromInbox.raw);
+    const archiveFile = await fileOf('Archive', fromArchive.raw);
+    await fs.rename(
+      path.join(fixture.folderDir('INBOX'), 'cur', inboxFile),
+      path.join(fixture.folderDir('Archive'), 'cur', inboxFile),
+    );
+    await fs.rename(
+      path.join(fixture.folderDir('Archive'), 'cur', archiveFile),
+      path.join(fixture.folderDir('INBOX'), 'cur', archiveFile),
+    );
+
+    const { done, errors } = await fixture.sync();
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.uploaded, 2);
+    const flagsOf = async (folder: string, raw: Buffer) =>
+      (await fixture.dovecot.listMessages(folder))
+        .filter((m) => m.raw.equals(raw))
+        .map((m) => m.flags.filter((f) => f !== '\\Recent').sort());
+    assert.deepEqual(await flagsOf('Archive', fromInbox.raw), [
+      ['$Label1', '\\Flagged', 'project-x'],
+    ]);
+    assert.deepEqual(await flagsOf('INBOX', fromArchive.raw), [['$Forwarded', '\\Flagged', 'kw1']]);
+    assert.deepEqual(await flagsOf('INBOX', fromInbox.raw), []);
+    assert.deepEqual(await flagsOf('Archive', fromArchive.raw), []);
+    await assertInSync();
+    // And the next pass leaves them so.
+    const again = await fixture.sync();
+    assert.deepEqual([again.done.stats.flagsPushed, again.done.stats.flagsPulled], [0, 0]);
+  });
+
   it('leaves alone what is no message in cur/ and new/, and syncs the rest', async () => {
     const inbox = fixture.folderDir('INBOX');
     const strays = [

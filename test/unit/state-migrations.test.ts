@@ -98,8 +98,15 @@ const SCHEMA_V8 = SCHEMA_V7.replace(
    PRAGMA user_version = 8;`,
 );
 
+/** Version 9: with the digest of flag answers, the answers themselves when short. */
+const SCHEMA_V9 = SCHEMA_V8.replace(
+  'PRAGMA user_version = 8;',
+  `ALTER TABLE folders ADD COLUMN flag_answer_sets TEXT;
+   PRAGMA user_version = 9;`,
+);
+
 /** The versions written out above: every one before the current schema must be here. */
-const EARLIER_VERSIONS = [1, 2, 3, 4, 5, 6, 7, 8];
+const EARLIER_VERSIONS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 const FLAGS: SyncFlags = {
   uploadHierarchy: true,
@@ -569,6 +576,47 @@ describe('state database upgrades from every earlier schema', () => {
       );
       state.markFolderSynced(2, { ...archive, flagAnswerSets: sets });
       assert.equal(state.folders('work')[0]!.flagAnswerSets, null, 'never without a digest');
+    } finally {
+      state.close();
+    }
+    assert.equal(userVersion(), currentVersion());
+  });
+
+  it('version 9: flag answers kept; the keywords of a message whose file left wait for it elsewhere', () => {
+    const sets = '{"digest":"search:1:abc="}';
+    write(SCHEMA_V9, (db) => {
+      fillVersion1(db, { journal: false });
+      db.prepare("INSERT INTO maildir_stores VALUES ('work', ':')").run();
+      db.prepare(
+        'UPDATE folders SET exists_count = 1, local_mark = ?, flag_answers = ?, listing_digest = ?, flag_answer_sets = ? WHERE id = 2',
+      ).run('1:2:3/4:5:6', 'search:1:abc=', '1:a:b', sets);
+    });
+    const state = new StateDb(file);
+    try {
+      assertVersion1RowsKept(state);
+      assert.deepEqual(
+        state.folders('work').map((f) => [f.path, f.flagAnswers, f.flagAnswerSets]),
+        [
+          ['Archive/2024', 'search:1:abc=', sets],
+          ['INBOX', null, null],
+        ],
+      );
+      // What version 10 added works on the upgraded file. The row in INBOX is found from the
+      // other folder while it is there...
+      const moved = '1740816000.M2P100Q2.host';
+      assert.deepEqual(state.flagsOfFileElsewhere(2, moved), ['\\Seen', '\\Flagged', '$Label1']);
+      assert.deepEqual(state.flagsOfFileElsewhere(1, moved), []);
+      // ...and its keywords once it was deleted there because its file left.
+      state.applyFolderChanges(1, [], [3], [{ base: moved, keywords: ['$Label1'] }]);
+      assert.deepEqual(state.flagsOfFileElsewhere(2, moved), ['$Label1']);
+      state.forgetRemovedKeywords(2, moved);
+      assert.deepEqual(state.flagsOfFileElsewhere(2, moved), []);
+      // Kept for a while, not for ever: the next removal clears those of long ago.
+      const day = 24 * 3600_000;
+      state.applyFolderChanges(1, [], [1], [{ base: 'old', keywords: ['a'] }], T0);
+      state.applyFolderChanges(2, [], [1], [{ base: 'new', keywords: ['b'] }], T0 + 31 * day);
+      assert.deepEqual(state.flagsOfFileElsewhere(2, 'old'), []);
+      assert.deepEqual(state.flagsOfFileElsewhere(1, 'new'), ['b']);
     } finally {
       state.close();
     }

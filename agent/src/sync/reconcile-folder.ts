@@ -7,7 +7,7 @@
 import type { ImapFlow } from 'imapflow';
 import type { SyncLogger } from './logger.js';
 import type { MaildirFolder } from './maildir/maildir-folder.js';
-import { maildirLetters } from './maildir/flags.js';
+import { keywordsWithoutLetter, maildirLetters } from './maildir/flags.js';
 import { mergeChangesNothing, mergeFlags, remoteChangesNothing } from './merge-flags.js';
 import type { RemoteChanges } from './remote-changes.js';
 import type { FlagRow, StateDb } from './state-db.js';
@@ -126,16 +126,25 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
     if (group.remove.length > 0)
       await input.client.messageFlagsRemove(uids, group.remove, { uid: true });
   }
+  const removedKeywords: Array<{ base: string; keywords: string[] }> = [];
   if (locallyDeleted.length > 0) {
     if (await deleteOnServer(input, locallyDeleted)) {
       deletedUids.push(...locallyDeleted);
       result.expungedRemote += locallyDeleted.length;
+      // The file may have been moved to another folder rather than deleted: the upload there
+      // cannot read these from its name.
+      const gone = new Set(locallyDeleted);
+      for (const row of walk) {
+        if (!gone.has(row.uid)) continue;
+        const keywords = keywordsWithoutLetter(remote.flags.get(row.uid) ?? row.flags);
+        if (keywords.length > 0) removedKeywords.push({ base: row.base, keywords });
+      }
     } else {
       result.deletionsPending = locallyDeleted.length;
     }
   }
   await local.applyChanges(renames, removals);
-  input.state.applyFolderChanges(input.folderId, updatedRows, deletedUids);
+  input.state.applyFolderChanges(input.folderId, updatedRows, deletedUids, removedKeywords);
   if (result.flagsPulled + result.flagsPushed + result.expungedLocal + result.expungedRemote > 0) {
     input.log.info(result, 'folder changes reconciled');
   }

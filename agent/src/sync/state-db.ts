@@ -43,6 +43,16 @@ const MIGRATIONS: readonly string[] = [
   // 9: with the digest of answers read by searches, the answers themselves (when short): one
   // search for the messages whose flags differ from them then tells "nothing changed".
   `ALTER TABLE folders ADD COLUMN flag_answer_sets TEXT;`,
+  // 10: keywords (flags no Maildir file name carries) of messages deleted on the server
+  // because their file left the folder: another mail client may have moved the file to
+  // another folder, whose upload then gives the message its keywords back.
+  `CREATE TABLE IF NOT EXISTS removed_keywords (
+     account_id TEXT NOT NULL,
+     base TEXT NOT NULL,
+     keywords TEXT NOT NULL,
+     removed_at INTEGER NOT NULL,
+     PRIMARY KEY (account_id, base)
+   ) WITHOUT ROWID;`,
 ];
 const SCHEMA_VERSION = 1 + MIGRATIONS.length;
 
@@ -202,6 +212,9 @@ interface FolderRecord {
   listing_digest: string | null;
   flag_answer_sets: string | null;
 }
+
+/** How long the keywords of a message whose file left its folder wait for it to turn up. */
+const REMOVED_KEYWORDS_KEPT_MS = 30 * 24 * 3600_000;
 
 /** SQLite's answers for a file that is not (or no longer) a database. */
 const DAMAGED_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
@@ -384,6 +397,25 @@ export class StateDb {
                     WHERE a.sync_id = r.sync_id)) AS account_ids
            FROM sync_runs r WHERE r.started_at < ? ORDER BY r.started_at DESC LIMIT ?`,
       ),
+      keywordsElsewhere: this.db
+        .prepare<[string, number, number], string>(
+          `SELECT m.flags FROM folders f JOIN messages m INDEXED BY messages_by_base
+              ON m.folder_id = f.id AND m.base = ?
+            WHERE f.account_id = (SELECT account_id FROM folders WHERE id = ?) AND f.id <> ?`,
+        )
+        .pluck(),
+      removedKeywords: this.db
+        .prepare<[number, string], string>(
+          'SELECT keywords FROM removed_keywords WHERE account_id = (SELECT account_id FROM folders WHERE id = ?) AND base = ?',
+        )
+        .pluck(),
+      rememberRemovedKeywords: this.db.prepare(
+        'INSERT OR REPLACE INTO removed_keywords (account_id, base, keywords, removed_at) SELECT account_id, ?, ?, ? FROM folders WHERE id = ?',
+      ),
+      forgetRemovedKeywords: this.db.prepare(
+        'DELETE FROM removed_keywords WHERE account_id = (SELECT account_id FROM folders WHERE id = ?) AND base = ?',
+      ),
+      pruneRemovedKeywords: this.db.prepare('DELETE FROM removed_keywords WHERE removed_at < ?'),
       finishRun: this.db.prepare(
         'UPDATE sync_runs SET finished_at = ?, result = ?, stats = ? WHERE sync_id = ?',
       ),
@@ -667,11 +699,16 @@ export class StateDb {
     this.db.prepare('DELETE FROM folders WHERE id = ?').run(folderId);
   }
 
-  /** New base flags and forgotten (expunged) messages of one folder, in one transaction. */
+  /**
+   * New base flags and forgotten (expunged) messages of one folder, in one transaction, with
+   * the keywords of messages whose file left the folder (see `flagsOfFileElsewhere`).
+   */
   applyFolderChanges(
     folderId: number,
     flags: ReadonlyArray<{ uid: number; flags: readonly string[] }>,
     deletedUids: readonly number[],
+    removedKeywords: ReadonlyArray<{ base: string; keywords: readonly string[] }> = [],
+    now = Date.now(),
   ): void {
     if (flags.length === 0 && deletedUids.length === 0) return;
     this.db.transaction(() => {
@@ -681,7 +718,31 @@ export class StateDb {
       for (const row of flags)
         this.statements.updateFlags.run(row.flags.join(' '), folderId, row.uid);
       for (const uid of deletedUids) this.statements.deleteMessage.run(folderId, uid);
+      if (removedKeywords.length > 0) {
+        this.statements.pruneRemovedKeywords.run(now - REMOVED_KEYWORDS_KEPT_MS);
+        for (const { base, keywords } of removedKeywords)
+          this.statements.rememberRemovedKeywords.run(base, keywords.join(' '), now, folderId);
+      }
     })();
+  }
+
+  /**
+   * The flags, beyond those its name carries, that a file new to this folder had as a message
+   * of another folder of the account: the same file (by its unique base name) held there now
+   * (a copy), or deleted there because it left (a move, see `applyFolderChanges`). Space-
+   * separated flags as stored; the caller keeps what it wants.
+   */
+  flagsOfFileElsewhere(folderId: number, base: string): string[] {
+    const found = [
+      ...this.statements.keywordsElsewhere.all(base, folderId, folderId),
+      ...this.statements.removedKeywords.all(folderId, base),
+    ];
+    return [...new Set(found.flatMap((flags) => flags.split(' ').filter(Boolean)))];
+  }
+
+  /** The file was uploaded with its keywords: they are no longer waiting for it. */
+  forgetRemovedKeywords(folderId: number, base: string): void {
+    this.statements.forgetRemovedKeywords.run(folderId, base);
   }
 
   markFolderSynced(

@@ -15,7 +15,7 @@ import type { ImapFlow } from 'imapflow';
 import { classifyError, SyncFailure } from './errors.js';
 import type { SyncLogger } from './logger.js';
 import { lfToCrlf } from './maildir/crlf.js';
-import { imapFlagsOfLetters } from './maildir/flags.js';
+import { imapFlagsOfLetters, keywordsWithoutLetter } from './maildir/flags.js';
 import type { LocalFile, MaildirFolder } from './maildir/maildir-folder.js';
 import {
   normalizeMessageId,
@@ -141,7 +141,8 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
     size: wire.length,
     uidNextBefore: ctx.uidNextAtOpen ?? 1,
   };
-  const flags = imapFlagsOfLetters(file.letters);
+  const keywords = keywordsFromElsewhere(ctx, base);
+  const flags = [...imapFlagsOfLetters(file.letters), ...keywords];
   ctx.state.journalAppend(ctx.folder.id, pending);
   let uid: number | null;
   try {
@@ -168,7 +169,23 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
     internalDate: mtime.getTime(),
     messageId: normalizeMessageId(messageIdOf(data) ?? ''),
   });
+  if (keywords.length > 0) ctx.state.forgetRemovedKeywords(ctx.folder.id, base);
   return true;
+}
+
+/**
+ * The keywords the file had as a message of another folder (moved or copied here by another
+ * mail client: its name carries only the flags with a letter), those this folder can store.
+ * A server that takes no new keywords here would refuse the whole APPEND, so none are added
+ * unless its PERMANENTFLAGS allow them.
+ */
+function keywordsFromElsewhere(ctx: UploadContext, base: string): string[] {
+  const keywords = keywordsWithoutLetter(ctx.state.flagsOfFileElsewhere(ctx.folder.id, base));
+  if (keywords.length === 0) return [];
+  const mailbox = ctx.client.mailbox;
+  if (!mailbox || mailbox.path !== ctx.serverPath) return [];
+  const allowed = mailbox.permanentFlags ?? new Set<string>();
+  return keywords.filter((k) => !k.startsWith('\\') && (allowed.has('\\*') || allowed.has(k)));
 }
 
 /** The UID of a journalled message on the server, by size then content hash; null if absent. */
