@@ -194,6 +194,23 @@ describe('config', () => {
     }
   });
 
+  it('refuses two accounts on one Maildir, or one inside the other, naming the second', () => {
+    const second = (maildir: string) => {
+      const json = valid();
+      json.accounts.push({ ...json.accounts[0]!, id: 'home', maildir });
+      return json;
+    };
+    assert.match(
+      errorOf(second('mail/work')),
+      /accounts\[1\]\.maildir: "\/etc\/mail\/work" is the maildir of accounts\[0\] \("work"\)/,
+    );
+    assert.match(errorOf(second('mail/work/home')), /accounts\[1\]\.maildir: .* overlaps/);
+    assert.match(errorOf(second('mail')), /accounts\[1\]\.maildir: .* overlaps/);
+    // Side by side is what they should be; a shared prefix of the name is not nesting.
+    assert.equal(parseConfig(second('mail/home'), '/etc/x.json').accounts.length, 2);
+    assert.equal(parseConfig(second('mail/work2'), '/etc/x.json').accounts.length, 2);
+  });
+
   it('reports unreadable files and invalid JSON with the file name', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storesync-config-'));
     const file = path.join(dir, 'config.json');

@@ -151,6 +151,7 @@ export function parseConfig(
   accounts.forEach((account, i) =>
     checkDirectoryPath(account.maildir, `${where}: accounts[${i}].maildir`),
   );
+  checkMaildirsApart(accounts, where);
   return {
     file,
     dataDir,
@@ -180,6 +181,32 @@ function checkDirectoryPath(dir: string, field: string): void {
     throw new ConfigError(`${field}: "${dir}" cannot be a directory: part of that path is a file`);
   }
   if (!isDirectory) throw new ConfigError(`${field}: "${dir}" is a file, not a directory`);
+}
+
+/**
+ * Each account its own Maildir, none inside another's: two accounts syncing one directory
+ * would each take the other's messages for new ones of its own and upload them, at every
+ * pass.
+ */
+function checkMaildirsApart(accounts: readonly AccountConfig[], where: string): void {
+  const caseInsensitive = process.platform === 'darwin' || process.platform === 'win32';
+  const key = (dir: string) => (caseInsensitive ? dir.toLowerCase() : dir);
+  const within = (dir: string, root: string) => {
+    const rel = path.relative(key(root), key(dir));
+    const outside = rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+    return !outside;
+  };
+  accounts.forEach((account, j) => {
+    const i = accounts.findIndex(
+      (other, k) =>
+        k < j && (within(account.maildir, other.maildir) || within(other.maildir, account.maildir)),
+    );
+    if (i < 0) return;
+    const same = key(account.maildir) === key(accounts[i]!.maildir);
+    throw new ConfigError(
+      `${where}: accounts[${j}].maildir: "${account.maildir}" ${same ? 'is' : 'overlaps'} the maildir of accounts[${i}] ("${accounts[i]!.id}"); each account needs a Maildir of its own, not inside another's`,
+    );
+  });
 }
 
 function resolveAccount(account: RawAccount, resolve: (p: string) => string): AccountConfig {
