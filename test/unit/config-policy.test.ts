@@ -17,7 +17,8 @@ import { applyRenamedKeys } from '../../agent/src/config/renamed-keys.js';
 const account = (overrides: Record<string, unknown> = {}) => ({
   id: 'work',
   imap: { host: 'imap.example.com', user: 'me', password: { env: 'WORK_PW' } },
-  maildir: 'mail/work',
+  // Each account its own, as the config requires.
+  maildir: `mail/${typeof overrides.id === 'string' ? overrides.id : 'work'}`,
   ...overrides,
 });
 
