@@ -1,8 +1,12 @@
 /** The agent's small parts: pairing secrets, the dataDir lock, progress coalescing, replay. */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { formatStatus, readStatus } from '../../agent/src/commands/agent-commands.js';
+import { parseConfig } from '../../agent/src/config/load.js';
 import { emptyStats, type ProgressEvent } from '../../agent/src/protocol/index.js';
 import {
   DataDirLock,
@@ -87,6 +91,82 @@ describe('agent service parts', () => {
       const next = DataDirLock.acquire(dir, 'sync');
       assert.equal(readLockHolder(dir)?.pid, process.pid);
       next.release();
+    });
+
+    it('takes a killed holder its parent has not collected yet (a zombie) for dead', async () => {
+      // `sleep 30` becomes the parent of the short sleep and never waits for it.
+      const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      try {
+        const [line] = (await once(parent.stdout!, 'data')) as [Buffer];
+        const zombie = Number(line.toString().trim());
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        assert.match(fs.readFileSync(`/proc/${zombie}/stat`, 'utf8'), /\) Z /, 'a zombie');
+        fs.writeFileSync(
+          lockFileOf(dir),
+          JSON.stringify({ pid: zombie, role: 'agent', startedAt: 0 }),
+        );
+        assert.equal(readLockHolder(dir), null);
+        // A holder that runs is one, of course.
+        fs.writeFileSync(
+          lockFileOf(dir),
+          JSON.stringify({ pid: parent.pid, role: 'agent', startedAt: 0 }),
+        );
+        assert.equal(readLockHolder(dir)?.pid, parent.pid);
+      } finally {
+        parent.kill('SIGKILL');
+      }
+    });
+
+    it('gives the status from the state, saying so, when the holder does not answer', async () => {
+      const silent = spawn('sleep', ['30'], { stdio: 'ignore' });
+      try {
+        fs.writeFileSync(
+          lockFileOf(dir),
+          // A port nothing listens on (the agent hangs, or is going).
+          JSON.stringify({
+            pid: silent.pid,
+            role: 'agent',
+            startedAt: 0,
+            url: 'https://localhost:9/',
+            port: 9,
+          }),
+        );
+        fs.writeFileSync(path.join(dir, 'agent.token'), 'x'.repeat(43), { mode: 0o600 });
+        fs.mkdirSync(path.join(dir, 'tls'));
+        fs.writeFileSync(path.join(dir, 'tls', 'ca.pem'), 'not used');
+        const config = parseConfig(
+          {
+            dataDir: dir,
+            accounts: [
+              {
+                id: 'a',
+                imap: { host: '127.0.0.1', user: 'u', password: { env: 'X' } },
+                maildir: path.join(dir, 'Maildir'),
+              },
+            ],
+          },
+          null,
+        );
+        const status = await readStatus(config);
+        assert.equal(status.agent.running, false);
+        assert.equal(status.agent.pid, silent.pid);
+        assert.match(
+          status.agent.unreachable ?? '',
+          /does not answer at https:\/\/localhost:9\/ \(ECONNREFUSED\)/,
+        );
+        assert.deepEqual(
+          status.accounts.map((a) => a.id),
+          ['a'],
+        );
+        assert.match(
+          formatStatus(status, Date.now()),
+          new RegExp(`^Agent: pid ${silent.pid} holds the data directory but it does not answer`),
+        );
+      } finally {
+        silent.kill('SIGKILL');
+      }
     });
   });
 

@@ -114,39 +114,47 @@ export function registerAgentCommands(
 }
 
 export interface AgentStatus extends Omit<SnapshotMessage, 'type' | 'lastEventId'> {
-  agent: { running: boolean; pid?: number; url?: string; startedAt?: number; panes?: number };
+  agent: {
+    running: boolean;
+    pid?: number;
+    url?: string;
+    startedAt?: number;
+    panes?: number;
+    /** Why the agent holding the dataDir's lock could not be asked (it hangs, or is dying). */
+    unreachable?: string;
+  };
 }
 
-/** From the running agent if there is one, else straight from the state database. */
+/** Errors that mean nothing answers where the agent's lock says it listens. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE']);
+
+/**
+ * From the running agent if there is one, else straight from the state database (also when
+ * the process holding the lock does not answer: the state is readable beside it).
+ */
 export async function readStatus(config: AgentConfig): Promise<AgentStatus> {
   const agent = findRunningAgent(config.dataDir);
+  let unreachable: string | null = null;
   if (agent) {
-    const { json } = await expectOk(callAgent(agent, 'GET', '/status'));
-    const s = json as SnapshotMessage & {
-      pid: number;
-      url: string;
-      startedAt: number;
-      panesConnected: number;
-    };
-    return {
-      agent: {
-        running: true,
-        pid: s.pid,
-        url: s.url,
-        startedAt: s.startedAt,
-        panes: s.panesConnected,
-      },
-      accounts: s.accounts,
-      running: s.running,
-      history: s.history,
-    };
+    try {
+      return await statusFromAgent(agent);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const timedOut = /did not answer/.test((err as Error).message);
+      if (!timedOut && !(code && UNREACHABLE.has(code))) throw err;
+      unreachable = `it does not answer at ${agent.url} (${code ?? 'timeout'})`;
+    }
   }
   const state = new StateDb(path.join(config.dataDir, 'state.db'));
   try {
     const engine = new SyncEngine(config.accounts, state);
     const holder = readLockHolder(config.dataDir);
     return {
-      agent: { running: false, ...(holder ? { pid: holder.pid } : {}) },
+      agent: {
+        running: false,
+        ...(holder ? { pid: holder.pid } : {}),
+        ...(unreachable ? { unreachable } : {}),
+      },
       accounts: engine.accountSummaries(),
       running: [],
       history: engine.history(10),
@@ -156,13 +164,37 @@ export async function readStatus(config: AgentConfig): Promise<AgentStatus> {
   }
 }
 
+async function statusFromAgent(agent: AgentEndpoint): Promise<AgentStatus> {
+  const { json } = await expectOk(callAgent(agent, 'GET', '/status'));
+  const s = json as SnapshotMessage & {
+    pid: number;
+    url: string;
+    startedAt: number;
+    panesConnected: number;
+  };
+  return {
+    agent: {
+      running: true,
+      pid: s.pid,
+      url: s.url,
+      startedAt: s.startedAt,
+      panes: s.panesConnected,
+    },
+    accounts: s.accounts,
+    running: s.running,
+    history: s.history,
+  };
+}
+
 export function formatStatus(status: AgentStatus, now: number): string {
   const lines: string[] = [];
   const a = status.agent;
   lines.push(
     a.running
       ? `Agent: running (pid ${a.pid}, ${a.url}, up ${duration(now - (a.startedAt ?? now))}, ${a.panes ?? 0} pane(s) connected)`
-      : `Agent: not running${a.pid ? ` (a \`storesync sync\`, pid ${a.pid}, is)` : ''}`,
+      : a.unreachable
+        ? `Agent: pid ${a.pid} holds the data directory but ${a.unreachable}; if it hangs, stop it (kill ${a.pid}). From the state:`
+        : `Agent: not running${a.pid ? ` (a \`storesync sync\`, pid ${a.pid}, is)` : ''}`,
   );
   for (const account of status.accounts) {
     lines.push('', accountLine(account, now));
