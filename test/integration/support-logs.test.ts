@@ -195,7 +195,11 @@ describe('logs and support bundle (Dovecot, CLI)', function () {
     }>;
     assert.deepEqual(runs.map((r) => r.syncId).sort(), [...runIds].sort());
     assert.ok(runs.every((r) => r.result === 'ok'));
-    assert.ok(files.get('doctor.txt')!.length > 0);
+    // The doctor's own report: its checks, and the same as JSON.
+    const doctor = files.get('doctor.txt')!;
+    assert.doesNotMatch(doctor, /unavailable|failed:/i);
+    assert.match(doctor, /"checks":/);
+    assert.doesNotMatch(result.stdout, /doctor unavailable/);
   });
 
   it('rotates at the configured size and keeps the configured number of files', async () => {

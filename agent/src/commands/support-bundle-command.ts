@@ -216,36 +216,21 @@ function recentRuns(dataDir: string): RunSummary[] | { unavailable: string } {
 /** How long the doctor may take (it logs in to every account) before the bundle goes on. */
 const DOCTOR_TIMEOUT_MS = 90_000;
 
-interface DoctorModule {
-  runDoctor(configFile?: string): Promise<unknown>;
-  formatDoctorReport?(report: unknown): string;
-}
-
 /**
- * The doctor's report, text and JSON. The doctor (doctor-command.ts) is developed alongside
- * this command, so it is looked up at run time rather than imported: a build without it still
- * makes bundles, which then say the doctor was unavailable. Once both have landed this can
- * become a plain import.
+ * The doctor's report, text and JSON. Loaded only here: the rest of the bundle does not need
+ * the doctor's checks. A doctor that fails or hangs leaves the bundle without its report, and
+ * the bundle says so.
  */
 async function doctorReport(
   configFile: string | null,
 ): Promise<{ available: boolean; text: string }> {
-  const specifier = './doctor-command.js';
-  let doctor: DoctorModule;
   try {
-    doctor = (await import(specifier)) as DoctorModule;
-    if (typeof doctor.runDoctor !== 'function') throw new Error('it has no runDoctor');
-  } catch (err) {
+    const { runDoctor, formatDoctorReport } = await import('./doctor-command.js');
+    const report = await withTimeout(runDoctor(configFile ?? undefined), DOCTOR_TIMEOUT_MS);
     return {
-      available: false,
-      text: `Doctor unavailable: this StoreSync has no doctor to run (${(err as Error).message}).\n`,
+      available: true,
+      text: `${formatDoctorReport(report)}\n${JSON.stringify(report, null, 2)}\n`,
     };
-  }
-  try {
-    const report = await withTimeout(doctor.runDoctor(configFile ?? undefined), DOCTOR_TIMEOUT_MS);
-    const text =
-      typeof doctor.formatDoctorReport === 'function' ? doctor.formatDoctorReport(report) : '';
-    return { available: true, text: `${text}\n${JSON.stringify(report, null, 2)}\n` };
   } catch (err) {
     return { available: false, text: `Doctor failed: ${(err as Error).message}\n` };
   }
