@@ -21,6 +21,8 @@ const BACKOFF_MAX_MS = 10_000;
 const ATTEMPTS_BEFORE_NOT_RUNNING = 3;
 /** A handshake that has not finished by then will not: give up on it and try again. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/** How long to wait before showing the token again when the agent said "not now". */
+export const AUTH_RETRY_MS = 30_000;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A command as the pane writes it; `send` adds the requestId. */
@@ -29,8 +31,17 @@ export type Command = DistributiveOmit<ClientMessage, 'requestId'>;
 export interface ConnectionHandlers {
   onMessage(message: ServerMessage): void;
   onState(state: Exclude<ConnectionState, 'connected' | 'incompatible'>): void;
-  /** The agent accepted the pane, or the pane must be paired (with why, if it tried). */
-  onPairing(result: { paired: true } | { paired: false; error: string | null }): void;
+  /**
+   * The agent accepted the pane, or the pane must be paired (with why, if it tried), or the
+   * agent is not taking tokens just now (`later`: why; the pane keeps its token and tries
+   * again by itself).
+   */
+  onPairing(
+    result:
+      | { paired: true }
+      | { paired: false; error: string | null }
+      | { paired: 'later'; reason: string },
+  ): void;
 }
 
 /** `wss://<this host>/ws` for the page as the agent serves it (`ws:` only on plain http). */
@@ -50,6 +61,7 @@ export class AgentConnection {
   private failures = 0;
   private everConnected = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private reauthTimer: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
   /** The requestId of the auth or pair in flight, whose reply decides the pairing. */
   private authRequest: { requestId: string; kind: 'auth' | 'pair' } | null = null;
@@ -83,6 +95,7 @@ export class AgentConnection {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.reauthTimer);
     const socket = this.socket;
     this.socket = null;
     socket?.close();
@@ -143,7 +156,7 @@ export class AgentConnection {
         return;
       }
       if (message.type === 'reply' && message.requestId === this.authRequest?.requestId) {
-        this.settleAuth(this.authRequest.kind, message.ok, message.token, message.error?.message);
+        this.settleAuth(this.authRequest.kind, message.ok, message.token, message.error);
         return;
       }
       if ('eventId' in message && typeof message.eventId === 'number')
@@ -189,12 +202,23 @@ export class AgentConnection {
     kind: 'auth' | 'pair',
     ok: boolean,
     token: string | undefined,
-    error: string | undefined,
+    error: { code: string; message: string } | undefined,
   ): void {
     this.authRequest = null;
     if (ok) {
       if (kind === 'pair' && token) this.credentials.remember(token);
       this.handlers.onPairing({ paired: true });
+      return;
+    }
+    if (kind === 'auth' && error?.code !== 'UNAUTHORIZED') {
+      // Not a verdict on the token (the agent is holding off guesses from somewhere on this
+      // machine, say): keeping it, show it again in a while. Forgetting it would let anyone
+      // who can reach the port unpair every pane.
+      this.handlers.onPairing({
+        paired: 'later',
+        reason: error?.message ?? 'the agent did not take the token just now',
+      });
+      this.scheduleReauth();
       return;
     }
     if (kind === 'auth') {
@@ -203,7 +227,19 @@ export class AgentConnection {
       this.handlers.onPairing({ paired: false, error: null });
       return;
     }
-    this.handlers.onPairing({ paired: false, error: error ?? 'The code was not accepted.' });
+    this.handlers.onPairing({
+      paired: false,
+      error: error?.message ?? 'The code was not accepted.',
+    });
+  }
+
+  private scheduleReauth(): void {
+    const socket = this.socket;
+    clearTimeout(this.reauthTimer);
+    this.reauthTimer = setTimeout(() => {
+      if (this.socket !== socket || !socket || socket.readyState !== WebSocket.OPEN) return;
+      if (this.instanceId) this.authenticate(this.instanceId);
+    }, AUTH_RETRY_MS);
   }
 
   private scheduleRetry(): void {

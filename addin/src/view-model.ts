@@ -178,10 +178,30 @@ export function connectionChanged(state: PaneState, connection: ConnectionState)
 /** The agent accepted the pane's token or code, or the pane has none, or it was refused. */
 export function pairingChanged(
   state: PaneState,
-  result: { paired: true } | { paired: false; error: string | null },
+  result:
+    | { paired: true }
+    | { paired: false; error: string | null }
+    | { paired: 'later'; reason: string },
 ): PaneState {
+  if (result.paired === 'later') {
+    // Still paired as far as anyone knows; the agent will hear the token again shortly.
+    return {
+      ...state,
+      pairing: 'unknown',
+      pendingSync: null,
+      notice: {
+        code: 'SIGN_IN_DEFERRED',
+        message: `The agent did not let this pane in just now (${result.reason}); it tries again in half a minute, still paired.`,
+      },
+    };
+  }
   return result.paired
-    ? { ...state, pairing: 'paired', pairingError: null }
+    ? {
+        ...state,
+        pairing: 'paired',
+        pairingError: null,
+        notice: state.notice?.code === 'SIGN_IN_DEFERRED' ? null : state.notice,
+      }
     : { ...state, pairing: 'unpaired', pairingError: result.error, pendingSync: null };
 }
 
@@ -242,6 +262,8 @@ export function reduce(state: PaneState, message: ServerMessage): PaneState {
       pairing: 'unknown',
       agentVersion: message.agentVersion,
       incompatibleVersion: null,
+      // An agent that says hello is back: its going away is no news any more.
+      notice: state.notice?.code === 'AGENT_STOPPING' ? null : state.notice,
     };
   }
   // Whatever an agent of another protocol version says next is not ours to show.

@@ -361,8 +361,10 @@ export class PaneView {
     this.notice.textContent = !state.notice
       ? ''
       : state.notice.code === 'AGENT_STOPPING'
-        ? `The agent is stopping (${state.notice.message}); the pane reconnects when it is back.`
-        : `The agent did not accept that: ${state.notice.message}`;
+        ? `${sentence(state.notice.message)}; the pane reconnects when it is back.`
+        : state.notice.code === 'SIGN_IN_DEFERRED'
+          ? state.notice.message
+          : `The agent did not accept that: ${state.notice.message}`;
 
     this.renderItem(state.item, now);
     this.renderHistory(state, now);
@@ -835,4 +837,9 @@ export class PaneView {
     item.dataset.syncId = error.syncId;
     return item;
   }
+}
+
+/** The agent's words as the start of a sentence ("the agent is stopping" → "The agent …"). */
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

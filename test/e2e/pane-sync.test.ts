@@ -6,6 +6,7 @@
  * server's bytes on at a fixed rate, so that a sync lasts long enough to be watched.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -450,5 +451,50 @@ describe('task pane in Chromium', function () {
       ws.on('error', () => undefined);
     });
     assert.equal(code, 403);
+  });
+
+  // Last: it leaves the agent refusing tokens for a minute.
+  it('stays paired when someone else’s guessing makes the agent refuse tokens for a while', async function () {
+    this.timeout(180_000);
+    // Anyone on this machine can reach the port and send wrong tokens, from the right origin;
+    // the agent closes a connection after 5 of them, so the guesser opens one after another.
+    const { default: WebSocket } = await import('ws');
+    const origin = agent.url.replace(/\/$/, '');
+    const guess = async (round: number): Promise<string[]> => {
+      const guesser = new WebSocket(origin.replace('https://', 'wss://') + '/ws', {
+        origin,
+        rejectUnauthorized: false,
+      });
+      const codes: string[] = [];
+      guesser.on('message', (data) => {
+        const message = JSON.parse(String(data)) as { type: string; error?: { code: string } };
+        if (message.type === 'reply') codes.push(message.error?.code ?? 'OK');
+      });
+      await once(guesser, 'open');
+      for (let i = 0; i < 5; i++)
+        guesser.send(
+          JSON.stringify({ type: 'auth', requestId: `g${round}-${i}`, token: 'f'.repeat(43) }),
+        );
+      await once(guesser, 'close');
+      return codes;
+    };
+    let codes: string[] = [];
+    for (let round = 0; round < 10 && !codes.includes('RATE_LIMITED'); round++)
+      codes = await guess(round);
+    assert.ok(codes.includes('RATE_LIMITED'), codes.join());
+
+    const token = await page.evaluate(() => localStorage.getItem('storesync.token'));
+    assert.ok(token);
+    await page.reload();
+    await page
+      .locator('[data-testid="notice"]', {
+        hasText: /did not let this pane in just now.*still paired/,
+      })
+      .waitFor();
+    assert.equal(await page.locator('[data-testid="pairing-code"]').count(), 0, 'no pairing form');
+    assert.equal(await page.evaluate(() => localStorage.getItem('storesync.token')), token);
+    // Once the agent takes tokens again, the pane is in by itself.
+    await page.locator(CARD).waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator('[data-testid="notice"]').isHidden(), true);
   });
 });

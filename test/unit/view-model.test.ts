@@ -394,6 +394,20 @@ describe('pane view model', () => {
       assert.equal(state.accounts[0]!.messageCount, 42);
       assert.equal(state.accounts[0]!.folders[0]!.partialCount, 2);
       assert.equal(state.notice?.code, 'AGENT_STOPPING');
+      // Back again: the agent's going away is no news any more.
+      assert.equal(run([hello], state).notice, null);
+    });
+
+    it('keep the pane paired, saying why, when the agent will not take its token just now', () => {
+      const refused = pairingChanged(run([hello, snapshot]), {
+        paired: 'later',
+        reason: 'too many wrong tokens or codes just now; wait a minute and try again',
+      });
+      assert.equal(refused.pairing, 'unknown', 'no pairing form');
+      assert.equal(refused.notice?.code, 'SIGN_IN_DEFERRED');
+      assert.match(refused.notice!.message, /too many wrong tokens.*still paired/);
+      const back = pairingChanged(refused, { paired: true });
+      assert.deepEqual([back.pairing, back.notice], ['paired', null]);
     });
 
     it('keep the history the snapshot brings', () => {
