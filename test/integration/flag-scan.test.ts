@@ -111,7 +111,8 @@ describe('reading every flag without CONDSTORE', function () {
   it('tells by SEARCH exactly what FETCH tells: every flag and keyword, every expunge', async () => {
     const byFetch = await read('fetch');
     const bySearch = await read('search');
-    assert.deepEqual(byFetch.sent, ['FETCH']);
+    // What the FETCH says is gone, a UID SEARCH confirms before any file is deleted.
+    assert.deepEqual(byFetch.sent, ['FETCH', 'SEARCH']);
     assert.ok(!bySearch.sent.includes('FETCH'), bySearch.sent.join(' '));
     assert.ok(bySearch.sent.length >= 7, 'one SEARCH for the UIDs, one per flag');
 

@@ -19,7 +19,12 @@ export type Fault =
    * Hold the client's bytes from the chunk that matches until `meanwhile` has run (another
    * client changes the mailbox between two commands of this one, e.g. SEARCH and FETCH).
    */
-  | { kind: 'hold-client-when-says'; pattern: RegExp; meanwhile: () => Promise<void> };
+  | { kind: 'hold-client-when-says'; pattern: RegExp; meanwhile: () => Promise<void> }
+  /**
+   * Leave out the first whole line of the server's that matches, as a broken server does
+   * (one response of a FETCH missing, say); the rest passes unchanged.
+   */
+  | { kind: 'drop-server-line'; pattern: RegExp };
 
 export interface FaultProxy {
   host: string;
@@ -106,7 +111,29 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       }
       upstream.write(chunk);
     });
+    /** Server bytes kept back until a whole line can be told apart (a drop is armed). */
+    let partialLine: Buffer | null = null;
     upstream.on('data', (chunk: Buffer) => {
+      const drop = armed.find((f) => f.kind === 'drop-server-line');
+      if (drop && drop.kind === 'drop-server-line') {
+        let text = Buffer.concat([partialLine ?? Buffer.alloc(0), chunk]);
+        partialLine = null;
+        const out: Buffer[] = [];
+        for (let end = text.indexOf('\r\n'); end >= 0; end = text.indexOf('\r\n')) {
+          const line = text.subarray(0, end + 2);
+          text = text.subarray(end + 2);
+          if (armed.includes(drop) && drop.pattern.test(line.toString('latin1'))) {
+            armed.splice(armed.indexOf(drop), 1);
+            fired.push(drop);
+            continue;
+          }
+          out.push(line);
+        }
+        if (armed.includes(drop)) partialLine = text;
+        else out.push(text);
+        chunk = Buffer.concat(out);
+        if (chunk.length === 0) return;
+      }
       fromServer += chunk.length;
       if (stalled) {
         stalled.push(chunk);

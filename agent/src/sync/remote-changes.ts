@@ -23,6 +23,17 @@ export interface RemoteChanges {
   vanished: Set<number>;
   /** Set when every message's flags were read: a pass that leaves the state equal records it. */
   answers?: FlagAnswers;
+  /**
+   * UIDs the server has below the highest held that the state lacks: a message an earlier
+   * pass asked for and never got (the server left it out, or refused it). Only known where
+   * the pass learnt every UID present anyway; the caller downloads them.
+   */
+  unheld?: number[];
+  /**
+   * Held UIDs the server left out of its answer to a FETCH of every flag while a UID SEARCH
+   * says it still has them: not taken as expunged (their flags count as unchanged).
+   */
+  omitted?: number[];
 }
 
 /** Answers for every message's flags known before the pass asks (see FlagAnswers). */
@@ -79,7 +90,7 @@ export async function remoteChanges(
       );
       for await (const message of changed) flags.set(message.uid, [...(message.flags ?? [])]);
     }
-    return { flags, vanished: await vanishedByCount(client, opened, uids, newUidCount) };
+    return { flags, ...(await vanishedByCount(client, opened, uids, newUidCount)) };
   }
   const knownUids = uids.all();
 
@@ -100,14 +111,40 @@ export async function remoteChanges(
   if (read.by === 'search') {
     // One more round trip in a pass that reads every flag anyway: the count alone would miss
     // an expunge while the server also holds a message it never sent a body for.
-    const gone = await vanishedBySearch(client, knownUids);
-    if (read.digest === recorded) return { flags, vanished: gone, answers: read };
-    return { flags: flagsFromSearches(read, knownUids, gone), vanished: gone, answers: read };
+    const { vanished: gone, unheld } = await vanishedBySearch(client, knownUids);
+    const extra = unheld.length > 0 ? { unheld } : {};
+    if (read.digest === recorded) return { flags, vanished: gone, answers: read, ...extra };
+    return {
+      flags: flagsFromSearches(read, knownUids, gone),
+      vanished: gone,
+      answers: read,
+      ...extra,
+    };
   }
-  // FETCH answers for each message present: presence is in them, and in their digest.
-  if (read.by === 'fetch') for (const uid of knownUids) if (!read.flags.has(uid)) vanished.add(uid);
-  if (read.digest === recorded || read.by === 'none') return { flags, vanished, answers: read };
-  return { flags: read.flags, vanished, answers: read };
+  if (read.by === 'fetch') {
+    // FETCH answers for each message present: presence is in them, and in their digest. But
+    // a line left out (or garbled) is no proof of an expunge: one deleted file too many
+    // cannot be undone, so a UID SEARCH confirms what the FETCH seems to say is gone.
+    const held = new Set(knownUids);
+    const unheld = [...read.flags.keys()].filter(
+      (uid) => Number.isSafeInteger(uid) && uid > 0 && uid <= maxKnown && !held.has(uid),
+    );
+    const extra = unheld.length > 0 ? { unheld } : {};
+    const missing = knownUids.filter((uid) => !read.flags.has(uid));
+    if (missing.length > 0) {
+      const confirmed = await vanishedBySearch(client, knownUids);
+      const omitted = missing.filter((uid) => !confirmed.vanished.has(uid));
+      if (omitted.length > 0) {
+        // Answers with holes are not recorded: the next pass reads every flag again.
+        const flagsRead = new Map([...read.flags].filter(([uid]) => held.has(uid)));
+        return { flags: flagsRead, vanished: confirmed.vanished, omitted, ...extra };
+      }
+      for (const uid of missing) vanished.add(uid);
+    }
+    if (read.digest === recorded) return { flags, vanished, answers: read, ...extra };
+    return { flags: read.flags, vanished, answers: read, ...extra };
+  }
+  return { flags, vanished, answers: read };
 }
 
 /**
@@ -119,9 +156,10 @@ async function vanishedByCount(
   opened: OpenedFolder,
   held: HeldUids,
   newUidCount: number,
-): Promise<Set<number>> {
-  if (opened.exists === held.count + newUidCount) return new Set();
-  return vanishedBySearch(client, held.all());
+): Promise<Pick<RemoteChanges, 'vanished' | 'unheld'>> {
+  if (opened.exists === held.count + newUidCount) return { vanished: new Set() };
+  const { vanished, unheld } = await vanishedBySearch(client, held.all());
+  return unheld.length > 0 ? { vanished, unheld } : { vanished };
 }
 
 /**
@@ -131,8 +169,9 @@ async function vanishedByCount(
 async function vanishedBySearch(
   client: ImapFlow,
   knownUids: readonly number[],
-): Promise<Set<number>> {
-  const answer = await uidsMatching(client, { uid: `1:${knownUids[knownUids.length - 1]!}` });
+): Promise<{ vanished: Set<number>; unheld: number[] }> {
+  const highest = knownUids[knownUids.length - 1]!;
+  const answer = await uidsMatching(client, { uid: `1:${highest}` });
   if (answer === null) {
     throw new SyncFailure(
       'SERVER_NO',
@@ -140,7 +179,11 @@ async function vanishedBySearch(
     );
   }
   const present = new Set(uidsOf(answer));
-  return new Set(knownUids.filter((uid) => !present.has(uid)));
+  const held = new Set(knownUids);
+  return {
+    vanished: new Set(knownUids.filter((uid) => !present.has(uid))),
+    unheld: [...present].filter((uid) => uid <= highest && !held.has(uid)).sort((a, b) => a - b),
+  };
 }
 
 /**

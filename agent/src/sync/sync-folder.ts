@@ -320,6 +320,35 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
       log,
     }),
   );
+  if (changes.omitted?.length) {
+    log.warn(
+      { count: changes.omitted.length, uids: changes.omitted.slice(0, 20) },
+      'the server left messages out of its answer with every flag; a UID SEARCH says it still has them: kept as they were',
+    );
+  }
+  if (input.downloadContents && changes.unheld?.length) {
+    // Left behind by an earlier pass (the server left them out of a FETCH, or refused them):
+    // new messages are only looked for above the highest held, so this is their way in.
+    log.warn(
+      { count: changes.unheld.length, uids: changes.unheld.slice(0, 20) },
+      'the server has messages below the highest held that were never stored; fetching them',
+    );
+    const late = await downloadNewMessages(
+      {
+        client,
+        state,
+        folder,
+        local,
+        signal: input.signal,
+        log,
+        onMessage: input.onMessage,
+        headersOnly: input.headersOnly,
+      },
+      changes.unheld,
+    );
+    result.downloaded += late.downloaded;
+    result.bytes += late.bytes;
+  }
   // A Maildir as vouched for holds no file the state does not know: nothing to upload.
   if (input.uploadContents && !localAsVouched)
     result.uploaded = await uploadNewMessages(upload, input.onUploaded, onRefused);

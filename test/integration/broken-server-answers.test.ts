@@ -1,0 +1,91 @@
+/**
+ * A server that answers wrongly (Dovecot behind a proxy that leaves one response line out,
+ * as broken servers do): without CONDSTORE, a message missing from the FETCH of every flag is
+ * not taken as expunged (its file stays), and a message a download never got is fetched by a
+ * later pass, though its UID is below the highest held.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
+import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { readMaildirFolder } from '../support/maildir-files.js';
+import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
+
+describe('a server that leaves responses out (no CONDSTORE)', function () {
+  this.timeout(120_000);
+  let fixture: SyncFixture;
+  let proxy: FaultProxy;
+  const throughProxy = () => ({
+    imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
+    maxConnections: 1,
+  });
+
+  const assertIdentical = async () => {
+    const server = (await fixture.dovecot.listMessages('INBOX'))
+      .map((m) => crlfToLf(m.raw).toString('latin1'))
+      .sort();
+    const local = (await readMaildirFolder(fixture.folderDir('INBOX')))
+      .map((m) => m.data.toString('latin1'))
+      .sort();
+    assert.equal(local.length, server.length, 'files vs messages');
+    assert.ok(
+      local.every((m, i) => m === server[i]),
+      'contents differ',
+    );
+  };
+
+  before(async () => {
+    fixture = await startSyncFixture({
+      dovecot: { capabilities: { condstore: false } },
+      // A small folder: its flags are read with one FETCH.
+      mail: generateMailbox({ count: 12, folders: ['INBOX'], seed: 41 }),
+    });
+    proxy = await startFaultProxy({ host: fixture.dovecot.host, port: fixture.dovecot.port });
+    const { done, errors } = await fixture.sync(undefined, throughProxy());
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.downloaded, 12);
+  });
+  after(async () => {
+    await proxy?.close();
+    await fixture?.cleanup();
+  });
+
+  it('keeps the file of a message the FETCH of every flag left out', async () => {
+    const [, second] = await fixture.dovecot.listMessages('INBOX');
+    proxy.arm({
+      kind: 'drop-server-line',
+      pattern: new RegExp(
+        `^\\* \\d+ FETCH \\((UID ${second!.uid} FLAGS|FLAGS \\(.*\\) UID ${second!.uid}\\))`,
+      ),
+    });
+    const { done, errors } = await fixture.sync(undefined, throughProxy());
+    assert.equal(proxy.fired.length, 1, 'the line was left out');
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.expungedLocal, 0);
+    await assertIdentical();
+  });
+
+  it('fetches in a later pass a message an earlier download never got, below the highest held', async () => {
+    // As a pass leaves it when the server answered a FETCH of new messages without one of
+    // them (Exchange does, for a message it cannot convert): neither a row nor a file.
+    const folder = fixture.state.folders('a').find((f) => f.path === 'INBOX')!;
+    const rows = fixture.state.messages(folder.id);
+    const lost = rows[5]!;
+    fixture.state.applyFolderChanges(folder.id, [], [lost.uid]);
+    const [file] = (await readMaildirFolder(fixture.folderDir('INBOX'))).filter((m) =>
+      m.name.startsWith(lost.base),
+    );
+    await fs.rm(path.join(fixture.folderDir('INBOX'), file!.subdir, file!.name));
+    assert.ok(lost.uid < rows.at(-1)!.uid, 'below the highest held');
+
+    const { done, errors } = await fixture.sync(undefined, throughProxy());
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.downloaded, 1);
+    assert.equal(done.stats.uploaded, 0);
+    await assertIdentical();
+    const again = await fixture.sync(undefined, throughProxy());
+    assert.equal(again.done.stats.downloaded, 0);
+  });
+});
