@@ -88,4 +88,27 @@ describe('a server that leaves responses out (no CONDSTORE)', function () {
     const again = await fixture.sync(undefined, throughProxy());
     assert.equal(again.done.stats.downloaded, 0);
   });
+
+  it('syncs a folder the server lists twice, and INBOX also listed as "Inbox", once', async () => {
+    await fixture.dovecot.appendMessages(
+      generateMailbox({ count: 4, folders: ['INBOX'], seed: 43 }),
+    );
+    const before = (await fixture.dovecot.listMessages('INBOX')).length;
+    proxy.arm({
+      kind: 'edit-server-line',
+      pattern: /^\* LIST \([^)]*\) "[^"]*" "?INBOX"?\r\n$/,
+      edit: (line) => line + line + line.replace(/INBOX/, 'Inbox'),
+    });
+    const { done, errors } = await fixture.sync(undefined, {
+      ...throughProxy(),
+      maxConnections: 3,
+    });
+    assert.equal(proxy.fired.length, 2, 'the listing was doctored');
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.foldersSynced, 1, 'INBOX once');
+    assert.equal(done.stats.downloaded, 4);
+    assert.equal(done.stats.uploaded, 0);
+    assert.equal((await fixture.dovecot.listMessages('INBOX')).length, before);
+    await assertIdentical();
+  });
 });

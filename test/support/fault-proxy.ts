@@ -24,7 +24,9 @@ export type Fault =
    * Leave out the first whole line of the server's that matches, as a broken server does
    * (one response of a FETCH missing, say); the rest passes unchanged.
    */
-  | { kind: 'drop-server-line'; pattern: RegExp };
+  | { kind: 'drop-server-line'; pattern: RegExp }
+  /** Rewrite the first whole line of the server's that matches (say it twice, garble it). */
+  | { kind: 'edit-server-line'; pattern: RegExp; edit: (line: string) => string };
 
 export interface FaultProxy {
   host: string;
@@ -114,8 +116,10 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     /** Server bytes kept back until a whole line can be told apart (a drop is armed). */
     let partialLine: Buffer | null = null;
     upstream.on('data', (chunk: Buffer) => {
-      const drop = armed.find((f) => f.kind === 'drop-server-line');
-      if (drop && drop.kind === 'drop-server-line') {
+      const drop = armed.find(
+        (f) => f.kind === 'drop-server-line' || f.kind === 'edit-server-line',
+      );
+      if (drop && (drop.kind === 'drop-server-line' || drop.kind === 'edit-server-line')) {
         let text = Buffer.concat([partialLine ?? Buffer.alloc(0), chunk]);
         partialLine = null;
         const out: Buffer[] = [];
@@ -125,6 +129,8 @@ export async function startFaultProxy(target: { host: string; port: number }): P
           if (armed.includes(drop) && drop.pattern.test(line.toString('latin1'))) {
             armed.splice(armed.indexOf(drop), 1);
             fired.push(drop);
+            if (drop.kind === 'edit-server-line')
+              out.push(Buffer.from(drop.edit(line.toString('latin1')), 'latin1'));
             continue;
           }
           out.push(line);

@@ -47,7 +47,7 @@ export async function listRemoteFolders(
   // the counters, so they are not asked for.
   const withStatus = client.capabilities.has('LIST-STATUS') && client.capabilities.has('CONDSTORE');
   const listed = await client.list(withStatus ? { statusQuery: STATUS_QUERY } : undefined);
-  const folders: RemoteFolder[] = [];
+  const byPath = new Map<string, RemoteFolder>();
   let trashPath: string | null = null;
   for (const entry of listed) {
     const flags = entry.flags ?? new Set<string>();
@@ -58,7 +58,11 @@ export async function listRemoteFolders(
     const path =
       entry.path.toUpperCase() === 'INBOX' ? 'INBOX' : displayPathOf(entry.path, delimiter);
     if (!folderSelected(path, account.folders)) continue;
-    folders.push({
+    // A server that lists a folder twice (or INBOX also as "Inbox"): one folder, synced once.
+    // Two passes over it at once would each take the other's downloads for local messages
+    // and upload them. INBOX keeps its own spelling where the server gives it.
+    if (byPath.has(path) && !(path === 'INBOX' && entry.path === 'INBOX')) continue;
+    byPath.set(path, {
       serverPath: entry.path,
       path,
       delimiter,
@@ -68,6 +72,7 @@ export async function listRemoteFolders(
   }
   // By code unit, as the server and the file system do: the same order on every machine, and
   // no ICU collation data loaded into the process for it.
+  const folders = [...byPath.values()];
   folders.sort((a, b) => rank(a) - rank(b) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { folders, trashPath };
 }
