@@ -510,6 +510,37 @@ describe('agent server', () => {
     });
 
     // Last: it leaves the agent refusing guesses for a minute.
+    it('drops the panes connected now when every pane is unpaired, and refuses their tokens', async () => {
+      const code = agent.pairing.issue('code').secret;
+      const pane = await connectPane(agent.port);
+      pane.send({ type: 'pair', requestId: 'p1', code });
+      const paired = await pane.reply('p1');
+      assert.ok(paired.ok && paired.token);
+      await pane.waitFor(isType('snapshot'));
+      const cli = await connectPane(agent.port);
+      cli.send({ type: 'auth', requestId: 'c1', token: agent.cliToken });
+      assert.equal((await cli.reply('c1')).ok, true);
+
+      const closed = new Promise<number>((resolve) =>
+        pane.ws.once('close', (c: number) => resolve(c)),
+      );
+      const revoke = await request(agent.port, '/api/pairing/clients', {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${agent.cliToken}` },
+      });
+      assert.equal(revoke.status, 200);
+      assert.equal(await closed, 4001);
+      // The command line's own connection is not a pane's: it stays in.
+      cli.send({ type: 'getHistory', requestId: 'c2', limit: 1 });
+      assert.equal((await cli.reply('c2')).ok, true);
+      cli.ws.close();
+
+      const again = await connectPane(agent.port);
+      again.send({ type: 'auth', requestId: 'a1', token: paired.token });
+      assert.equal((await again.reply('a1')).error?.code, 'UNAUTHORIZED');
+      again.ws.close();
+    });
+
     it('stops answering token and code guesses made across many connections', async () => {
       const answers: string[] = [];
       for (let c = 0; c < 10; c++) {

@@ -113,14 +113,25 @@ export class PairingStore {
     return this.clients.map(({ name, createdAt, lastSeenAt }) => ({ name, createdAt, lastSeenAt }));
   }
 
-  /** Forgets every paired pane; each must be paired again. Returns how many there were. */
+  /**
+   * Forgets every paired pane; each must be paired again. Returns how many there were.
+   * Listeners (`onRevokeAll`) drop the panes connected now, which are in already.
+   */
   revokeAll(): number {
     const count = this.clients.length;
     this.clients = [];
     this.pending = [];
     this.save();
+    for (const listener of this.revokeListeners) listener();
     return count;
   }
+
+  /** Called after every `revokeAll`. */
+  onRevokeAll(listener: () => void): void {
+    this.revokeListeners.add(listener);
+  }
+
+  private readonly revokeListeners = new Set<() => void>();
 
   private dropExpired(): void {
     const now = this.now();

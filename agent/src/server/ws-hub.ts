@@ -88,6 +88,15 @@ export class WsHub {
   ) {
     this.coalescer = new ProgressCoalescer((event) => this.publish(event));
     this.unsubscribe = engine.onEvent((event) => this.onEngineEvent(event));
+    // "Unpair every pane" (a lost laptop) must not leave one connected now still in: its
+    // connection closes, and its token, shown again on reconnecting, is refused.
+    pairing.onRevokeAll(() => {
+      for (const client of this.clients) {
+        if (!client.authenticated || client.cli) continue;
+        client.authenticated = false;
+        client.connection.close(4001, 'unpaired');
+      }
+    });
     this.wss.on('connection', (ws) => {
       // One pane's trouble must never take the agent (and every other pane) down.
       try {
