@@ -13,7 +13,7 @@
  */
 import pino from 'pino';
 import pinoRoll, { type RollingStream } from 'pino-roll';
-import { statSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ImapRedactor } from './logs/imap-redact.js';
@@ -148,32 +148,43 @@ class RollingFile {
     private readonly maxFiles: number,
   ) {
     this.maxBytes = Math.max(1, Math.floor(maxSizeMB * 1024 * 1024));
-    this.ready = pinoRoll({
-      file: path.join(dir, LOG_BASENAME),
-      extension: `.${LOG_EXTENSION}`,
-      mkdir: true,
-      sync: true,
-    }).then(
-      (stream) => {
-        // Short commands append to the newest file: it counts from its size so far. (Read
-        // at once: lines still waiting here must reach the file even if the process exits.)
-        this.size = statSync(stream.file, { throwIfNoEntry: false })?.size ?? 0;
-        let file = stream.file;
-        // A rotation reopens the stream on the next file.
-        stream.on('ready', () => {
-          if (stream.file === file) return;
-          file = stream.file;
-          this.retention = this.retention.then(() => this.removeOldFiles());
-        });
-        stream.on('error', (err) => this.warn(err));
-        this.stream = stream;
-        for (const line of this.early) this.write(line);
-        this.early = [];
-        // Files left by earlier processes count too (short commands append to the newest).
-        this.retention = this.removeOldFiles();
-      },
-      (err: Error) => this.fail(err),
-    );
+    // The user's only: logs name folders, addresses and (at debug) the IMAP conversation.
+    this.ready = Promise.resolve()
+      .then(() => mkdirSync(dir, { recursive: true, mode: 0o700 }))
+      .then(() =>
+        pinoRoll({
+          file: path.join(dir, LOG_BASENAME),
+          extension: `.${LOG_EXTENSION}`,
+          mkdir: true,
+          sync: true,
+          // Handed on to sonic-boom, which opens the file with it (pino-roll's types omit it).
+          ...{ mode: 0o600 },
+        } as Parameters<typeof pinoRoll>[0]),
+      )
+      .then(
+        (stream) => {
+          // Short commands append to the newest file: it counts from its size so far. (Read
+          // at once: lines still waiting here must reach the file even if the process exits.)
+          this.size = statSync(stream.file, { throwIfNoEntry: false })?.size ?? 0;
+          let file = stream.file;
+          // A file an earlier version made with the umask's mode.
+          keepPrivate(file);
+          // A rotation reopens the stream on the next file.
+          stream.on('ready', () => {
+            if (stream.file === file) return;
+            file = stream.file;
+            keepPrivate(file);
+            this.retention = this.retention.then(() => this.removeOldFiles());
+          });
+          stream.on('error', (err) => this.warn(err));
+          this.stream = stream;
+          for (const line of this.early) this.write(line);
+          this.early = [];
+          // Files left by earlier processes count too (short commands append to the newest).
+          this.retention = this.removeOldFiles();
+        },
+        (err: Error) => this.fail(err),
+      );
   }
 
   write(line: string): void {
@@ -243,5 +254,13 @@ class RollingFile {
     this.closed = true;
     this.early = [];
     process.stderr.write(`storesync: cannot write the log (${err.message}); continuing without\n`);
+  }
+}
+
+function keepPrivate(file: string): void {
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    // Not ours to change (another user's file): the log still works.
   }
 }

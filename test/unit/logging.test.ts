@@ -56,6 +56,31 @@ describe('agent file log', () => {
     assert.equal(second!.syncId, 's-1');
   });
 
+  it('keeps its files readable by the user only, whatever the directory and the umask', async () => {
+    await fs.chmod(dir, 0o755);
+    // A log an earlier version left with the umask's mode is made private too.
+    await fs.mkdir(logDirectory(dir), { mode: 0o755 });
+    await fs.writeFile(path.join(logDirectory(dir), 'agent.1.log'), '', { mode: 0o644 });
+    const previous = process.umask(0o022);
+    try {
+      const log = createFileLogger(dir);
+      log.info('hello');
+      await log.close();
+    } finally {
+      process.umask(previous);
+    }
+    const [file] = await listLogFiles(logDirectory(dir));
+    assert.equal((await fs.stat(file!.path)).mode & 0o777, 0o600);
+    const fresh = path.join(dir, 'fresh');
+    await fs.mkdir(fresh, { mode: 0o755 });
+    const log = createFileLogger(fresh);
+    log.info('hello');
+    await log.close();
+    assert.equal((await fs.stat(logDirectory(fresh))).mode & 0o777, 0o700);
+    const [made] = await listLogFiles(logDirectory(fresh));
+    assert.equal((await fs.stat(made!.path)).mode & 0o777, 0o600);
+  });
+
   it('rotates at the configured size and keeps the configured number of files', async () => {
     const maxBytes = 4096;
     const log = createFileLogger(dir, { maxSizeMB: maxBytes / 1048576, maxFiles: 3 });

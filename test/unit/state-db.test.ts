@@ -47,6 +47,20 @@ describe('sync state database', () => {
     again.close();
   });
 
+  it('keeps the database readable by the user only, whatever the umask', () => {
+    const previous = process.umask(0o022);
+    try {
+      const fresh = path.join(dir, 'private.db');
+      const state = new StateDb(fresh);
+      state.folder('a', 'INBOX', 'INBOX', '/');
+      for (const suffix of ['', '-wal', '-shm'])
+        assert.equal(fs.statSync(fresh + suffix).mode & 0o777, 0o600, `state.db${suffix}`);
+      state.close();
+    } finally {
+      process.umask(previous);
+    }
+  });
+
   it('refuses a file from a newer version instead of damaging it', () => {
     const file = path.join(dir, 'state.db');
     const future = new Database(file);

@@ -869,6 +869,10 @@ export class StateDb {
 }
 
 function openDatabase(file: string): Database.Database {
+  // The user's only, whatever the umask or the dataDir's mode: folder names, Message-IDs and
+  // the history are private. SQLite gives the -wal and -shm files the database file's mode.
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  fs.chmodSync(file, 0o600);
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');
