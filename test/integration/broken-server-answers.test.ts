@@ -111,4 +111,32 @@ describe('a server that leaves responses out (no CONDSTORE)', function () {
     assert.equal((await fixture.dovecot.listMessages('INBOX')).length, before);
     await assertIdentical();
   });
+
+  for (const [what, uidFor] of [
+    ['a UID that was not asked for', () => 4_000_000],
+    ['the UID of the message before it', (uid: number) => uid - 1],
+  ] as const) {
+    it(`stores nothing under ${what}, and gets the message in the next pass`, async () => {
+      await fixture.dovecot.appendMessages(
+        generateMailbox({ count: 3, folders: ['INBOX'], seed: what.length }),
+      );
+      const middle = (await fixture.dovecot.listMessages('INBOX')).at(-2)!;
+      const fired = proxy.fired.length;
+      proxy.arm({
+        kind: 'edit-server-line',
+        pattern: new RegExp(`^\\* \\d+ FETCH \\(UID ${middle.uid} .*BODY\\[\\] \\{\\d+\\}\\r\\n$`),
+        edit: (line) => line.replace(`UID ${middle.uid} `, `UID ${uidFor(middle.uid)} `),
+      });
+      const first = await fixture.sync(undefined, throughProxy());
+      assert.equal(proxy.fired.length, fired + 1, 'the answer was doctored');
+      assert.deepEqual(first.errors, []);
+      assert.equal(first.done.stats.downloaded, 2);
+      assert.equal(first.done.stats.uploaded, 0, 'no copy went back to the server');
+      const second = await fixture.sync(undefined, throughProxy());
+      assert.deepEqual(second.errors, []);
+      assert.equal(second.done.stats.downloaded, 1);
+      assert.equal(second.done.stats.uploaded, 0);
+      await assertIdentical();
+    });
+  }
 });

@@ -64,7 +64,7 @@ describe('agent file log', () => {
     const previous = process.umask(0o022);
     try {
       const log = createFileLogger(dir);
-      log.info('hello');
+      log.info({}, 'hello');
       await log.close();
     } finally {
       process.umask(previous);
@@ -74,7 +74,7 @@ describe('agent file log', () => {
     const fresh = path.join(dir, 'fresh');
     await fs.mkdir(fresh, { mode: 0o755 });
     const log = createFileLogger(fresh);
-    log.info('hello');
+    log.info({}, 'hello');
     await log.close();
     assert.equal((await fs.stat(logDirectory(fresh))).mode & 0o777, 0o700);
     const [made] = await listLogFiles(logDirectory(fresh));

@@ -150,6 +150,20 @@ export async function downloadNewMessages(
     await flushing;
   };
 
+  // A server's answer is checked before anything is stored under its UID: a message without
+  // one cannot be kept, one not asked for would hide the message that was (and vanish at the
+  // next pass), and a second copy under the same UID would be taken for a local message and
+  // uploaded. Such a message is skipped, said in the log; a later pass asks for it again.
+  const wanted = new Set(uids);
+  const stored = new Set<number>();
+  const refusal = (uid: number | undefined): string | null => {
+    if (uid === undefined || !Number.isSafeInteger(uid) || uid <= 0) return 'no valid UID';
+    if (!wanted.has(uid)) return 'a UID that was not asked for';
+    if (stored.has(uid)) return 'the same UID a second time';
+    stored.add(uid);
+    return null;
+  };
+
   const fetchBatch = async (batchUids: readonly number[]) => {
     const messages = client.fetch(
       batchUids.join(','),
@@ -162,6 +176,12 @@ export async function downloadNewMessages(
       if (ctx.signal.aborted) break;
       if (flushFailed) throw flushFailed;
       if (writeFailed) throw writeFailed;
+      const refused = refusal(message.uid);
+      if (refused) {
+        result.skipped += 1;
+        log.warn({ uid: message.uid }, `server sent a message with ${refused}; skipped`);
+        continue;
+      }
       const file = toPendingFile(message, ctx.headersOnly);
       if (!file) {
         result.skipped += 1;
@@ -187,10 +207,16 @@ export async function downloadNewMessages(
       if (flushFailed) throw flushFailed;
       if (writeFailed) throw writeFailed;
       const { uid, body } = message;
-      if (uid === undefined || body === null) {
+      const refused = refusal(uid);
+      if (refused || uid === undefined || body === null) {
         if (body?.kind === 'spill') await body.spill.discard();
         result.skipped += 1;
-        log.warn({ uid }, 'server sent no body (or no UID) for this message; skipped');
+        log.warn(
+          { uid },
+          refused
+            ? `server sent a message with ${refused}; skipped`
+            : 'server sent no body for this message; skipped',
+        );
         continue;
       }
       const flags = message.flags.filter((f) => f !== '\\Recent');
