@@ -162,6 +162,16 @@ describe('error classification', () => {
       [{ responseStatus: 'NO', responseText: 'Permission denied' }, 'SERVER_NO'],
       [{ responseStatus: 'BAD', responseText: 'Error in IMAP command' }, 'SERVER_BAD'],
       [{ code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: 'certificate mismatch' }, 'TLS_ERROR'],
+      // imapflow's own: the server went silent; a BYE instead of a greeting.
+      [{ code: 'ETIMEOUT', message: 'Socket timeout' }, 'CONNECTION_LOST'],
+      [
+        {
+          code: 'ClosedAfterConnectText',
+          message: 'Unexpected close',
+          reason: 'too many connections',
+        },
+        'CONNECTION_FAILED',
+      ],
     ];
     for (const [err, code] of cases) {
       const failure = classifyError(
@@ -170,6 +180,9 @@ describe('error classification', () => {
       assert.equal(failure.code, code, JSON.stringify(err));
       assert.ok(failure.hint.length > 20, code);
       if (code === 'DISK_FULL') assert.match(failure.hint, /Free some disk space/);
+      if ('reason' in err) assert.match(failure.message, /too many connections/);
+      if (code === 'CONNECTION_LOST' && 'code' in err && err.code === 'ETIMEOUT')
+        assert.match(failure.message, /stopped answering .* 5 minutes/);
     }
   });
 });

@@ -12,6 +12,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { ImapFlow } from 'imapflow';
+import { SERVER_SILENCE_MS } from './errors.js';
 import { CrlfToLfInSlices } from './maildir/crlf.js';
 import { ImapResponseReader } from './imap-response-reader.js';
 import { parseLaneFetch, readLaneFetch } from './lane-fetch-line.js';
@@ -22,8 +23,6 @@ const QUEUE_HIGH_BYTES = 4 * 1024 * 1024;
 const QUEUE_LOW_BYTES = 1024 * 1024;
 /** Bytes of a spilled body on their way to disk; beyond it the socket is not read. */
 const SPILL_BACKLOG_BYTES = 4 * 1024 * 1024;
-/** A server that sends nothing for this long during a FETCH is taken as gone (as imapflow). */
-const SOCKET_TIMEOUT_MS = 5 * 60_000;
 /** How long a LOGOUT may take before the connection is simply closed. */
 const LOGOUT_WAIT_MS = 2000;
 /** The head of a body kept for reading its Message-ID. */
@@ -143,8 +142,9 @@ export class BodyLane {
     this.read.on('close', () => gone());
     // unpipe() left the socket paused.
     this.read.resume();
-    this.socket.setTimeout?.(SOCKET_TIMEOUT_MS, () =>
-      this.fail(Object.assign(new Error('The server stopped answering'), { code: 'ETIMEDOUT' })),
+    // A server that sends nothing for this long during a FETCH is taken as gone (as imapflow).
+    this.socket.setTimeout?.(SERVER_SILENCE_MS, () =>
+      this.fail(Object.assign(new Error('The server stopped answering'), { code: 'ETIMEOUT' })),
     );
   }
 

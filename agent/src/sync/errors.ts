@@ -105,8 +105,13 @@ export class SyncFailure extends Error {
   }
 }
 
+/** How long a connection may hear nothing from the server before it is given up. */
+export const SERVER_SILENCE_MS = 5 * 60_000;
+
 interface ImapFlowErrorFields {
   code?: string;
+  /** The text of the BYE that closed the connection (imapflow). */
+  reason?: string;
   authenticationFailed?: boolean;
   responseStatus?: string;
   responseText?: string;
@@ -121,7 +126,21 @@ export function classifyError(err: unknown, folder: string | null = null): SyncF
   if (e.authenticationFailed || e.serverResponseCode === 'AUTHENTICATIONFAILED') {
     return new SyncFailure('AUTH_FAILED', `Login refused by the server: ${text}`, folder);
   }
+  if (e.reason && /^ClosedAfterConnect/.test(e.code ?? '')) {
+    // Turned away at the door ("too many connections", "server shutting down"): its words.
+    return new SyncFailure(
+      'CONNECTION_FAILED',
+      `The server closed the connection at once: ${e.reason}`,
+      folder,
+    );
+  }
   switch (e.code) {
+    case 'ETIMEOUT':
+      return new SyncFailure(
+        'CONNECTION_LOST',
+        `The server stopped answering (nothing received for ${SERVER_SILENCE_MS / 60_000} minutes)`,
+        folder,
+      );
     case 'ENOSPC':
     case 'EDQUOT':
       return new SyncFailure('DISK_FULL', 'The disk holding the Maildir is full', folder);

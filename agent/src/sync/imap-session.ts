@@ -6,7 +6,7 @@
 import { ImapFlow, type ImapTransport } from 'imapflow';
 import type { AccountConfig } from '../config/load.js';
 import { resolveSecret, SecretError } from '../config/secrets.js';
-import { classifyError, SyncFailure } from './errors.js';
+import { classifyError, SERVER_SILENCE_MS, SyncFailure } from './errors.js';
 import { type OAuthOffer, watchOAuthOffer } from './oauth-mechanism.js';
 
 /** Which connection and sync run a protocol line belongs to, as far as the caller knows. */
@@ -78,7 +78,7 @@ export async function openImapSession(
     logger: protocolLog ? protocolLogger(protocolLog) : false,
     connectionTimeout: 30_000,
     greetingTimeout: 16_000,
-    socketTimeout: 5 * 60_000,
+    socketTimeout: SERVER_SILENCE_MS,
     ...(transport ? { transport } : {}),
   });
   const offer =
