@@ -29,6 +29,7 @@ import { backfillMessageIds } from './message-index.js';
 import type { ImapProtocolLog } from './imap-session.js';
 import { silentLogger, type SyncLogger } from './logger.js';
 import type { StateDb } from './state-db.js';
+import { canonicalFolderPath } from './maildir/folder-path.js';
 import { syncAccount } from './sync-account.js';
 import { SessionPool, type SessionSource } from './session-pool.js';
 
@@ -175,7 +176,8 @@ export class SyncEngine {
     uid: number,
   ): Promise<{ path: string; fetched: boolean; size: number }> {
     const [account] = this.pickAccounts([accountId]);
-    const folder = this.state.folders(account!.id).find((f) => f.path === folderPath);
+    const wanted = canonicalFolderPath(folderPath);
+    const folder = this.state.folders(account!.id).find((f) => f.path === wanted);
     if (!folder)
       throw new NotInStateError(`No synced folder "${folderPath}" in account "${accountId}"`);
     const row = this.state.messages(folder.id).find((r) => r.uid === uid);

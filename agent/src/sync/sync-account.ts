@@ -15,6 +15,7 @@ import { folderSelected } from './folder-filter.js';
 import { listLocalFolders } from './maildir/local-folders.js';
 import { planHierarchy } from './plan-hierarchy.js';
 import type { SyncLogger } from './logger.js';
+import { canonicalFolderPath } from './maildir/folder-path.js';
 import type { StateDb } from './state-db.js';
 import { type FolderSyncResult, syncFolder, unchangedByStatus } from './sync-folder.js';
 
@@ -75,10 +76,11 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
     report.progress('listing-folders', null, 'Listing folders', 0, 1);
     const { folders: listed, trashPath } = await listRemoteFolders(client, account);
     let allOk = true;
+    const wanted = [...new Set(input.folders.map(canonicalFolderPath))];
     // A run limited to some folders cannot judge which others were created or deleted.
     const folders =
-      input.folders.length > 0
-        ? listed.filter((f) => input.folders.includes(f.path))
+      wanted.length > 0
+        ? listed.filter((f) => wanted.includes(f.path))
         : await syncHierarchy(client, input, listed, (failure) => {
             allOk = false;
             // A folder that could not be created, deleted or named failed as much as one
@@ -86,7 +88,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             if (failure.severity === 'error') stats.foldersFailed += 1;
             report.failure(failure);
           });
-    for (const name of input.folders) {
+    for (const name of wanted) {
       if (folders.some((f) => f.path === name)) continue;
       allOk = false;
       stats.foldersFailed += 1;

@@ -31,6 +31,14 @@ import {
 /** Inside a directory whose name was cut to fit: the level's full name, UTF-8. */
 export const FULL_NAME_FILE = '.storesync-name';
 
+/**
+ * A folder named by a person (`--folder inbox`, a pane's request): INBOX is one name in any
+ * case (RFC 3501), every other name as written.
+ */
+export function canonicalFolderPath(name: string): string {
+  return name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
+}
+
 /** The display path of a server folder. */
 export function displayPathOf(serverPath: string, delimiter: string | null): string {
   const levels = delimiter ? serverPath.split(delimiter) : [serverPath];
