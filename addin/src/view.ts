@@ -263,9 +263,9 @@ export class PaneView {
     this.empty = el(
       'p',
       { className: 'empty' },
-      'No accounts are configured yet. Add one to ',
-      el('code', { text: '~/.config/storesync/config.json' }),
-      ' and restart the agent.',
+      'No accounts are configured yet. Add one to the agent’s config file (',
+      el('code', { text: 'storesync config show' }),
+      ' names it) and restart the agent.',
     );
     this.itemBox = el('section', { className: 'item', testId: 'item' });
     this.itemBox.setAttribute('aria-label', 'The selected message');
@@ -399,7 +399,12 @@ export class PaneView {
       card.root.remove();
       this.cards.delete(id);
     }
-    if (state.accounts.length === 0 && state.connection === 'connected') {
+    // Only a paired pane is told the accounts: an unpaired one knows nothing of them.
+    if (
+      state.accounts.length === 0 &&
+      state.connection === 'connected' &&
+      state.pairing === 'paired'
+    ) {
       if (!this.empty.isConnected) this.list.append(this.empty);
     } else this.empty.remove();
   }

@@ -157,6 +157,11 @@ describe('task pane in Chromium', function () {
       0,
       'nothing is shown before pairing',
     );
+    assert.equal(
+      await page.locator('text=No accounts are configured').count(),
+      0,
+      'nor is it said that there are no accounts',
+    );
     assert.equal(await page.locator('[data-testid="sync-now"]').isDisabled(), true);
 
     await codeInput.fill('WRONG-CODE');
@@ -192,6 +197,26 @@ describe('task pane in Chromium', function () {
     // The one-time secret does not linger in the address bar or history.
     assert.doesNotMatch(page.url(), /pair=/);
     assert.ok(await page.evaluate(() => localStorage.getItem('storesync.token')));
+  });
+
+  it('prints the link when no browser could be opened, and says so when one was', async () => {
+    // The desktop's opener as a machine without a browser has it (xdg-open exits 3), and as
+    // one with a browser (exits 0).
+    const bin = path.join(dir, 'opener');
+    await fs.mkdir(bin, { recursive: true });
+    const opener = path.join(bin, 'xdg-open');
+    const withOpener = async (exitCode: number) => {
+      await fs.writeFile(opener, `#!/bin/sh\nexit ${exitCode}\n`, { mode: 0o755 });
+      return runCli(['open', '--config', config], {
+        PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
+      });
+    };
+    const none = await withOpener(3);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /Could not start a browser; open this URL/);
+    assert.match(none.stdout, /^https:\/\/localhost:\d+\/taskpane\.html#pair=[\w-]{20,}$/m);
+    const some = await withOpener(0);
+    assert.match(some.stdout, /^Opened the StoreSync pane in your browser\.$/m);
   });
 
   it('runs a sync from "Sync now" and shows its progress until done', async () => {

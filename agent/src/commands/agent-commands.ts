@@ -271,9 +271,18 @@ function openInBrowser(url: string): Promise<boolean> {
   return new Promise((resolve) => {
     const child = spawn(command, args as string[], { stdio: 'ignore', detached: true });
     child.once('error', () => resolve(false));
-    child.once('spawn', () => {
+    // xdg-open and friends exit at once, non-zero when they found no browser; one that is
+    // still running after a while is the browser itself (some set-ups wait for it).
+    const settle = setTimeout(() => {
       child.unref();
       resolve(true);
+    }, OPENER_VERDICT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(settle);
+      resolve(code === 0);
     });
   });
 }
+
+/** How long the desktop's opener has to say it found no browser. */
+const OPENER_VERDICT_MS = 3000;
