@@ -144,7 +144,10 @@ export async function buildProgram(
     .option('-c, --config <file>', 'config file')
     .requiredOption('--account <id>', 'account id')
     .requiredOption('--folder <name>', 'folder ("Archive/2024")')
-    .requiredOption('--uid <n>', 'the message UID', (v) => Number.parseInt(v, 10))
+    // Whole digits only: "1.5" or "1e0" must not quietly name UID 1.
+    .requiredOption('--uid <n>', 'the message UID', (v) =>
+      /^\d{1,10}$/.test(v.trim()) ? Number(v) : Number.NaN,
+    )
     .option('--json', 'print {"path":…,"fetched":…} instead of the path')
     .addHelpText(
       'after',

@@ -101,6 +101,15 @@ describe('headers-only sync and bodies on demand', function () {
     );
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /No message with UID 99999/);
+    // Whole numbers only: "1.5" is not UID 1.
+    for (const uid of ['1.5', '1e0']) {
+      const odd = await runCli(
+        ['fetch', '--config', config, '--account', 'test', '--folder', 'INBOX', '--uid', uid],
+        env(),
+      );
+      assert.equal(odd.code, 2, uid);
+      assert.match(odd.stderr, /--uid must be a positive integer/);
+    }
   });
 
   it('completes the rest with the next full sync, and nothing more after', async () => {

@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { localManifestFacts } from '../../agent/src/manifest/local-facts.js';
 import {
   checkManifestXml,
@@ -13,6 +15,7 @@ import {
   RULES,
 } from '../../agent/src/manifest/manifest-rules.js';
 import { renderManifest } from '../../agent/src/manifest/render-manifest.js';
+import { runCli } from '../support/storesync-process.js';
 
 const shipped = readFileSync('manifest.xml', 'utf8');
 const facts = localManifestFacts();
@@ -38,7 +41,7 @@ describe('manifest.xml', () => {
   it('passes every rule, as does one rendered for another host, port and id', () => {
     assert.deepEqual(checkManifestXml(shipped, facts), []);
     const other = renderManifest(shipped, {
-      host: 'mail.localhost',
+      host: '127.0.0.1',
       port: 5443,
       id: '0B5E5A62-2F6C-4A8E-9D0E-7C1A3B2D4E5F',
     });
@@ -47,14 +50,51 @@ describe('manifest.xml', () => {
     assert.doesNotMatch(other, /localhost:4643/);
     assert.match(
       other,
-      /<SourceLocation DefaultValue="https:\/\/mail\.localhost:5443\/taskpane\.html"/,
+      /<SourceLocation DefaultValue="https:\/\/127\.0\.0\.1:5443\/taskpane\.html"/,
     );
+  });
+
+  it('`storesync manifest` refuses what it cannot render, quoting what was typed', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'storesync-manifest-'));
+    try {
+      const out = path.join(dir, 'manifest.xml');
+      const port = await runCli(['manifest', '--port', 'abc', '--out', out]);
+      assert.equal(port.code, 2);
+      assert.match(port.stderr, /--port: "abc" is not a port number/);
+      const host = await runCli(['manifest', '--host', 'mail.example.com', '--out', out]);
+      assert.equal(host.code, 2);
+      assert.match(host.stderr, /--host: "mail\.example\.com" is not a name the agent answers to/);
+      const good = await runCli([
+        'manifest',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '5443',
+        '--out',
+        out,
+      ]);
+      assert.equal(good.code, 0, good.stderr);
+      assert.match(readFileSync(out, 'utf8'), /https:\/\/127\.0\.0\.1:5443\/taskpane\.html/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is rendered only for a usable host, port and GUID, naming the option', () => {
     assert.throws(() => renderManifest(shipped, { host: 'a b', port: 1 }), /^Error: --host: /);
-    assert.throws(() => renderManifest(shipped, { host: 'h', port: 70000 }), /^Error: --port: /);
-    assert.throws(() => renderManifest(shipped, { host: 'h', port: 1, id: 'x' }), /^Error: --id: /);
+    // A name the agent would refuse (its Host check): the pane could never load from it.
+    assert.throws(
+      () => renderManifest(shipped, { host: 'mail.example.com', port: 1 }),
+      /^Error: --host: "mail\.example\.com" is not a name the agent answers to/,
+    );
+    assert.throws(
+      () => renderManifest(shipped, { host: 'localhost', port: 70000 }),
+      /^Error: --port: /,
+    );
+    assert.throws(
+      () => renderManifest(shipped, { host: 'localhost', port: 1, id: 'x' }),
+      /^Error: --id: /,
+    );
   });
 });
 

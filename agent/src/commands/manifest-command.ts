@@ -33,7 +33,13 @@ export function registerManifestCommand(program: Command, setExit: (code: number
         '  storesync manifest --id "$(cat /proc/sys/kernel/random/uuid)" --port 4700 --out manifest-2.xml',
     )
     .action(async (opts: ManifestOptions) => {
-      const port = /^\d+$/.test(opts.port) ? Number(opts.port) : Number.NaN;
+      if (!/^\d{1,5}$/.test(opts.port))
+        throw new CommanderError(
+          2,
+          'storesync.usage',
+          `--port: "${opts.port}" is not a port number (1-65535)`,
+        );
+      const port = Number(opts.port);
       const target = { host: opts.host, port, ...(opts.id ? { id: opts.id } : {}) };
       let xml: string;
       try {

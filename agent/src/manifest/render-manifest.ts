@@ -5,9 +5,11 @@
 
 export const SHIPPED_ORIGIN = 'https://localhost:4643';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** A DNS name or an IPv4 address; what Outlook can load a pane from over https. */
-const HOSTNAME =
-  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+/**
+ * The names the agent answers to (any other Host is refused, loopback-policy.ts) and its
+ * certificate covers: a pane anywhere else would never load.
+ */
+const AGENT_HOSTS = ['localhost', '127.0.0.1'];
 
 export interface ManifestTarget {
   host: string;
@@ -18,8 +20,10 @@ export interface ManifestTarget {
 
 /** Throws an error naming the option when one is not usable. */
 export function checkTarget(target: ManifestTarget): void {
-  if (!HOSTNAME.test(target.host))
-    throw new Error(`--host: "${target.host}" is not a host name (like localhost)`);
+  if (!AGENT_HOSTS.includes(target.host.toLowerCase()))
+    throw new Error(
+      `--host: "${target.host}" is not a name the agent answers to (${AGENT_HOSTS.join(' or ')}): it refuses requests for any other host, so the pane would not load`,
+    );
   if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535)
     throw new Error(`--port: "${target.port}" is not a port number (1-65535)`);
   if (target.id !== undefined && !GUID.test(target.id))
