@@ -139,4 +139,29 @@ describe('a server that leaves responses out (no CONDSTORE)', function () {
       await assertIdentical();
     });
   }
+
+  it('counts each folder once when a dropped connection made the pass start again', async () => {
+    await fixture.dovecot.appendMessages([
+      ...generateMailbox({ count: 2, folders: ['INBOX'], seed: 44 }),
+      {
+        folder: 'Zeta',
+        raw: Buffer.from(
+          'Subject: cut-here-marker\r\nMessage-ID: <cut@example.com>\r\n\r\nbody\r\n',
+        ),
+        flags: [],
+        internalDate: new Date('2024-01-01T00:00:00Z'),
+      },
+    ]);
+    // INBOX goes first (one connection); the cut comes in the middle of Zeta's download.
+    proxy.arm({ kind: 'cut-when-server-says', pattern: /cut-here-marker/ });
+    const { done } = await fixture.sync(undefined, throughProxy());
+    assert.equal(done.result, 'ok');
+    assert.ok(
+      proxy.fired.some((f) => f.kind === 'cut-when-server-says'),
+      'the cut happened',
+    );
+    const { foldersSynced, foldersUnchanged, foldersFailed } = done.stats;
+    assert.equal(foldersSynced + foldersUnchanged + foldersFailed, 2, JSON.stringify(done.stats));
+    assert.equal(done.stats.downloaded, 3, 'what each attempt stored still counts');
+  });
 });

@@ -389,13 +389,16 @@ export class SyncEngine {
     let result!: SyncResult; // every path through the loop below sets it
     // Every step is idempotent, so after a dropped connection a new pass resumes the work.
     for (let attempt = 0; ; attempt++) {
+      // Each attempt counts apart: what it did (downloads, uploads, flags) adds up, but which
+      // folders synced, were unchanged or failed is the last attempt's say, not a sum.
+      const counted = emptyStats();
       try {
         const allOk = await syncAccount({
           account,
           flags,
           folders,
           state: this.state,
-          stats,
+          stats: counted,
           signal: run.controller.signal,
           log,
           report,
@@ -427,6 +430,7 @@ export class SyncEngine {
             attempt + 1,
             RETRY_DELAYS_MS.length,
           );
+          addStats(stats, counted, { folders: false });
           if (await sleepUnlessAborted(delay, run.controller.signal)) continue;
           result = 'cancelled';
         } else {
@@ -434,6 +438,7 @@ export class SyncEngine {
           this.emitFailure(run.syncId, account.id, failure, log);
         }
       }
+      addStats(stats, counted, { folders: true });
       break;
     }
     this.state.finishAccountRun(run.syncId, account.id, result, Date.now());
@@ -481,5 +486,15 @@ export class SyncEngine {
         );
       }
     }
+  }
+}
+
+/** Per-folder verdicts: an attempt that is retried leaves them to the next one. */
+const FOLDER_VERDICTS = ['foldersSynced', 'foldersUnchanged', 'foldersFailed'] as const;
+
+function addStats(into: SyncStats, from: SyncStats, options: { folders: boolean }): void {
+  for (const key of Object.keys(from) as Array<keyof SyncStats>) {
+    if (!options.folders && (FOLDER_VERDICTS as readonly string[]).includes(key)) continue;
+    into[key] += from[key];
   }
 }
