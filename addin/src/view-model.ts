@@ -5,6 +5,7 @@
 import {
   type AccountSummary,
   type DoneEvent,
+  emptyStats,
   type ErrorCode,
   type ErrorEvent,
   type ErrorSeverity,
@@ -371,15 +372,35 @@ function applySnapshot(state: PaneState, snapshot: SnapshotMessage): PaneState {
       return progress ? applyProgress(synced, progress) : synced;
     }
     // A run we saw start may have ended while we were disconnected.
-    return base.activity === 'syncing'
-      ? {
-          ...base,
-          activity: hasFailure(base.errors) ? 'error' : activityOfResult(summary.lastResult),
-          syncId: null,
-          progress: null,
-          estimate: null,
-        }
-      : base;
+    if (base.activity === 'syncing') {
+      return {
+        ...base,
+        activity: hasFailure(base.errors) ? 'error' : activityOfResult(summary.lastResult),
+        syncId: null,
+        progress: null,
+        estimate: null,
+      };
+    }
+    // Or a whole run came and went while we were away (the agent restarted and synced before
+    // this pane was back): the card tells that run, not the one this pane saw last.
+    const latest = snapshot.history.find(
+      (h) => h.accountIds.includes(summary.id) && h.result !== null && h.finishedAt !== null,
+    );
+    if (previous && latest && latest.syncId !== base.lastDone?.syncId) {
+      return {
+        ...base,
+        activity: activityOfResult(latest.result),
+        errors: base.errors.filter((e) => e.syncId === latest.syncId),
+        lastDone: {
+          syncId: latest.syncId,
+          result: latest.result!,
+          stats: latest.stats ?? emptyStats(),
+          durationMs: Math.max(0, latest.finishedAt! - latest.startedAt),
+          finishedAt: latest.finishedAt!,
+        },
+      };
+    }
+    return base;
   });
   return { ...state, accounts, history: snapshot.history };
 }

@@ -398,6 +398,63 @@ describe('pane view model', () => {
       assert.equal(run([hello], state).notice, null);
     });
 
+    it('tell the run that came and went while the pane was away, not the last one it saw', () => {
+      const cancelled = run([
+        hello,
+        snapshot,
+        started,
+        {
+          type: 'done',
+          syncId: 's1',
+          result: 'cancelled',
+          stats: emptyStats(),
+          startedAt: 1000,
+          finishedAt: 2000,
+        },
+      ]);
+      assert.equal(cancelled.accounts[0]!.activity, 'idle');
+      // The agent restarted and synced before the pane was back.
+      const missed = {
+        syncId: 's2',
+        trigger: 'schedule' as const,
+        flags: FULL_SYNC,
+        accountIds: ['work'],
+        startedAt: 5000,
+        finishedAt: 7000,
+        result: 'ok' as const,
+        stats: { ...emptyStats(), downloaded: 888 },
+      };
+      const back = run(
+        [
+          { ...hello, instanceId: 'agent-2' },
+          {
+            ...snapshot,
+            accounts: [{ ...account, lastSyncAt: 7000, lastResult: 'ok' }],
+            history: [missed, { ...missed, syncId: 's1', result: 'cancelled', finishedAt: 2000 }],
+          },
+        ],
+        cancelled,
+      );
+      const card = back.accounts[0]!;
+      assert.equal(card.activity, 'done');
+      assert.deepEqual(
+        [card.lastDone?.syncId, card.lastDone?.result, card.lastDone?.stats.downloaded],
+        ['s2', 'ok', 888],
+      );
+      // The same snapshot again changes nothing.
+      const again = run(
+        [
+          {
+            ...snapshot,
+            accounts: [{ ...account, lastSyncAt: 7000, lastResult: 'ok' }],
+            history: [missed],
+          },
+        ],
+        back,
+      );
+      assert.deepEqual(again.accounts[0]!.lastDone, card.lastDone);
+    });
+
     it('keep the pane paired, saying why, when the agent will not take its token just now', () => {
       const refused = pairingChanged(run([hello, snapshot]), {
         paired: 'later',
