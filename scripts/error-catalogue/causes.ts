@@ -37,4 +37,6 @@ export const ERROR_CAUSES: Record<ErrorCode, string> = {
   CANCELLED: 'Someone cancelled the sync (the pane, the CLI or the agent stopping).',
   INTERNAL:
     'Something failed that StoreSync does not recognise; the message carries the underlying error text.',
+  SERVER_ALERT:
+    'The mail server sent an ALERT, a message it wants shown to the user (a mailbox nearly full, maintenance to come, a login to confirm elsewhere). RFC 9051 asks clients to show it; StoreSync shows it once per run and account, and logs it.',
 };

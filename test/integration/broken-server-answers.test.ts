@@ -164,4 +164,24 @@ describe('a server that leaves responses out (no CONDSTORE)', function () {
     assert.equal(foldersSynced + foldersUnchanged + foldersFailed, 2, JSON.stringify(done.stats));
     assert.equal(done.stats.downloaded, 3, 'what each attempt stored still counts');
   });
+
+  it('shows an ALERT the server sends once per run, as a warning, and the run goes on', async () => {
+    // Heard twice in the pass: at login and again when INBOX is opened.
+    for (const pattern of [/^\S+ OK .*Logged in/, /^\S+ OK \[READ-(WRITE|ONLY)\]/]) {
+      proxy.arm({
+        kind: 'edit-server-line',
+        pattern,
+        edit: (line) => `* OK [ALERT] Your mailbox is 95% full\r\n${line}`,
+      });
+    }
+    const fired = proxy.fired.length;
+    const { done, errors } = await fixture.sync(undefined, throughProxy());
+    assert.equal(proxy.fired.length, fired + 2, 'both were sent');
+    assert.equal(done.result, 'ok');
+    const alerts = errors.filter((e) => e.code === 'SERVER_ALERT');
+    assert.equal(alerts.length, 1, JSON.stringify(errors));
+    assert.equal(alerts[0]!.severity, 'warning');
+    assert.equal(alerts[0]!.message, 'The server says: Your mailbox is 95% full');
+    assert.match(alerts[0]!.hint, /asked for this to be shown to you/);
+  });
 });

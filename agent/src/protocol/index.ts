@@ -118,6 +118,7 @@ export const ErrorCodeSchema = z.enum([
   'SECRET_UNAVAILABLE',
   'CANCELLED',
   'INTERNAL',
+  'SERVER_ALERT',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 

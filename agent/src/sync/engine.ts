@@ -23,7 +23,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { completePartialMessages } from './download-new-messages.js';
 import { classifyError, SyncFailure } from './errors.js';
-import { bindProtocolLog, openImapSession } from './imap-session.js';
+import { bindProtocolLog, onServerAlert, openImapSession } from './imap-session.js';
 import { openLocalFolder } from './maildir/open-local-folder.js';
 import { backfillMessageIds } from './message-index.js';
 import type { ImapProtocolLog } from './imap-session.js';
@@ -49,6 +49,8 @@ export interface RunningSync {
   startedAt: number;
   /** Latest progress per account. */
   progress: Map<string, ProgressEvent>;
+  /** Server alerts shown in this run (account and text), each once. */
+  alertsShown: Set<string>;
   controller: AbortController;
   done: Promise<DoneEvent>;
 }
@@ -66,6 +68,9 @@ export interface EngineOptions {
    */
   laneFrom?: number;
 }
+
+/** A server alert heard outside a run is logged again after this long. */
+const ALERT_LOG_EVERY_MS = 3600_000;
 
 /** Connection failures a new attempt may cure, and how long to wait before each attempt. */
 const RETRIED_CODES = new Set(['CONNECTION_LOST', 'CONNECTION_FAILED']);
@@ -113,6 +118,38 @@ export class SyncEngine {
     this.log = log;
     this.pool = options.keepSessions ? new SessionPool() : null;
     this.sessions = this.pool ?? options.sessions;
+    this.stopAlerts = onServerAlert((accountId, text) => this.onAlert(accountId, text));
+  }
+
+  private readonly stopAlerts: () => void;
+  /** When each alert text was last logged outside a run, so a kept session's repeats do not fill the log. */
+  private readonly alertsLogged = new Map<string, number>();
+
+  /**
+   * A server's ALERT (RFC 9051 7.1): shown to the user once per run and account as a
+   * SERVER_ALERT warning of each run the account is in, and logged; outside a run, logged at
+   * most once an hour per text. Every connection a pass opens may bring the same one.
+   */
+  private onAlert(accountId: string, text: string): void {
+    if (!this.accounts.some((a) => a.id === accountId)) return;
+    const runs = [...this.runs.values()].filter((run) => run.accountIds.includes(accountId));
+    for (const run of runs) {
+      const key = `${accountId}\u0000${text}`;
+      if (run.alertsShown.has(key)) continue;
+      run.alertsShown.add(key);
+      this.emitFailure(
+        run.syncId,
+        accountId,
+        new SyncFailure('SERVER_ALERT', `The server says: ${text}`),
+        this.log.child({ syncId: run.syncId, accountId }),
+      );
+    }
+    if (runs.length > 0) return;
+    const now = Date.now();
+    const key = `${accountId}\u0000${text}`;
+    if (now - (this.alertsLogged.get(key) ?? -Infinity) < ALERT_LOG_EVERY_MS) return;
+    this.alertsLogged.set(key, now);
+    this.log.warn({ accountId, alert: text }, 'the server sent an alert');
   }
 
   onEvent(listener: (event: SyncEvent) => void): () => void {
@@ -146,6 +183,7 @@ export class SyncEngine {
       trigger: request.trigger,
       startedAt,
       progress: new Map(),
+      alertsShown: new Set(),
       controller,
       done: Promise.resolve(null as unknown as DoneEvent),
     };
@@ -238,6 +276,7 @@ export class SyncEngine {
 
   /** Cancels every run and waits for them to leave the state consistent. */
   async stop(): Promise<void> {
+    this.stopAlerts();
     const runs = this.running();
     for (const run of runs) run.controller.abort();
     await Promise.allSettled(runs.map((run) => run.done));

@@ -78,6 +78,12 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
     hint: 'An unexpected error; please report it with the sync id and the agent log.',
     retryable: true,
   },
+  SERVER_ALERT: {
+    hint: 'Your mail server asked for this to be shown to you: it is its message, not StoreSync’s. Whoever runs the server can say more.',
+    retryable: false,
+    // The server's news for the user; the run goes on.
+    severity: 'warning',
+  },
 };
 
 /**

@@ -3,6 +3,7 @@
  * resolved right before connecting (a token command runs again for every connection, since
  * tokens expire) and handed to imapflow only.
  */
+import { EventEmitter } from 'node:events';
 import { ImapFlow, type ImapTransport } from 'imapflow';
 import type { AccountConfig } from '../config/load.js';
 import { resolveSecret, SecretError } from '../config/secrets.js';
@@ -36,6 +37,19 @@ const TOKEN_COMMAND_HINT =
   'The access token could not be obtained: run the "accessToken" source yourself to see why (an expired sign-in means signing in again), then sync again.';
 const TOKEN_REFUSED_HINT =
   'The server refused the access token: it may have expired, been revoked, or be for another user or scope. Make sure the "accessToken" source prints a fresh token for this user, then sync again.';
+
+const alerts = new EventEmitter();
+// Every engine of the process listens (tests run several): more listeners are no leak.
+alerts.setMaxListeners(0);
+
+/**
+ * Calls `listener` with each ALERT a server sends on any session (RFC 9051 7.1: its text must
+ * be shown to the user), with the account's id. Returns the way to stop listening.
+ */
+export function onServerAlert(listener: (accountId: string, text: string) => void): () => void {
+  alerts.on('alert', listener);
+  return () => alerts.off('alert', listener);
+}
 
 /** `transport`: a connection dialled ahead (early-dial.ts) instead of a new one. */
 export async function openImapSession(
@@ -85,6 +99,9 @@ export async function openImapSession(
     credentials.kind === 'accessToken' ? watchOAuthOffer(client, credentials.method) : null;
   // imapflow reports socket errors as events too; without a listener Node would throw them.
   client.on('error', () => undefined);
+  client.on('alert', (alert: { message?: string }) => {
+    if (alert.message) alerts.emit('alert', account.id, alert.message);
+  });
   try {
     await client.connect();
   } catch (err) {
