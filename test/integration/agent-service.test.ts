@@ -271,8 +271,10 @@ describe('agent service', () => {
   it('reloads its config on SIGHUP, and keeps the old one when the new one is broken', async () => {
     const pane = await pairedPane();
     const original = await fs.readFile(configFile, 'utf8');
-    const config = JSON.parse(original) as { accounts: Array<{ id: string }> };
-    config.accounts.push({ ...config.accounts[0]!, id: 'second' } as { id: string });
+    const config = JSON.parse(original) as { accounts: Array<{ id: string; maildir: string }> };
+    // Each account its own Maildir, beside the first one's.
+    const first = config.accounts[0]!;
+    config.accounts.push({ ...first, id: 'second', maildir: `${first.maildir}-second` });
     await fs.writeFile(configFile, JSON.stringify(config));
     const from = pane.received.length;
     agent!.child.kill('SIGHUP');

@@ -111,7 +111,9 @@ describe('sync --once (Dovecot → Maildir)', function () {
       env(),
     );
     assert.equal(result.code, 1);
-    assert.equal(JSON.parse(result.stdout.trim()).errors[0].code, 'FOLDER_GONE');
+    const [gone] = JSON.parse(result.stdout.trim()).errors as Array<{ code: string; hint: string }>;
+    assert.equal(gone!.code, 'FOLDER_GONE');
+    assert.match(gone!.hint, /Check the name as the server has it/);
     // INBOX is one name in any case (RFC 3501).
     result = await runCli(
       ['sync', '--config', configFile, '--once', '--json', '--folder', 'inbox'],

@@ -97,6 +97,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
           'FOLDER_GONE',
           `No folder "${name}" on the server (or the config excludes it)`,
           name,
+          'Check the name as the server has it, levels joined by "/" ("Archive/2024"), and the account\'s "folders" include and exclude lists in the config.',
         ),
       );
     }
