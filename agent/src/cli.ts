@@ -172,6 +172,14 @@ export async function buildProgram(
           );
         }
         const config = readConfig(opts.config);
+        // Beside the running agent, the agent fetches: one process per Maildir and state.
+        const { findRunningAgent } = await import('./commands/agent-client.js');
+        const agent = findRunningAgent(config.dataDir);
+        if (agent) {
+          const { fetchThroughAgent } = await import('./commands/agent-fetch.js');
+          setExit(await fetchThroughAgent(agent, opts));
+          return;
+        }
         const lock = DataDirLock.acquire(config.dataDir, 'sync');
         try {
           const { runFetch } = await import('./commands/sync-command.js');

@@ -10,7 +10,7 @@ import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
-import { runCli, writeTestConfig } from '../support/storesync-process.js';
+import { runCli, startAgentProcess, writeTestConfig } from '../support/storesync-process.js';
 
 const PASSWORD_ENV = 'STORESYNC_HEADERS_PASSWORD';
 
@@ -112,11 +112,45 @@ describe('headers-only sync and bodies on demand', function () {
     }
   });
 
+  it('has the running agent fetch a body when it runs for the same data', async () => {
+    const agent = await startAgentProcess(['--config', config], env());
+    try {
+      const [, second] = await dovecot.listMessages('INBOX');
+      const fetch = (uid: number) =>
+        runCli(
+          [
+            'fetch',
+            '--config',
+            config,
+            '--account',
+            'test',
+            '--folder',
+            'inbox',
+            '--uid',
+            String(uid),
+            '--json',
+          ],
+          env(),
+        );
+      const result = await fetch(second!.uid);
+      assert.equal(result.code, 0, result.stderr);
+      const { path: file, fetched } = JSON.parse(result.stdout);
+      assert.equal(fetched, true);
+      assert.deepEqual(await fs.readFile(file), crlfToLf(second!.raw));
+      assert.equal((await readMaildirFolder(inbox())).length, 12, 'replaced, not added');
+      const missing = await fetch(99999);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /No message with UID 99999/);
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('completes the rest with the next full sync, and nothing more after', async () => {
     const full = JSON.parse(
       (await runCli(['sync', '--config', config, '--once', '--json'], env())).stdout,
     );
-    assert.equal(full.downloaded, 11, 'the 11 still partial');
+    assert.equal(full.downloaded, 10, 'the 10 still partial');
     assert.equal(full.uploaded, 0, 'a header block is never uploaded as a message');
     const server = await dovecot.listMessages('INBOX');
     const local = await readMaildirFolder(inbox());

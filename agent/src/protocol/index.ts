@@ -312,8 +312,17 @@ export const ReplyMessageSchema = z.strictObject({
   history: z.optional(z.array(HistoryEntrySchema)),
   /** For `lookupMessage`: every place the message is stored (none: not synced). */
   locations: z.optional(z.array(MessageLocationSchema)),
-  /** For `fetchBody`: the message's full size on disk, and whether it had to be fetched. */
-  body: z.optional(z.strictObject({ size: z.int().check(z.nonnegative()), fetched: z.boolean() })),
+  /**
+   * For `fetchBody`: the message's full size on disk, and whether it had to be fetched; for
+   * the command line (its own token) also the file's path, which a pane has no use for.
+   */
+  body: z.optional(
+    z.strictObject({
+      size: z.int().check(z.nonnegative()),
+      fetched: z.boolean(),
+      path: z.optional(z.string()),
+    }),
+  ),
   error: z.optional(z.strictObject({ code: z.string(), message: z.string() })),
 });
 

@@ -368,12 +368,13 @@ export class WsHub {
           ? { ok: true, syncId: command.syncId }
           : failed('NOT_RUNNING', 'no such sync is running');
       case 'fetchBody': {
-        const { fetched, size } = await this.engine.fetchMessage(
+        const { fetched, size, path } = await this.engine.fetchMessage(
           command.accountId,
           command.folder,
           command.uid,
         );
-        return { ok: true, body: { size, fetched } };
+        // Where the file is, for `storesync fetch` (it prints it); a pane is not told.
+        return { ok: true, body: { size, fetched, ...(trigger === 'cli' ? { path } : {}) } };
       }
       case 'lookupMessage':
         return { ok: true, locations: await this.engine.lookupMessage(command.internetMessageId) };
