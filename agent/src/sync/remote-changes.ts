@@ -125,18 +125,23 @@ export async function remoteChanges(
     // FETCH answers for each message present: presence is in them, and in their digest. But
     // a line left out (or garbled) is no proof of an expunge: one deleted file too many
     // cannot be undone, so a UID SEARCH confirms what the FETCH seems to say is gone.
-    const held = new Set(knownUids);
-    const unheld = [...read.flags.keys()].filter(
-      (uid) => Number.isSafeInteger(uid) && uid > 0 && uid <= maxKnown && !held.has(uid),
-    );
-    const extra = unheld.length > 0 ? { unheld } : {};
     const missing = knownUids.filter((uid) => !read.flags.has(uid));
+    // More answers than held messages present: some UIDs the state lacks (rare; only then is
+    // a set of the held ones worth making).
+    const held = read.flags.size > knownUids.length - missing.length ? new Set(knownUids) : null;
+    const unheld = held
+      ? [...read.flags.keys()].filter(
+          (uid) => Number.isSafeInteger(uid) && uid > 0 && uid <= maxKnown && !held.has(uid),
+        )
+      : [];
+    const extra = unheld.length > 0 ? { unheld } : {};
     if (missing.length > 0) {
       const confirmed = await vanishedBySearch(client, knownUids);
       const omitted = missing.filter((uid) => !confirmed.vanished.has(uid));
       if (omitted.length > 0) {
         // Answers with holes are not recorded: the next pass reads every flag again.
-        const flagsRead = new Map([...read.flags].filter(([uid]) => held.has(uid)));
+        const known = held ?? new Set(knownUids);
+        const flagsRead = new Map([...read.flags].filter(([uid]) => known.has(uid)));
         return { flags: flagsRead, vanished: confirmed.vanished, omitted, ...extra };
       }
       for (const uid of missing) vanished.add(uid);
@@ -179,9 +184,13 @@ async function vanishedBySearch(
     );
   }
   const present = new Set(uidsOf(answer));
+  const vanished = new Set(knownUids.filter((uid) => !present.has(uid)));
+  // Every present UID is held unless there are more of them than held ones left: only then
+  // is a set of the held ones worth making (the usual pass finds none).
+  if (present.size <= knownUids.length - vanished.size) return { vanished, unheld: [] };
   const held = new Set(knownUids);
   return {
-    vanished: new Set(knownUids.filter((uid) => !present.has(uid))),
+    vanished,
     unheld: [...present].filter((uid) => uid <= highest && !held.has(uid)).sort((a, b) => a - b),
   };
 }
