@@ -204,7 +204,10 @@ describe('config', () => {
       errorOf(second('mail/work')),
       /accounts\[1\]\.maildir: "\/etc\/mail\/work" is the maildir of accounts\[0\] \("work"\)/,
     );
-    assert.match(errorOf(second('mail/work/home')), /accounts\[1\]\.maildir: .* overlaps/);
+    assert.match(
+      errorOf(second(path.join('mail', 'work', 'home'))),
+      /accounts\[1\]\.maildir: .* overlaps/,
+    );
     assert.match(errorOf(second('mail')), /accounts\[1\]\.maildir: .* overlaps/);
     // Side by side is what they should be; a shared prefix of the name is not nesting.
     assert.equal(parseConfig(second('mail/home'), '/etc/x.json').accounts.length, 2);

@@ -238,16 +238,18 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   const newUids = rematched
     ? rematched.unmatchedServerUids
     : await listNewUids(client, opened.uidNext, highestKnown);
+  /** What a download needs, on the session the pass is on now. */
+  const downloadContextNow = () => ({
+    client,
+    state,
+    folder,
+    local,
+    signal: input.signal,
+    log,
+    onMessage: input.onMessage,
+  });
   if (input.downloadContents) {
-    const downloadContext = {
-      client,
-      state,
-      folder,
-      local,
-      signal: input.signal,
-      log,
-      onMessage: input.onMessage,
-    };
+    const downloadContext = downloadContextNow();
     const renew = input.renewSession;
     const overLane =
       renew !== undefined &&
@@ -334,16 +336,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
       'the server has messages below the highest held that were never stored; fetching them',
     );
     const late = await downloadNewMessages(
-      {
-        client,
-        state,
-        folder,
-        local,
-        signal: input.signal,
-        log,
-        onMessage: input.onMessage,
-        headersOnly: input.headersOnly,
-      },
+      { ...downloadContextNow(), headersOnly: input.headersOnly },
       changes.unheld,
     );
     result.downloaded += late.downloaded;
