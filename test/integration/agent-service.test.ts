@@ -120,7 +120,31 @@ describe('agent service', () => {
       uid: message!.uid,
     });
     const body = await pane.reply('f');
-    assert.deepEqual(body.body, { size: found.locations![0]!.size, fetched: false });
+    // This pane shows the CLI's token, so it is told where the file is, as `storesync fetch`.
+    const stored = path.join(dir, 'Maildir', 'Archive', 'cur');
+    assert.deepEqual(
+      { ...body.body, path: path.dirname(body.body?.path ?? '') },
+      { size: found.locations![0]!.size, fetched: false, path: stored },
+    );
+    // A pane paired with a code is not: it has no use for the machine's paths.
+    const pair = await runCli(['pair', '--config', configFile]);
+    const code = /Pairing code: (\S+)/.exec(pair.stdout)?.[1];
+    assert.ok(code, pair.stdout);
+    const paired = await connectPane(port());
+    paired.send({ type: 'pair', requestId: 'p', code });
+    assert.equal((await paired.reply('p')).ok, true);
+    paired.send({
+      type: 'fetchBody',
+      requestId: 'f2',
+      accountId: 'work',
+      folder: 'Archive',
+      uid: message!.uid,
+    });
+    assert.deepEqual((await paired.reply('f2')).body, {
+      size: found.locations![0]!.size,
+      fetched: false,
+    });
+    paired.ws.close();
     pane.send({ type: 'getHistory', requestId: 'h', limit: 5 });
     assert.equal((await pane.reply('h')).history?.[0]?.syncId, started.syncId);
     pane.ws.close();
