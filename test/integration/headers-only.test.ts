@@ -24,6 +24,23 @@ describe('headers-only sync and bodies on demand', function () {
   let config: string;
   const env = () => ({ [PASSWORD_ENV]: dovecot.password });
   const inbox = () => path.join(dir, 'Maildir', 'INBOX');
+  /** `storesync fetch` of one UID (`--json` unless told otherwise). */
+  const fetchCli = (uid: number | string, options: { folder?: string; json?: boolean } = {}) =>
+    runCli(
+      [
+        'fetch',
+        '--config',
+        config,
+        '--account',
+        'test',
+        '--folder',
+        options.folder ?? 'INBOX',
+        '--uid',
+        String(uid),
+        ...(options.json === false ? [] : ['--json']),
+      ],
+      env(),
+    );
 
   before(async () => {
     dovecot = await startTestDovecot();
@@ -59,54 +76,20 @@ describe('headers-only sync and bodies on demand', function () {
 
   it('fetches one body on demand, in place', async () => {
     const [target] = await dovecot.listMessages('INBOX');
-    const result = await runCli(
-      [
-        'fetch',
-        '--config',
-        config,
-        '--account',
-        'test',
-        '--folder',
-        'INBOX',
-        '--uid',
-        String(target!.uid),
-        '--json',
-      ],
-      env(),
-    );
+    const result = await fetchCli(target!.uid);
     assert.equal(result.code, 0, result.stderr);
     const { path: file, fetched } = JSON.parse(result.stdout);
     assert.equal(fetched, true);
     assert.deepEqual(await fs.readFile(file), crlfToLf(target!.raw));
     assert.equal((await readMaildirFolder(inbox())).length, 12, 'replaced, not added');
-    const again = await runCli(
-      [
-        'fetch',
-        '--config',
-        config,
-        '--account',
-        'test',
-        '--folder',
-        'INBOX',
-        '--uid',
-        String(target!.uid),
-        '--json',
-      ],
-      env(),
-    );
+    const again = await fetchCli(target!.uid);
     assert.equal(JSON.parse(again.stdout).fetched, false);
-    const missing = await runCli(
-      ['fetch', '--config', config, '--account', 'test', '--folder', 'INBOX', '--uid', '99999'],
-      env(),
-    );
+    const missing = await fetchCli(99999, { json: false });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /No message with UID 99999/);
     // Whole numbers only: "1.5" is not UID 1.
     for (const uid of ['1.5', '1e0']) {
-      const odd = await runCli(
-        ['fetch', '--config', config, '--account', 'test', '--folder', 'INBOX', '--uid', uid],
-        env(),
-      );
+      const odd = await fetchCli(uid, { json: false });
       assert.equal(odd.code, 2, uid);
       assert.match(odd.stderr, /--uid must be a positive integer/);
     }
@@ -116,22 +99,7 @@ describe('headers-only sync and bodies on demand', function () {
     const agent = await startAgentProcess(['--config', config], env());
     try {
       const [, second] = await dovecot.listMessages('INBOX');
-      const fetch = (uid: number) =>
-        runCli(
-          [
-            'fetch',
-            '--config',
-            config,
-            '--account',
-            'test',
-            '--folder',
-            'inbox',
-            '--uid',
-            String(uid),
-            '--json',
-          ],
-          env(),
-        );
+      const fetch = (uid: number) => fetchCli(uid, { folder: 'inbox' });
       const result = await fetch(second!.uid);
       assert.equal(result.code, 0, result.stderr);
       const { path: file, fetched } = JSON.parse(result.stdout);

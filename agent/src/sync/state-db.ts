@@ -397,7 +397,7 @@ export class StateDb {
                     WHERE a.sync_id = r.sync_id)) AS account_ids
            FROM sync_runs r WHERE r.started_at < ? ORDER BY r.started_at DESC LIMIT ?`,
       ),
-      keywordsElsewhere: this.db
+      flagsOfBaseElsewhere: this.db
         .prepare<[string, number, number], string>(
           `SELECT m.flags FROM folders f JOIN messages m INDEXED BY messages_by_base
               ON m.folder_id = f.id AND m.base = ?
@@ -734,7 +734,7 @@ export class StateDb {
    */
   flagsOfFileElsewhere(folderId: number, base: string): string[] {
     const found = [
-      ...this.statements.keywordsElsewhere.all(base, folderId, folderId),
+      ...this.statements.flagsOfBaseElsewhere.all(base, folderId, folderId),
       ...this.statements.removedKeywords.all(folderId, base),
     ];
     return [...new Set(found.flatMap((flags) => flags.split(' ').filter(Boolean)))];
