@@ -39,4 +39,6 @@ export const ERROR_CAUSES: Record<ErrorCode, string> = {
     'Something failed that StoreSync does not recognise; the message carries the underlying error text.',
   SERVER_ALERT:
     'The mail server sent an ALERT, a message it wants shown to the user (a mailbox nearly full, maintenance to come, a login to confirm elsewhere). RFC 9051 asks clients to show it; StoreSync shows it once per run and account, and logs it.',
+  MESSAGE_UNAVAILABLE:
+    'The server did not send messages it still has when they were asked for: it left them out of its answer, sent them without a body, under another UID, or in an answer that could not be read (a literal whose length was not what it announced). What did come is stored; the folder is not marked in sync, so the next sync looks for the missing messages again.',
 };

@@ -11,7 +11,23 @@ import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
+import { FULL_SYNC, type ErrorEvent } from '../../agent/src/protocol/index.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
+
+/** INBOX's files hold exactly the server's messages (CRLF → LF), no more, no fewer. */
+async function assertInboxIdentical(fixture: SyncFixture): Promise<void> {
+  const server = (await fixture.dovecot.listMessages('INBOX'))
+    .map((m) => crlfToLf(m.raw).toString('latin1'))
+    .sort();
+  const local = (await readMaildirFolder(fixture.folderDir('INBOX')))
+    .map((m) => m.data.toString('latin1'))
+    .sort();
+  assert.equal(local.length, server.length, 'files vs messages');
+  assert.ok(
+    local.every((m, i) => m === server[i]),
+    'contents differ',
+  );
+}
 
 describe('a server that leaves responses out (no CONDSTORE)', function () {
   this.timeout(120_000);
@@ -22,19 +38,7 @@ describe('a server that leaves responses out (no CONDSTORE)', function () {
     maxConnections: 1,
   });
 
-  const assertIdentical = async () => {
-    const server = (await fixture.dovecot.listMessages('INBOX'))
-      .map((m) => crlfToLf(m.raw).toString('latin1'))
-      .sort();
-    const local = (await readMaildirFolder(fixture.folderDir('INBOX')))
-      .map((m) => m.data.toString('latin1'))
-      .sort();
-    assert.equal(local.length, server.length, 'files vs messages');
-    assert.ok(
-      local.every((m, i) => m === server[i]),
-      'contents differ',
-    );
-  };
+  const assertIdentical = () => assertInboxIdentical(fixture);
 
   before(async () => {
     fixture = await startSyncFixture({
@@ -129,7 +133,17 @@ describe('a server that leaves responses out (no CONDSTORE)', function () {
       });
       const first = await fixture.sync(undefined, throughProxy());
       assert.equal(proxy.fired.length, fired + 1, 'the answer was doctored');
-      assert.deepEqual(first.errors, []);
+      assert.equal(first.done.result, 'ok');
+      assert.deepEqual(
+        first.errors.map((e) => [e.code, e.severity, e.message]),
+        [
+          [
+            'MESSAGE_UNAVAILABLE',
+            'warning',
+            `The server did not send a message of "INBOX" when asked (UID ${middle.uid})`,
+          ],
+        ],
+      );
       assert.equal(first.done.stats.downloaded, 2);
       assert.equal(first.done.stats.uploaded, 0, 'no copy went back to the server');
       const second = await fixture.sync(undefined, throughProxy());
@@ -184,4 +198,73 @@ describe('a server that leaves responses out (no CONDSTORE)', function () {
     assert.equal(alerts[0]!.message, 'The server says: Your mailbox is 95% full');
     assert.match(alerts[0]!.hint, /asked for this to be shown to you/);
   });
+});
+
+describe('a server whose FETCH answer cannot be read (CONDSTORE and QRESYNC offered)', function () {
+  this.timeout(120_000);
+  let fixture: SyncFixture;
+  let proxy: FaultProxy;
+
+  beforeEach(async () => {
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 6, folders: ['INBOX'], seed: 47 }),
+    });
+    proxy = await startFaultProxy({ host: fixture.dovecot.host, port: fixture.dovecot.port });
+  });
+  afterEach(async () => {
+    await proxy?.close();
+    await fixture?.cleanup();
+  });
+
+  // A literal whose length is not what its header announced: the bytes after it are no
+  // longer where the answer's grammar puts them, so the message (and, when it announced
+  // more, the one after it) cannot be told apart from the rest.
+  for (const [how, by] of [
+    ['longer', 50],
+    ['shorter', -50],
+  ] as const)
+    for (const [over, laneFrom] of [
+      ["on the pass's session", undefined],
+      ['over a download lane', 1],
+    ] as const)
+      it(`stores no wrong message when a literal announces ${Math.abs(by)} bytes ${how} than it holds (${over}), warns, and the next pass gets the rest`, async () => {
+        const third = (await fixture.dovecot.listMessages('INBOX'))[2]!;
+        proxy.arm({
+          kind: 'edit-server-line',
+          pattern: new RegExp(`^\\* \\d+ FETCH \\(UID ${third.uid} .*BODY\\[\\] \\{\\d+\\}\\r\\n$`),
+          edit: (line) => line.replace(/\{(\d+)\}/, (_, n: string) => `{${Number(n) + by}}`),
+        });
+        const engine = fixture.engine(
+          { imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port } },
+          { laneFrom },
+        );
+        const errors: ErrorEvent[] = [];
+        engine.onEvent((e) => e.type === 'error' && errors.push(e));
+        const done = await engine.start({ flags: FULL_SYNC, trigger: 'user' }).done;
+        assert.equal(proxy.fired.length, 1, 'the answer was doctored');
+        assert.equal(done.result, 'ok', JSON.stringify(errors));
+        assert.deepEqual(
+          errors.map((e) => [e.code, e.severity, e.folder]),
+          [['MESSAGE_UNAVAILABLE', 'warning', 'INBOX']],
+        );
+        assert.match(errors[0]!.message, new RegExp(`UID ${third.uid}\\b`));
+        const server = new Set(
+          (await fixture.dovecot.listMessages('INBOX')).map((m) =>
+            crlfToLf(m.raw).toString('latin1'),
+          ),
+        );
+        const local = await readMaildirFolder(fixture.folderDir('INBOX'));
+        assert.equal(local.length, 6 - (by > 0 ? 2 : 1), 'the unreadable ones left out');
+        for (const file of local)
+          assert.ok(server.has(file.data.toString('latin1')), `${file.name} is a server message`);
+
+        // With QRESYNC, the SELECT of the next pass names changes only: the count tells.
+        const again = await fixture.sync();
+        assert.deepEqual(again.errors, []);
+        assert.equal(again.done.stats.downloaded, by > 0 ? 2 : 1);
+        assert.equal(again.done.stats.uploaded, 0);
+        await assertInboxIdentical(fixture);
+        const third_ = await fixture.sync();
+        assert.equal(third_.done.stats.foldersUnchanged, 1, 'then in sync');
+      });
 });

@@ -140,9 +140,13 @@ describe('server-side changes during a sync', function () {
       const engine = fixture.engine({
         imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
       });
+      const errors: ErrorEvent[] = [];
+      engine.onEvent((e) => e.type === 'error' && errors.push(e));
       const done = await engine.start({ flags: FULL_SYNC, trigger: 'user' }).done;
       assert.equal(proxy.fired.length, fired + 1, 'the FETCH was held while the message went');
       assert.equal(done.result, 'ok');
+      // Gone from the server is no message owed: nothing to warn of.
+      assert.deepEqual(errors, []);
       await assertIdentical('INBOX');
       const again = await fixture.sync();
       assert.equal(again.done.stats.downloaded, 0);

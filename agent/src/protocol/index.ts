@@ -119,6 +119,7 @@ export const ErrorCodeSchema = z.enum([
   'CANCELLED',
   'INTERNAL',
   'SERVER_ALERT',
+  'MESSAGE_UNAVAILABLE',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 

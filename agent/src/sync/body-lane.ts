@@ -304,7 +304,12 @@ export class BodyLane {
 
   /** One untagged response as a message, or null when it is none of ours. */
   private async toMessage(item: Received): Promise<LaneMessage | null> {
-    const items = readLaneFetch(item.text) ?? (await parseLaneFetch(item.text, item.literals));
+    // An answer that does not parse (a literal longer or shorter than announced leaves the
+    // bytes after it out of place) is none of ours either: the download finds its message
+    // missing and says so.
+    const items =
+      readLaneFetch(item.text) ??
+      (await parseLaneFetch(item.text, item.literals).catch(() => null));
     if (!items || !item.body) {
       // A flag change another client made, EXISTS, EXPUNGE: the pass's next steps see them.
       if (item.body?.kind === 'spill') await item.body.spill.discard();

@@ -5,7 +5,7 @@
  */
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import { crlfToLfInPlace } from './maildir/crlf.js';
-import { type BodyLane, headOf, type LaneMessage } from './body-lane.js';
+import { type BodyLane, headOf } from './body-lane.js';
 import { maildirLetters } from './maildir/flags.js';
 import path from 'node:path';
 import {
@@ -55,6 +55,11 @@ export interface DownloadResult {
   downloaded: number;
   bytes: number;
   skipped: number;
+  /**
+   * UIDs asked for and not stored (ascending; empty after a cancel): expunged meanwhile, or
+   * left out, garbled or refused by the server. The pass asks which the server still has.
+   */
+  notReceived: number[];
 }
 
 /**
@@ -78,7 +83,7 @@ export async function downloadNewMessages(
   uids: readonly number[],
 ): Promise<DownloadResult> {
   const { client, state, folder, local, log } = ctx;
-  const result: DownloadResult = { downloaded: 0, bytes: 0, skipped: 0 };
+  const result: DownloadResult = { downloaded: 0, bytes: 0, skipped: 0, notReceived: [] };
   if (uids.length === 0) return result;
 
   // Each message is written to tmp/ as it arrives (the FETCH stream waits while more than
@@ -155,13 +160,21 @@ export async function downloadNewMessages(
   // next pass), and a second copy under the same UID would be taken for a local message and
   // uploaded. Such a message is skipped, said in the log; a later pass asks for it again.
   const wanted = new Set(uids);
-  const stored = new Set<number>();
+  const answered = new Set<number>();
   const refusal = (uid: number | undefined): string | null => {
     if (uid === undefined || !Number.isSafeInteger(uid) || uid <= 0) return 'no valid UID';
     if (!wanted.has(uid)) return 'a UID that was not asked for';
-    if (stored.has(uid)) return 'the same UID a second time';
-    stored.add(uid);
+    if (answered.has(uid)) return 'the same UID a second time';
+    answered.add(uid);
     return null;
+  };
+  const kept = new Set<number>();
+  /** A message on its way to the Maildir under its UID. */
+  const counted = (uid: number, serverBytes: number) => {
+    kept.add(uid);
+    result.downloaded += 1;
+    result.bytes += serverBytes;
+    ctx.onMessage(result.downloaded, uids.length, serverBytes);
   };
 
   const fetchBatch = async (batchUids: readonly number[]) => {
@@ -190,9 +203,7 @@ export async function downloadNewMessages(
       }
       rows.push(file.row);
       await write(file.pending, file.row.size);
-      result.downloaded += 1;
-      result.bytes += file.serverBytes;
-      ctx.onMessage(result.downloaded, uids.length, file.serverBytes);
+      counted(message.uid, file.serverBytes);
       if (batch.length >= BATCH_MAX_MESSAGES || batchBytes >= BATCH_MAX_BYTES) await startFlush();
     }
   };
@@ -240,14 +251,9 @@ export async function downloadNewMessages(
         rows.push(row(base, size, body.head));
         adopt({ base, letters }, size);
       }
-      countStored(message);
+      counted(uid, message.wireBytes);
       if (batch.length >= BATCH_MAX_MESSAGES || batchBytes >= BATCH_MAX_BYTES) await startFlush();
     }
-  };
-  const countStored = (message: LaneMessage) => {
-    result.downloaded += 1;
-    result.bytes += message.wireBytes;
-    ctx.onMessage(result.downloaded, uids.length, message.wireBytes);
   };
   const streamOne = async (uid: number) => {
     // Committed alone and in UID order: the batch before it goes first.
@@ -265,13 +271,13 @@ export async function downloadNewMessages(
     }
     const partialName = uniqueBaseName(null);
     let serverBytes = 0;
-    const counted = (async function* () {
+    const bytesCounted = (async function* () {
       for await (const chunk of download.content as AsyncIterable<Buffer>) {
         serverBytes += chunk.length;
         yield chunk;
       }
     })();
-    const size = await local.streamToTmp(partialName, counted);
+    const size = await local.streamToTmp(partialName, bytesCounted);
     const base = uniqueBaseName(size);
     await local.renameInTmp(partialName, base);
     const flags = [...(meta.flags ?? [])].filter((f) => f !== '\\Recent');
@@ -287,9 +293,7 @@ export async function downloadNewMessages(
       },
     ]);
     await local.publish([{ base, letters: maildirLetters(flags) }]);
-    result.downloaded += 1;
-    result.bytes += serverBytes;
-    ctx.onMessage(result.downloaded, uids.length, serverBytes);
+    counted(uid, serverBytes);
   };
 
   try {
@@ -324,6 +328,7 @@ export async function downloadNewMessages(
     }
   }
   if (ctx.signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled', folder.path);
+  if (kept.size < uids.length) result.notReceived = uids.filter((uid) => !kept.has(uid));
   return result;
 }
 
@@ -364,7 +369,7 @@ export async function completePartialMessages(
   onlyUids?: ReadonlySet<number>,
 ): Promise<DownloadResult> {
   const { client, state, folder, local } = ctx;
-  const result: DownloadResult = { downloaded: 0, bytes: 0, skipped: 0 };
+  const result: DownloadResult = { downloaded: 0, bytes: 0, skipped: 0, notReceived: [] };
   if (!state.hasPartialMessages(folder.id)) return result;
   const partial = state
     .messages(folder.id)

@@ -84,6 +84,12 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
     // The server's news for the user; the run goes on.
     severity: 'warning',
   },
+  MESSAGE_UNAVAILABLE: {
+    hint: 'The next sync asks for these messages again. If they never come, open them in the server’s webmail: the server may be unable to hand them out.',
+    retryable: true,
+    // The rest of the folder synced; what is owed is fetched by a later pass.
+    severity: 'warning',
+  },
 };
 
 /**

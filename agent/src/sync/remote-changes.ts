@@ -71,7 +71,7 @@ export async function remoteChanges(
   flagScan: 'cheaper' | 'search' | 'fetch' = 'cheaper',
   known: KnownAnswers = {},
 ): Promise<RemoteChanges> {
-  if (opened.qresync) return opened.qresync;
+  if (opened.qresync) return withUnheld(client, opened, uids, newUidCount, opened.qresync);
   const flags = new Map<number, string[]>();
   const vanished = new Set<number>();
   if (uids.count === 0)
@@ -150,6 +150,29 @@ export async function remoteChanges(
     return { flags: read.flags, vanished, answers: read, ...extra };
   }
   return { flags, vanished, answers: read };
+}
+
+/**
+ * QRESYNC's answer names what changed since the last pass, not a message an earlier pass
+ * never got (the server left it out of a FETCH): when the server's count is not what is held,
+ * less what vanished, plus what is new, one UID SEARCH tells which it has that are not held.
+ */
+async function withUnheld(
+  client: ImapFlow,
+  opened: OpenedFolder,
+  held: HeldUids,
+  newUidCount: number,
+  changes: { flags: Map<number, string[]>; vanished: Set<number> },
+): Promise<RemoteChanges> {
+  if (held.count === 0) return changes;
+  let heldVanished = 0;
+  if (changes.vanished.size > 0) {
+    // VANISHED (EARLIER) may name UIDs never held here (its ranges are the server's).
+    for (const uid of held.all()) if (changes.vanished.has(uid)) heldVanished += 1;
+  }
+  if (opened.exists === held.count - heldVanished + newUidCount) return changes;
+  const { vanished, unheld } = await vanishedBySearch(client, held.all());
+  return unheld.length > 0 ? { flags: changes.flags, vanished, unheld } : { ...changes, vanished };
 }
 
 /**
@@ -511,6 +534,18 @@ export async function uidsMatching(
   if (!answer) return null;
   if (Array.isArray(answer)) return answer;
   return answer.all ?? '';
+}
+
+/** Ascending UIDs 1, 2, 3, 7, 9, 10 → "1:3,7,9:10". */
+export function sequenceSetOf(uids: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < uids.length;) {
+    let j = i;
+    while (j + 1 < uids.length && uids[j + 1] === uids[j]! + 1) j++;
+    parts.push(j === i ? String(uids[i]) : `${uids[i]}:${uids[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
 }
 
 /** "1:3,7,9:10" → 1, 2, 3, 7, 9, 10 (either end of a range may come first: "3:1"). */

@@ -160,9 +160,10 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             onUploaded: () => {
               stats.uploaded += 1;
             },
-            // The message stays in the Maildir; the run reports it and is not ok.
+            // A refused upload stays in the Maildir: the run reports it and is not ok. A
+            // message the server did not send is a warning: the next pass asks again.
             onRefused: (failure) => {
-              allOk = false;
+              if (failure.severity === 'error') allOk = false;
               report.failure(failure);
             },
             renewSession,

@@ -26,6 +26,9 @@ import {
   readFlagAnswersLike,
   recordableAnswerSets,
   remoteChanges,
+  sequenceSetOf,
+  uidsMatching,
+  uidsOf,
   type FlagAnswers,
   type HeldUids,
   type RemoteChanges,
@@ -58,7 +61,10 @@ export interface FolderSyncInput {
   log: SyncLogger;
   onMessage(index: number, total: number, bytes: number): void;
   onUploaded(): void;
-  /** A message the server would not store; the folder's sync goes on. */
+  /**
+   * A message the server would not store, or would not send; the folder's sync goes on, and
+   * is not vouched for in sync.
+   */
   onRefused(failure: SyncFailure): void;
   /**
    * A new session in place of `client`, for the caller to use from now on. Given, a large
@@ -239,6 +245,8 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     ? rematched.unmatchedServerUids
     : await listNewUids(client, opened.uidNext, highestKnown);
   /** What a download needs, on the session the pass is on now. */
+  /** UIDs a download of this pass asked for and did not store. */
+  const notReceived: number[] = [];
   const downloadContextNow = () => ({
     client,
     state,
@@ -280,6 +288,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
       : await downloadNewMessages({ ...downloadContext, headersOnly: input.headersOnly }, newUids);
     result.downloaded = downloaded.downloaded;
     result.bytes = downloaded.bytes;
+    notReceived.push(...downloaded.notReceived);
     if (!input.headersOnly) {
       // A full sync completes what earlier headers-only syncs left partial.
       const completed = await completePartialMessages(downloadContext);
@@ -341,6 +350,23 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     );
     result.downloaded += late.downloaded;
     result.bytes += late.bytes;
+    notReceived.push(...late.notReceived);
+  }
+  if (notReceived.length > 0) {
+    const owed = await stillOnServer(client, notReceived);
+    if (owed.length > 0) {
+      log.warn(
+        { count: owed.length, uids: owed.slice(0, 20) },
+        'the server did not send messages it still has when asked; the next pass asks again',
+      );
+      onRefused(
+        new SyncFailure(
+          'MESSAGE_UNAVAILABLE',
+          `The server did not send ${owed.length === 1 ? 'a message' : `${owed.length} messages`} of "${remote.path}" when asked (UID ${owed.slice(0, 5).join(', ')}${owed.length > 5 ? ', …' : ''})`,
+          remote.path,
+        ),
+      );
+    }
   }
   // A Maildir as vouched for holds no file the state does not know: nothing to upload.
   if (input.uploadContents && !localAsVouched)
@@ -453,6 +479,18 @@ function rowsNamedIn(
   if (uids.length > held.count / 4)
     return state.flagRows(folderId).filter((r) => r.uid <= held.highest);
   return state.flagRowsOf(folderId, uids);
+}
+
+/**
+ * Of the UIDs a download asked for and did not store, those the server still has: the others
+ * were expunged meanwhile, as happens. One UID SEARCH.
+ */
+async function stillOnServer(client: ImapFlow, uids: readonly number[]): Promise<number[]> {
+  const answer = await uidsMatching(client, { uid: sequenceSetOf(uids) });
+  // No answer: each is taken as still there (owed), which only costs a full pass.
+  if (answer === null) return [...uids];
+  const asked = new Set(uids);
+  return [...uidsOf(answer)].filter((uid) => asked.has(uid)).sort((a, b) => a - b);
 }
 
 /** The UIDs held before this pass: count and highest now, the list only if asked for. */
