@@ -88,6 +88,44 @@ describe('local faults', function () {
     await assertInSync();
   });
 
+  it('rebuilds it without taking a new message for a held one of the same size when neither has a Message-ID', async () => {
+    // Alerts of one length, no Message-ID: only the bytes tell them apart.
+    const alert = (n: number) =>
+      Buffer.from(`Subject: alert ${n}\r\n\r\ndisk full on host0${n}\r\n`);
+    await fixture.dovecot.appendMessages([
+      { folder: 'INBOX', raw: alert(1), flags: [], internalDate: new Date('2024-03-01T00:00:00Z') },
+    ]);
+    assert.equal((await fixture.sync()).done.stats.downloaded, 1);
+    const inbox = fixture.folderDir('INBOX');
+    await fs.writeFile(path.join(inbox, 'new', '1725000300.alert.host'), crlfToLf(alert(2)));
+    await fixture.discardState();
+
+    const { done, errors } = await fixture.sync();
+    assert.equal(done.result, 'ok', JSON.stringify(errors));
+    assert.deepEqual([done.stats.downloaded, done.stats.uploaded], [0, 1]);
+    await assertInSync();
+    // Were the new file taken for alert 1, its expunge there would now delete alert 2 here.
+    const alerts = async () =>
+      (await fixture.dovecot.listMessages('INBOX')).filter((m) =>
+        /alert \d/.test(m.raw.toString()),
+      );
+    const [one] = (await alerts()).filter((m) => m.raw.equals(alert(1)));
+    const client = await fixture.dovecot.client();
+    try {
+      await client.mailboxOpen('INBOX');
+      await client.messageDelete(String(one!.uid), { uid: true });
+    } finally {
+      await client.logout();
+    }
+    const after = await fixture.sync();
+    assert.equal(after.done.stats.expungedLocal, 1);
+    await assertInSync();
+    assert.deepEqual(
+      (await alerts()).map((m) => m.raw.toString()),
+      [alert(2).toString()],
+    );
+  });
+
   it("takes another client's edits: flags, new/ → cur/, a move to another folder", async () => {
     const inbox = fixture.folderDir('INBOX');
     const archive = fixture.folderDir('Archive');

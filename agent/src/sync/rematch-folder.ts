@@ -4,8 +4,8 @@
  *    recreated): our UIDs mean nothing now, but our files are still the same messages;
  *  - a folder seen for the first time already has files (a Maildir another tool filled, or a
  *    lost state database): they must not all be uploaded again as duplicates.
- * Files are matched by Message-ID and size, and by content hash where that is ambiguous, so
- * nothing is downloaded again and no local change is lost.
+ * Files are matched by Message-ID and size, and by content hash where that is ambiguous (or
+ * there is no Message-ID), so nothing is downloaded again and no local change is lost.
  *
  * Files that match nothing stay as local messages (the upload step APPENDs them); server
  * messages that match nothing are returned for download; the old base flags carry over, so
@@ -104,11 +104,16 @@ export async function rematchFolder(input: {
       continue;
     }
     const wire = lfToCrlf(data);
-    const candidates = (byKey.get(`${messageIdOf(data)}\u0000${wire.length}`) ?? []).filter(
+    const messageId = messageIdOf(data);
+    const candidates = (byKey.get(`${messageId}\u0000${wire.length}`) ?? []).filter(
       (m) => !taken.has(m.uid),
     );
-    let match = candidates.length === 1 ? candidates[0] : undefined;
-    if (candidates.length > 1) match = await byContent(client, candidates, wire);
+    // A Message-ID and a size alike make one candidate the same message. Without a
+    // Message-ID the size alone says little (alerts and receipts of one length), and taking a
+    // new local message for a held one would leave it on neither side: the bytes decide.
+    let match = candidates.length === 1 && messageId !== null ? candidates[0] : undefined;
+    if (candidates.length > 1 || (candidates.length === 1 && messageId === null))
+      match = await byContent(client, candidates, wire);
     if (!match) continue; // stays a local message: uploaded if it is not on the server
     taken.add(match.uid);
     rows.push({ ...old, uid: match.uid, size: data.length });
