@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { generateMailbox, generateMessage } from '../../agent/src/demo/sample-mail.js';
@@ -207,6 +208,64 @@ describe('local faults', function () {
     // And the next pass leaves them so.
     const again = await fixture.sync();
     assert.deepEqual([again.done.stats.flagsPushed, again.done.stats.flagsPulled], [0, 0]);
+  });
+
+  it('a moved message keeps the flags the server gave it after the last pass', async () => {
+    // Synced without flags; then, on the server, a flag and a tag; then, before the next
+    // pass, mutt moves the file (its name knows neither) from INBOX to Archive.
+    const inbox = fixture.folderDir('INBOX');
+    const fresh = crlfToLf(generateMessage(7150));
+    await fs.writeFile(path.join(inbox, 'new', '1725000150.moved.host'), fresh);
+    await fixture.sync();
+    const [onServer] = (await fixture.dovecot.listMessages('INBOX')).filter((m) =>
+      crlfToLf(m.raw).equals(fresh),
+    );
+    await fixture.dovecot.setFlags('INBOX', onServer!.uid, ['\\Flagged', '$Label2']);
+    // Uploaded from new/, where it stays: unseen.
+    assert.ok(fsSync.existsSync(path.join(inbox, 'new', '1725000150.moved.host')));
+    await fs.rename(
+      path.join(inbox, 'new', '1725000150.moved.host'),
+      path.join(fixture.folderDir('Archive'), 'new', '1725000150.moved.host'),
+    );
+
+    const { errors } = await fixture.sync();
+    assert.deepEqual(errors, []);
+    const flagsIn = async (folder: string) =>
+      (await fixture.dovecot.listMessages(folder))
+        .filter((m) => crlfToLf(m.raw).equals(fresh))
+        .map((m) => m.flags.filter((f) => f !== '\\Recent').sort());
+    assert.deepEqual(await flagsIn('Archive'), [['$Label2', '\\Flagged']]);
+    assert.deepEqual(await flagsIn('INBOX'), []);
+    // The next pass puts the flag in the file's name: both sides agree.
+    await fixture.sync();
+    await assertInSync();
+  });
+
+  it('gives a new file no flags of another message whose file had the same name', async () => {
+    // Names without a unique part repeat across folders: "1:2,S" here, "1:2," there.
+    const tagged = crlfToLf(generateMessage(7160));
+    const other = crlfToLf(generateMessage(7161));
+    assert.notEqual(tagged.length, other.length);
+    await fs.writeFile(path.join(fixture.folderDir('Archive'), 'cur', '1:2,S'), tagged);
+    await fixture.sync();
+    const [archived] = (await fixture.dovecot.listMessages('Archive')).filter((m) =>
+      crlfToLf(m.raw).equals(tagged),
+    );
+    await fixture.dovecot.setFlags('Archive', archived!.uid, ['\\Seen', '$Label1', 'Junk']);
+    await fixture.sync();
+
+    await fs.writeFile(path.join(fixture.folderDir('INBOX'), 'cur', '1:2,'), other);
+    const { errors, done } = await fixture.sync();
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.uploaded, 1);
+    const [uploaded] = (await fixture.dovecot.listMessages('INBOX')).filter((m) =>
+      crlfToLf(m.raw).equals(other),
+    );
+    assert.deepEqual(
+      uploaded!.flags.filter((f) => f !== '\\Recent'),
+      [],
+    );
+    await assertInSync();
   });
 
   it('leaves alone what is no message in cur/ and new/, and syncs the rest', async () => {

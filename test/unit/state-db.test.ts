@@ -40,7 +40,7 @@ describe('sync state database', () => {
     ]);
     assert.equal(state.folders('a')[0]?.uidValidity, 7);
     state.close();
-    assert.equal(new Database(file).pragma('user_version', { simple: true }), 10);
+    assert.equal(new Database(file).pragma('user_version', { simple: true }), 11);
     // Rows from before Message-IDs were kept are listed for the index to fill in.
     const again = new StateDb(file);
     assert.deepEqual(again.messagesWithoutMessageId(1), [{ uid: 42, base: 'base42' }]);

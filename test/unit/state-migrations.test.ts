@@ -105,8 +105,18 @@ const SCHEMA_V9 = SCHEMA_V8.replace(
    PRAGMA user_version = 9;`,
 );
 
+/** Version 10: the keywords of messages whose file left the folder, kept for a while. */
+const SCHEMA_V10 = SCHEMA_V9.replace(
+  'PRAGMA user_version = 9;',
+  `CREATE TABLE removed_keywords (
+     account_id TEXT NOT NULL, base TEXT NOT NULL, keywords TEXT NOT NULL,
+     removed_at INTEGER NOT NULL, PRIMARY KEY (account_id, base)
+   ) WITHOUT ROWID;
+   PRAGMA user_version = 10;`,
+);
+
 /** The versions written out above: every one before the current schema must be here. */
-const EARLIER_VERSIONS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+const EARLIER_VERSIONS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
 const FLAGS: SyncFlags = {
   uploadHierarchy: true,
@@ -601,22 +611,56 @@ describe('state database upgrades from every earlier schema', () => {
           ['INBOX', null, null],
         ],
       );
-      // What version 10 added works on the upgraded file. The row in INBOX is found from the
-      // other folder while it is there...
+      // What versions 10 and 11 added works on the upgraded file. The row in INBOX is found
+      // from the other folder while it is there, by its name and its size...
       const moved = '1740816000.M2P100Q2.host';
-      assert.deepEqual(state.flagsOfFileElsewhere(2, moved), ['\\Seen', '\\Flagged', '$Label1']);
-      assert.deepEqual(state.flagsOfFileElsewhere(1, moved), []);
-      // ...and its keywords once it was deleted there because its file left.
+      const none = { held: [], removed: [] };
+      assert.deepEqual(state.flagsOfFileElsewhere(2, moved, 1024), {
+        held: ['\\Seen', '\\Flagged', '$Label1'],
+        removed: [],
+      });
+      assert.deepEqual(state.flagsOfFileElsewhere(2, moved, 1025), none);
+      assert.deepEqual(state.flagsOfFileElsewhere(1, moved, 1024), none);
+      // ...and what it kept once deleted there because its file left, with the row's size.
       state.applyFolderChanges(1, [], [3], [{ base: moved, keywords: ['$Label1'] }]);
-      assert.deepEqual(state.flagsOfFileElsewhere(2, moved), ['$Label1']);
+      assert.deepEqual(state.flagsOfFileElsewhere(2, moved, 1024), {
+        held: [],
+        removed: ['$Label1'],
+      });
+      assert.deepEqual(state.flagsOfFileElsewhere(2, moved, 999), none);
       state.forgetRemovedKeywords(2, moved);
-      assert.deepEqual(state.flagsOfFileElsewhere(2, moved), []);
-      // Kept for a while, not for ever: the next removal clears those of long ago.
+      assert.deepEqual(state.flagsOfFileElsewhere(2, moved, 1024), none);
+      // Kept for a while, not for ever: the next removal clears those of long ago. A base
+      // with no row (size unknown) is matched by its name alone.
       const day = 24 * 3600_000;
       state.applyFolderChanges(1, [], [1], [{ base: 'old', keywords: ['a'] }], T0);
       state.applyFolderChanges(2, [], [1], [{ base: 'new', keywords: ['b'] }], T0 + 31 * day);
-      assert.deepEqual(state.flagsOfFileElsewhere(2, 'old'), []);
-      assert.deepEqual(state.flagsOfFileElsewhere(1, 'new'), ['b']);
+      assert.deepEqual(state.flagsOfFileElsewhere(2, 'old', 1), none);
+      assert.deepEqual(state.flagsOfFileElsewhere(1, 'new', 1), { held: [], removed: ['b'] });
+    } finally {
+      state.close();
+    }
+    assert.equal(userVersion(), currentVersion());
+  });
+
+  it('version 10: flags kept for a file that left, without a size, still wait for it', () => {
+    const moved = '1740816000.M2P100Q2.host';
+    write(SCHEMA_V10, (db) => {
+      fillVersion1(db, { journal: false });
+      db.prepare("INSERT INTO removed_keywords VALUES ('work', 'left.host', '$Label2', ?)").run(T0);
+    });
+    const state = new StateDb(file);
+    try {
+      assertVersion1RowsKept(state);
+      // Kept before sizes were: any size takes them.
+      assert.deepEqual(state.flagsOfFileElsewhere(2, 'left.host', 777), {
+        held: [],
+        removed: ['$Label2'],
+      });
+      // Kept now: the size of the row deleted with them.
+      state.applyFolderChanges(1, [], [3], [{ base: moved, keywords: ['\\Flagged'] }], T0);
+      assert.deepEqual(state.flagsOfFileElsewhere(2, moved, 1024).removed, ['\\Flagged']);
+      assert.deepEqual(state.flagsOfFileElsewhere(2, moved, 777).removed, []);
     } finally {
       state.close();
     }

@@ -132,11 +132,14 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
       deletedUids.push(...locallyDeleted);
       result.expungedRemote += locallyDeleted.length;
       // The file may have been moved to another folder rather than deleted: the upload there
-      // cannot read these from its name.
+      // cannot read these from its name. Its keywords, and what the server added since the
+      // base (the move is the local side's change, the server's still count).
       const gone = new Set(locallyDeleted);
       for (const row of walk) {
         if (!gone.has(row.uid)) continue;
-        const keywords = keywordsWithoutLetter(remote.flags.get(row.uid) ?? row.flags);
+        const server = remote.flags.get(row.uid) ?? row.flags;
+        const added = server.filter((f) => f !== '\\Recent' && !row.flags.includes(f));
+        const keywords = [...new Set([...keywordsWithoutLetter(server), ...added])];
         if (keywords.length > 0) removedKeywords.push({ base: row.base, keywords });
       }
     } else {

@@ -53,6 +53,10 @@ const MIGRATIONS: readonly string[] = [
      removed_at INTEGER NOT NULL,
      PRIMARY KEY (account_id, base)
    ) WITHOUT ROWID;`,
+  // 11: the size of the message those flags were removed with (null: removed before): a file
+  // of that name must also be that long to take them (names without a unique part repeat).
+  // Its "keywords" may now also hold flags with a letter that the server added since.
+  `ALTER TABLE removed_keywords ADD COLUMN size INTEGER;`,
 ];
 const SCHEMA_VERSION = 1 + MIGRATIONS.length;
 
@@ -398,19 +402,23 @@ export class StateDb {
            FROM sync_runs r WHERE r.started_at < ? ORDER BY r.started_at DESC LIMIT ?`,
       ),
       flagsOfBaseElsewhere: this.db
-        .prepare<[string, number, number], string>(
+        .prepare<[string, number, number, number], string>(
           `SELECT m.flags FROM folders f JOIN messages m INDEXED BY messages_by_base
-              ON m.folder_id = f.id AND m.base = ?
+              ON m.folder_id = f.id AND m.base = ? AND m.size = ?
             WHERE f.account_id = (SELECT account_id FROM folders WHERE id = ?) AND f.id <> ?`,
         )
         .pluck(),
       removedKeywords: this.db
-        .prepare<[number, string], string>(
-          'SELECT keywords FROM removed_keywords WHERE account_id = (SELECT account_id FROM folders WHERE id = ?) AND base = ?',
+        .prepare<[number, string, number], string>(
+          'SELECT keywords FROM removed_keywords WHERE account_id = (SELECT account_id FROM folders WHERE id = ?) AND base = ? AND (size IS NULL OR size = ?)',
         )
         .pluck(),
+      // Before the row goes, in the same transaction: its size comes with it.
       rememberRemovedKeywords: this.db.prepare(
-        'INSERT OR REPLACE INTO removed_keywords (account_id, base, keywords, removed_at) SELECT account_id, ?, ?, ? FROM folders WHERE id = ?',
+        `INSERT OR REPLACE INTO removed_keywords (account_id, base, keywords, removed_at, size)
+           SELECT f.account_id, @base, @keywords, @now,
+                  (SELECT m.size FROM messages m WHERE m.folder_id = f.id AND m.base = @base)
+             FROM folders f WHERE f.id = @folderId`,
       ),
       forgetRemovedKeywords: this.db.prepare(
         'DELETE FROM removed_keywords WHERE account_id = (SELECT account_id FROM folders WHERE id = ?) AND base = ?',
@@ -701,7 +709,9 @@ export class StateDb {
 
   /**
    * New base flags and forgotten (expunged) messages of one folder, in one transaction, with
-   * the keywords of messages whose file left the folder (see `flagsOfFileElsewhere`).
+   * the flags no name carries of messages whose file left the folder (`keywords`: the
+   * keywords, and the flags with a letter the server added since the base; see
+   * `flagsOfFileElsewhere`).
    */
   applyFolderChanges(
     folderId: number,
@@ -717,27 +727,38 @@ export class StateDb {
       this.statements.forgetFlagAnswers.run(folderId);
       for (const row of flags)
         this.statements.updateFlags.run(row.flags.join(' '), folderId, row.uid);
-      for (const uid of deletedUids) this.statements.deleteMessage.run(folderId, uid);
       if (removedKeywords.length > 0) {
         this.statements.pruneRemovedKeywords.run(now - REMOVED_KEYWORDS_KEPT_MS);
         for (const { base, keywords } of removedKeywords)
-          this.statements.rememberRemovedKeywords.run(base, keywords.join(' '), now, folderId);
+          this.statements.rememberRemovedKeywords.run({
+            base,
+            keywords: keywords.join(' '),
+            now,
+            folderId,
+          });
       }
+      for (const uid of deletedUids) this.statements.deleteMessage.run(folderId, uid);
     })();
   }
 
   /**
-   * The flags, beyond those its name carries, that a file new to this folder had as a message
-   * of another folder of the account: the same file (by its unique base name) held there now
-   * (a copy), or deleted there because it left (a move, see `applyFolderChanges`). Space-
-   * separated flags as stored; the caller keeps what it wants.
+   * The flags a file new to this folder had as a message of another folder of the account:
+   * the same file (by its base name and its size) held there now (a copy: `held`, every flag
+   * of its row), or deleted there because it left (a move: `removed`, the flags its name may
+   * not carry, see `applyFolderChanges`).
    */
-  flagsOfFileElsewhere(folderId: number, base: string): string[] {
-    const found = [
-      ...this.statements.flagsOfBaseElsewhere.all(base, folderId, folderId),
-      ...this.statements.removedKeywords.all(folderId, base),
+  flagsOfFileElsewhere(
+    folderId: number,
+    base: string,
+    size: number,
+  ): { held: string[]; removed: string[] } {
+    const flagsIn = (lists: string[]) => [
+      ...new Set(lists.flatMap((flags) => flags.split(' ').filter(Boolean))),
     ];
-    return [...new Set(found.flatMap((flags) => flags.split(' ').filter(Boolean)))];
+    return {
+      held: flagsIn(this.statements.flagsOfBaseElsewhere.all(base, size, folderId, folderId)),
+      removed: flagsIn(this.statements.removedKeywords.all(folderId, base, size)),
+    };
   }
 
   /** The file was uploaded with its keywords: they are no longer waiting for it. */

@@ -141,8 +141,9 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
     size: wire.length,
     uidNextBefore: ctx.uidNextAtOpen ?? 1,
   };
-  const keywords = keywordsFromElsewhere(ctx, base);
-  const flags = [...imapFlagsOfLetters(file.letters), ...keywords];
+  const letterFlags = imapFlagsOfLetters(file.letters);
+  const carried = flagsFromElsewhere(ctx, base, data.length);
+  const flags = [...new Set([...letterFlags, ...carried])];
   ctx.state.journalAppend(ctx.folder.id, pending);
   let uid: number | null;
   try {
@@ -164,28 +165,34 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
   ctx.state.settleAppend(ctx.folder.id, base, {
     uid,
     base,
-    flags,
+    // The base is what this side holds: a flag with a letter that came from elsewhere is the
+    // server's alone until the next pass pulls it into the file's name.
+    flags: [...new Set([...letterFlags, ...keywordsWithoutLetter(carried)])],
     size: data.length,
     internalDate: mtime.getTime(),
     messageId: normalizeMessageId(messageIdOf(data) ?? ''),
   });
-  if (keywords.length > 0) ctx.state.forgetRemovedKeywords(ctx.folder.id, base);
+  if (carried.length > 0) ctx.state.forgetRemovedKeywords(ctx.folder.id, base);
   return true;
 }
 
 /**
- * The keywords the file had as a message of another folder (moved or copied here by another
- * mail client: its name carries only the flags with a letter), those this folder can store.
- * A server that takes no new keywords here would refuse the whole APPEND, so none are added
- * unless its PERMANENTFLAGS allow them.
+ * The flags the file had as a message of another folder (moved or copied here by another
+ * mail client, its name carries only the flags with a letter): the keywords of a copy held
+ * there, and what was kept of a message deleted there because its file left (its keywords
+ * and the flags the server added meanwhile). A server that takes no new keywords here would
+ * refuse the whole APPEND, so keywords are added only where its PERMANENTFLAGS allow them.
  */
-function keywordsFromElsewhere(ctx: UploadContext, base: string): string[] {
-  const keywords = keywordsWithoutLetter(ctx.state.flagsOfFileElsewhere(ctx.folder.id, base));
-  if (keywords.length === 0) return [];
+function flagsFromElsewhere(ctx: UploadContext, base: string, size: number): string[] {
+  const { held, removed } = ctx.state.flagsOfFileElsewhere(ctx.folder.id, base, size);
+  const found = [...new Set([...keywordsWithoutLetter(held), ...removed])];
+  if (found.length === 0) return [];
   const mailbox = ctx.client.mailbox;
   if (!mailbox || mailbox.path !== ctx.serverPath) return [];
   const allowed = mailbox.permanentFlags ?? new Set<string>();
-  return keywords.filter((k) => !k.startsWith('\\') && (allowed.has('\\*') || allowed.has(k)));
+  return found.filter(
+    (f) => (f.startsWith('\\') && f !== '\\Recent') || allowed.has('\\*') || allowed.has(f),
+  );
 }
 
 /** The UID of a journalled message on the server, by size then content hash; null if absent. */
