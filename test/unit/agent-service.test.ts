@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatStatus, readStatus } from '../../agent/src/commands/agent-commands.js';
 import { parseConfig } from '../../agent/src/config/load.js';
 import { emptyStats, type ProgressEvent } from '../../agent/src/protocol/index.js';
@@ -22,6 +23,8 @@ import {
   PairingStore,
 } from '../../agent/src/server/pairing.js';
 import { ProgressCoalescer } from '../../agent/src/server/progress-coalescer.js';
+
+const LOCK_MODULE = fileURLToPath(new URL('../../agent/src/server/agent-lock.ts', import.meta.url));
 
 describe('agent service parts', () => {
   let dir: string;
@@ -93,6 +96,70 @@ describe('agent service parts', () => {
       next.release();
     });
 
+    /** A process that takes the lock (at `goAt`, ms since the epoch) and holds it for a while. */
+    function contender(goAt: number) {
+      const script =
+        `const { DataDirLock } = await import(${JSON.stringify(LOCK_MODULE)});` +
+        `while (Date.now() < ${goAt});` +
+        `try { DataDirLock.acquire(${JSON.stringify(dir)}, 'sync'); console.log('won'); }` +
+        `catch (err) { console.log(err.name); process.exit(0); }` +
+        `setTimeout(() => {}, 30_000);`;
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const said = once(child.stdout!, 'data').then(([data]) => String(data).trim());
+      return { child, said };
+    }
+
+    it('lets exactly one of several starters win over a dead holder, and frees it when killed', async () => {
+      fs.writeFileSync(
+        lockFileOf(dir),
+        JSON.stringify({ pid: 2 ** 22 + 12345, role: 'agent', startedAt: 0 }),
+      );
+      const goAt = Date.now() + 3000;
+      const starters = Array.from({ length: 6 }, () => contender(goAt));
+      try {
+        const said = await Promise.all(starters.map((s) => s.said));
+        assert.deepEqual(
+          said.filter((s) => s === 'won').length,
+          1,
+          `one winner: ${said.join(', ')}`,
+        );
+        assert.deepEqual(new Set(said), new Set(['won', 'DataDirLockedError']));
+        const winner = starters[said.indexOf('won')]!.child;
+        assert.equal(readLockHolder(dir)?.pid, winner.pid);
+        // Killed: its file stays, naming it, but nothing holds the lock any more.
+        winner.kill('SIGKILL');
+        await once(winner, 'exit');
+        assert.equal(JSON.parse(fs.readFileSync(lockFileOf(dir), 'utf8')).pid, winner.pid);
+        const next = DataDirLock.acquire(dir, 'agent');
+        assert.equal(readLockHolder(dir)?.pid, process.pid);
+        next.release();
+      } finally {
+        for (const s of starters) s.child.kill('SIGKILL');
+      }
+    });
+
+    it('takes a lock whose pid now belongs to a process started after it for a leftover', async () => {
+      const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const hourAgo = Date.now() - 3600_000;
+        fs.writeFileSync(
+          lockFileOf(dir),
+          JSON.stringify({ pid: other.pid, role: 'agent', startedAt: hourAgo }),
+        );
+        assert.equal(readLockHolder(dir), null);
+        const lock = DataDirLock.acquire(dir, 'agent');
+        assert.equal(readLockHolder(dir)?.pid, process.pid);
+        lock.release();
+      } finally {
+        other.kill('SIGKILL');
+      }
+    });
+
     it('takes a killed holder its parent has not collected yet (a zombie) for dead', async () => {
       // `sleep 30` becomes the parent of the short sleep and never waits for it.
       const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], {
@@ -111,7 +178,7 @@ describe('agent service parts', () => {
         // A holder that runs is one, of course.
         fs.writeFileSync(
           lockFileOf(dir),
-          JSON.stringify({ pid: parent.pid, role: 'agent', startedAt: 0 }),
+          JSON.stringify({ pid: parent.pid, role: 'agent', startedAt: Date.now() }),
         );
         assert.equal(readLockHolder(dir)?.pid, parent.pid);
       } finally {
@@ -128,7 +195,7 @@ describe('agent service parts', () => {
           JSON.stringify({
             pid: silent.pid,
             role: 'agent',
-            startedAt: 0,
+            startedAt: Date.now(),
             url: 'https://localhost:9/',
             port: 9,
           }),
