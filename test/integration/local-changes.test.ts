@@ -153,6 +153,36 @@ describe('local changes reach the server', function () {
     assert.ok(trash.some((m) => crlfToLf(m.raw).equals(victim!.data)));
   });
 
+  it('with deletePolicy "trash", puts nothing in the Trash for files another client moved between folders', async () => {
+    // One each way: whichever folder the pass takes first, the file is found where it went.
+    const [fromInbox] = await readMaildirFolder(folderDir('INBOX'));
+    const [fromArchive] = await readMaildirFolder(folderDir('Archive'));
+    const move = (file: typeof fromInbox, from: string, to: string) =>
+      fs.rename(
+        path.join(folderDir(from), file!.subdir, file!.name),
+        path.join(folderDir(to), file!.subdir, file!.name),
+      );
+    await move(fromInbox, 'INBOX', 'Archive');
+    await move(fromArchive, 'Archive', 'INBOX');
+    const trashBefore = await serverCount('Trash');
+
+    const { done, errors } = await sync('trash');
+    assert.deepEqual(errors, []);
+    assert.deepEqual([done.stats.expungedRemote, done.stats.uploaded], [2, 2]);
+    assert.equal(await serverCount('Trash'), trashBefore);
+    const copiesIn = async (folder: string, data: Buffer) =>
+      (await dovecot.listMessages(folder)).filter((m) => crlfToLf(m.raw).equals(data)).length;
+    assert.deepEqual(
+      [
+        await copiesIn('Archive', fromInbox!.data),
+        await copiesIn('INBOX', fromInbox!.data),
+        await copiesIn('INBOX', fromArchive!.data),
+        await copiesIn('Archive', fromArchive!.data),
+      ],
+      [1, 0, 1, 0],
+    );
+  });
+
   it('keeps the server copy, and does not fetch it back, with deletePolicy "keep-remote"', async () => {
     const [victim] = await readMaildirFolder(folderDir('Archive'));
     await fs.rm(path.join(folderDir('Archive'), victim!.subdir, victim!.name));

@@ -32,6 +32,12 @@ export interface ReconcileInput {
   deletePolicy: 'expunge' | 'trash' | 'keep-remote';
   /** The server's \\Trash folder, for deletePolicy "trash". */
   trashPath: string | null;
+  /**
+   * Of messages whose file left this folder, those whose file is in another folder of the
+   * account now (moved there by another mail client): with deletePolicy "trash" they are
+   * expunged here, not put in the Trash, since the folder they went to uploads them.
+   */
+  filesMovedElsewhere: (uids: readonly number[]) => Promise<Set<number>>;
   serverPath: string;
   log: SyncLogger;
 }
@@ -163,7 +169,6 @@ function serverMoved(row: FlagRow, remote: RemoteChanges): boolean {
 
 /** Applies the account's deletePolicy to messages deleted from the Maildir. */
 async function deleteOnServer(input: ReconcileInput, uids: number[]): Promise<boolean> {
-  const range = uids.join(',');
   if (input.deletePolicy === 'trash' && input.serverPath !== input.trashPath) {
     if (!input.trashPath) {
       input.log.warn(
@@ -172,10 +177,18 @@ async function deleteOnServer(input: ReconcileInput, uids: number[]): Promise<bo
       );
       return false;
     }
-    await input.client.messageMove(range, input.trashPath, { uid: true });
+    // A move to the Trash as well would leave the message there and where it went.
+    const moved = await input.filesMovedElsewhere(uids);
+    const trashed = uids.filter((uid) => !moved.has(uid));
+    if (moved.size > 0) {
+      input.log.info({ count: moved.size }, 'files moved to another folder: expunged, not trashed');
+      await input.client.messageDelete([...moved].join(','), { uid: true });
+    }
+    if (trashed.length > 0)
+      await input.client.messageMove(trashed.join(','), input.trashPath, { uid: true });
     return true;
   }
   // STORE \Deleted then UID EXPUNGE of exactly these UIDs (imapflow uses UIDPLUS when offered).
-  await input.client.messageDelete(range, { uid: true });
+  await input.client.messageDelete(uids.join(','), { uid: true });
   return true;
 }

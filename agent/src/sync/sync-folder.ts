@@ -40,6 +40,7 @@ import type { SyncLogger } from './logger.js';
 import { maildirLetters } from './maildir/flags.js';
 import { mergeChangesNothing } from './merge-flags.js';
 import { folderMark, SETTLED_AFTER_MS_FINE, type FolderMark } from './maildir/folder-mark.js';
+import { filesInOtherFolders } from './maildir/files-elsewhere.js';
 import { folderDirectory } from './maildir/folder-path.js';
 import { openLocalFolder } from './maildir/open-local-folder.js';
 import { MaildirFolder } from './maildir/maildir-folder.js';
@@ -327,6 +328,17 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
       uploadContents: input.uploadContents,
       deletePolicy: input.deletePolicy,
       trashPath: input.trashPath,
+      filesMovedElsewhere: async (uids) => {
+        const wanted = new Set(uids);
+        const rows = state.messages(folder.id).filter((row) => wanted.has(row.uid));
+        const found = await filesInOtherFolders(
+          state,
+          { id: input.accountId, maildir: input.maildirRoot },
+          remote.path,
+          rows,
+        );
+        return new Set(rows.filter((row) => found.has(row.base)).map((row) => row.uid));
+      },
       serverPath: remote.serverPath,
       log,
     }),

@@ -1,0 +1,45 @@
+/**
+ * Whether files that left a folder of the Maildir are now in another folder of the account:
+ * another mail client moved them there (mutt's save, a drag in a desktop client). Such a
+ * message is not deleted: the folder it went to uploads it.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { StateDb } from '../state-db.js';
+import { canonicalFolderPath } from './folder-path.js';
+import { hostFolderNameRules } from './folder-names.js';
+import { listLocalFolders } from './local-folders.js';
+import { openLocalFolder } from './open-local-folder.js';
+
+/**
+ * The bases of `messages` whose file (same base, same size: names without a unique part
+ * repeat) is in another folder of the account's Maildir. One listing of each folder.
+ */
+export async function filesInOtherFolders(
+  state: Pick<StateDb, 'maildirInfoSeparator' | 'folders'>,
+  account: { id: string; maildir: string; maildirInfoSeparator?: string },
+  displayPath: string,
+  messages: ReadonlyArray<{ base: string; size: number }>,
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (messages.length === 0) return found;
+  const sizes = new Map(messages.map((m) => [m.base, m.size]));
+  const known = state.folders(account.id).map((f) => f.path);
+  const self = canonicalFolderPath(displayPath);
+  for (const other of await listLocalFolders(account.maildir, hostFolderNameRules(), known)) {
+    if (canonicalFolderPath(other) === self) continue;
+    let folder;
+    try {
+      folder = openLocalFolder(state, account, other);
+    } catch {
+      continue; // a name this platform cannot map back: not one of ours
+    }
+    for (const [base, file] of await folder.scan()) {
+      const size = sizes.get(base);
+      if (size === undefined || found.has(base)) continue;
+      const stat = await fs.stat(path.join(folder.dir, file.subdir, file.name)).catch(() => null);
+      if (stat?.size === size) found.add(base);
+    }
+  }
+  return found;
+}
