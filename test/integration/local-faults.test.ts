@@ -268,6 +268,33 @@ describe('local faults', function () {
     await assertInSync();
   });
 
+  it('uploads both of two files that share the part of their name before the flags', async () => {
+    // Copied in by hand: "msg1" in new/ and "msg1:2,S" in cur/, two different messages.
+    const dir = fixture.folderDir('Archive');
+    const first = crlfToLf(generateMessage(7170));
+    const second = crlfToLf(generateMessage(7171));
+    await fs.writeFile(path.join(dir, 'new', 'msg1'), first);
+    await fs.writeFile(path.join(dir, 'cur', 'msg1:2,S'), second);
+    const { done, errors } = await fixture.sync();
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.uploaded, 2);
+    // Later a third one comes under that name: the held one keeps it, the new one is renamed.
+    const third = crlfToLf(generateMessage(7172));
+    const held = (await readMaildirFolder(dir)).filter((m) => m.name.startsWith('msg1'));
+    assert.equal(held.length, 1, 'one kept the name');
+    const other = held[0]!.subdir === 'cur' ? 'new' : 'cur';
+    await fs.writeFile(path.join(dir, other, 'msg1'), third);
+    const again = await fixture.sync();
+    assert.deepEqual(again.errors, []);
+    assert.deepEqual([again.done.stats.uploaded, again.done.stats.expungedRemote], [1, 0]);
+    const server = (await fixture.dovecot.listMessages('Archive')).map((m) => crlfToLf(m.raw));
+    for (const data of [first, second, third])
+      assert.equal(server.filter((m) => m.equals(data)).length, 1);
+    await assertInSync();
+    const last = await fixture.sync();
+    assert.deepEqual([last.done.stats.uploaded, last.done.stats.expungedRemote], [0, 0]);
+  });
+
   it('leaves alone what is no message in cur/ and new/, and syncs the rest', async () => {
     const inbox = fixture.folderDir('INBOX');
     const strays = [

@@ -248,6 +248,35 @@ describe('MaildirFolder', () => {
     assert.equal(await folder.sweepTmp(() => false), 1);
     assert.deepEqual(await fs.readdir(path.join(folder.dir, 'tmp')), ['mutt-delivery-123']);
   });
+  it('gives files that share a base one each, leaving the held one and one file seen twice', async () => {
+    const folder = new MaildirFolder(path.join(dir, 'INBOX'));
+    folder.ensure();
+    const put = (subdir: string, name: string, data: string) =>
+      fs.writeFile(path.join(folder.dir, subdir, name), data);
+    await put('new', 'a', 'held (10B)');
+    await put('cur', 'a:2,S', 'another one');
+    await put('cur', 'b:2,', 'only one');
+    // The same file under both names (moved from new/ to cur/ between the two listings).
+    await put('new', 'c', 'same file');
+    await fs.link(path.join(folder.dir, 'new', 'c'), path.join(folder.dir, 'cur', 'c:2,S'));
+
+    const files = await folder.scan();
+    const renamed = await folder.separateSharedBases(files, (base) => (base === 'a' ? 10 : null));
+    assert.equal(renamed.size, 1);
+    const [[fresh, moved]] = [...renamed];
+    assert.deepEqual([moved.subdir, moved.letters], ['cur', 'S']);
+    assert.equal(
+      await fs.readFile(path.join(folder.dir, 'cur', moved.name), 'utf8'),
+      'another one',
+    );
+    assert.deepEqual(files.get('a'), { subdir: 'new', name: 'a', letters: '' });
+    assert.deepEqual(files.get(fresh), moved);
+    assert.deepEqual([...files.keys()].sort(), ['a', 'b', 'c', fresh].sort());
+    // The next scan finds each once; nothing is left to separate.
+    const again = await folder.scan();
+    assert.equal(again.size, 4);
+    assert.equal((await folder.separateSharedBases(again, () => null)).size, 0);
+  });
 });
 
 describe('listing digests', () => {

@@ -323,6 +323,11 @@ export class StateDb {
       bases: this.db
         .prepare<[number], string>('SELECT base FROM messages WHERE folder_id = ?')
         .pluck(),
+      sizeOfBase: this.db
+        .prepare<[number, string], number>(
+          'SELECT size FROM messages INDEXED BY messages_by_base WHERE folder_id = ? AND base = ?',
+        )
+        .pluck(),
       basesAndFlags: this.db
         .prepare<[number], [string, string]>('SELECT base, flags FROM messages WHERE folder_id = ?')
         .raw(),
@@ -536,6 +541,11 @@ export class StateDb {
   /** The file names (bases) of the folder's messages, without reading whole rows. */
   messageBases(folderId: number): Set<string> {
     return new Set(this.statements.bases.all(folderId));
+  }
+
+  /** The size of the message held under this file name (base), or null if none is. */
+  sizeOfBase(folderId: number, base: string): number | null {
+    return this.statements.sizeOfBase.get(folderId, base) ?? null;
   }
 
   /**

@@ -84,6 +84,14 @@ export async function uploadNewMessages(
 ): Promise<number> {
   const known = ctx.state.messageBases(ctx.folder.id);
   const files = await ctx.local.scan();
+  const separated = await ctx.local.separateSharedBases(files, (base) =>
+    ctx.state.sizeOfBase(ctx.folder.id, base),
+  );
+  for (const [base, file] of separated)
+    ctx.log.warn(
+      { file: `${file.subdir}/${file.name}`, base },
+      'file shared its name (the part before the flags) with another: renamed to be a message of its own',
+    );
   let uploaded = 0;
   for (const [base, file] of files) {
     if (ctx.signal.aborted) break;

@@ -112,6 +112,11 @@ export class MaildirFolder {
   private expected: ListingDigest | null = null;
   /** The digest of what the last `scan` read. */
   private scanned: ListingDigest | null = null;
+  /**
+   * Files of the last `scan` left out of its map because another file had the same base
+   * (names without a unique part, "1" in new/ and "1:2,S" in cur/, copied in by hand).
+   */
+  private shadowed: LocalFile[] = [];
   /** Files written to tmp/ and not yet synced, still open: base → descriptor. */
   private readonly unsynced = new Map<string, number>();
   private readonly subdirs: Readonly<Record<MaildirSubdir, string>>;
@@ -161,6 +166,7 @@ export class MaildirFolder {
   /** Every message file in cur/ and new/, by unique base name. */
   async scan(): Promise<Map<string, LocalFile>> {
     const files = new Map<string, LocalFile>();
+    const shadowed: LocalFile[] = [];
     const digest = ListingDigest.empty();
     for (const subdir of ['new', 'cur'] as const) {
       let names: string[];
@@ -173,12 +179,70 @@ export class MaildirFolder {
       for (const name of names) {
         if (name.startsWith('.')) continue; // not a message by the Maildir convention
         const { base, letters } = splitMaildirName(name, this.infoSeparator);
+        const other = files.get(base);
+        if (other) shadowed.push(other);
         files.set(base, { subdir, name, letters });
         digest.add(subdir, name);
       }
     }
     this.scanned = digest;
+    this.shadowed = shadowed;
     return files;
+  }
+
+  /**
+   * Gives each file that shared its base with another in the last `scan` a base of its own,
+   * in the same directory with the same letters, so that each is a message: otherwise one of
+   * them would never be uploaded. The file the state holds under that base (by its size,
+   * `heldSize`) keeps it, else the one in `files`. The same file seen twice (moved from new/
+   * to cur/ between the two listings) or one gone since is not renamed. Updates `files`;
+   * returns the files renamed, by their new base.
+   */
+  async separateSharedBases(
+    files: Map<string, LocalFile>,
+    heldSize: (base: string) => number | null,
+  ): Promise<Map<string, LocalFile>> {
+    const renamed = new Map<string, LocalFile>();
+    const groups = new Map<string, LocalFile[]>();
+    for (const file of this.shadowed) {
+      const base = splitMaildirName(file.name, this.infoSeparator).base;
+      const listed = files.get(base);
+      if (listed) groups.set(base, [...(groups.get(base) ?? [listed]), file]);
+    }
+    this.shadowed = [];
+    for (const [base, group] of groups) {
+      const present: Array<{ file: LocalFile; size: number; inode: string }> = [];
+      for (const file of group) {
+        const stat = await fs.lstat(this.file(file.subdir, file.name)).catch(() => null);
+        if (!stat || present.some((p) => p.inode === `${stat.dev}:${stat.ino}`)) continue;
+        present.push({ file, size: stat.size, inode: `${stat.dev}:${stat.ino}` });
+      }
+      if (present.length === 0) continue;
+      const size = heldSize(base);
+      const keeper =
+        present.find((p) => p.size === size) ??
+        present.find((p) => p.file === files.get(base)) ??
+        present[0]!;
+      files.set(base, keeper.file);
+      for (const { file, size: length } of present) {
+        if (file === keeper.file) continue;
+        const fresh = uniqueBaseName(length);
+        const name = maildirName(fresh, file.letters, this.infoSeparator);
+        try {
+          await renameDurably(this.file(file.subdir, file.name), this.file(file.subdir, name));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // moved meanwhile
+          throw err;
+        }
+        await fsyncDirectory(this.subdirs[file.subdir]);
+        this.expected?.remove(file.subdir, file.name);
+        this.expected?.add(file.subdir, name);
+        const moved = { subdir: file.subdir, name, letters: file.letters };
+        files.set(fresh, moved);
+        renamed.set(fresh, moved);
+      }
+    }
+    return renamed;
   }
 
   /**
