@@ -113,6 +113,70 @@ describe('local changes reach the server', function () {
     assert.equal((await sync()).done.stats.uploaded, 0);
   });
 
+  /** A message with what servers store otherwise: a NUL, a CR before a line end, a CR at the end. */
+  const alterable = (seed: number) =>
+    Buffer.concat([
+      crlfToLf(generateMessage(seed, { sizeClass: 'small' })),
+      Buffer.from('a NUL \u0000 here\nand a CR before the line end\r\r\nlast line\r', 'latin1'),
+    ]);
+
+  it('finds an APPEND that landed before a crash though the server changed bytes of it', async () => {
+    const body = alterable(9005);
+    const base = '1700000004.crashed-altered.otherclient';
+    const file = path.join(folderDir('INBOX'), 'cur', `${base}:2,S`);
+    await fs.writeFile(file, body);
+    const folderId = state.folders('a').find((f) => f.path === 'INBOX')!.id;
+    const wire = lfToCrlf(body);
+    const client = await dovecot.client();
+    const status = await client.status('INBOX', { uidNext: true });
+    assert.ok(status);
+    state.journalAppend(folderId, {
+      base,
+      sha256: createHash('sha256').update(wire).digest('hex'),
+      size: wire.length,
+      uidNextBefore: status.uidNext!,
+    });
+    await client.append('INBOX', wire, ['\\Seen']);
+    await client.logout();
+    const stored = (await dovecot.listMessages('INBOX')).at(-1)!.raw;
+    assert.ok(!stored.equals(wire), 'the server changed it');
+    const before = await serverCount('INBOX');
+
+    const { done, errors } = await sync();
+    assert.deepEqual(errors, []);
+    assert.deepEqual([done.stats.uploaded, done.stats.downloaded], [0, 0]);
+    assert.equal(await serverCount('INBOX'), before);
+    assert.deepEqual(state.pendingAppends(folderId), []);
+    // The file holds what the server has: a later rebuild matches the two.
+    assert.deepEqual(await fs.readFile(file), crlfToLf(stored));
+  });
+
+  it("keeps the server's copy of an upload it stored with bytes changed: one message, matched after a rebuild", async () => {
+    const body = alterable(9006);
+    const file = path.join(folderDir('Archive'), 'new', '1700000005.altered.otherclient');
+    await fs.writeFile(file, body);
+    const before = await serverCount('Archive');
+    const { done, errors } = await sync();
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.uploaded, 1);
+    const server = await dovecot.listMessages('Archive');
+    assert.equal(server.length, before + 1);
+    const stored = server.find((m) => m.raw.includes('a NUL'))!.raw;
+    assert.ok(!stored.equals(lfToCrlf(body)), 'the server changed it');
+    assert.deepEqual(await fs.readFile(file), crlfToLf(stored));
+    // Neither the next pass nor one with the state lost sends or fetches it again.
+    assert.deepEqual(
+      [(await sync()).done.stats.uploaded, (await sync()).done.stats.downloaded],
+      [0, 0],
+    );
+    await fixture.discardState();
+    state = fixture.state;
+    const rebuilt = await sync();
+    assert.deepEqual(rebuilt.errors, []);
+    assert.deepEqual([rebuilt.done.stats.uploaded, rebuilt.done.stats.downloaded], [0, 0]);
+    assert.equal(await serverCount('Archive'), before + 1);
+  });
+
   it('sends a journalled APPEND that had not landed, once', async () => {
     const body = crlfToLf(generateMessage(9004, { sizeClass: 'small' }));
     const base = '1700000003.lost.otherclient';

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { ImapFlow } from 'imapflow';
 import { classifyError, SyncFailure } from './errors.js';
 import type { SyncLogger } from './logger.js';
-import { lfToCrlf } from './maildir/crlf.js';
+import { crlfToLf, lfToCrlf } from './maildir/crlf.js';
 import { imapFlagsOfLetters, keywordsWithoutLetter } from './maildir/flags.js';
 import type { LocalFile, MaildirFolder } from './maildir/maildir-folder.js';
 import {
@@ -43,8 +43,15 @@ export async function recoverPendingAppends(ctx: UploadContext): Promise<number>
   const pendings = ctx.state.pendingAppends(ctx.folder.id);
   const files = pendings.length > 0 ? await ctx.local.scan() : new Map<string, LocalFile>();
   for (const pending of pendings) {
-    const uid = await findAppended(ctx, pending);
     const file = files.get(pending.base);
+    const read = file ? await ctx.local.readMessage(file) : null;
+    const data = read?.kind === 'message' ? read.data : null;
+    const wire = data ? lfToCrlf(data) : undefined;
+    const uid = await findAppended(ctx, pending, wire);
+    let size: number | null = null;
+    if (uid !== null && file && data && wire) {
+      size = (await keepServerCopy(ctx, uid, file, pending.base, data, wire)).length;
+    }
     const stat = file
       ? await fs.stat(path.join(ctx.local.dir, file.subdir, file.name)).catch(() => null)
       : null;
@@ -57,7 +64,7 @@ export async function recoverPendingAppends(ctx: UploadContext): Promise<number>
             uid,
             base: pending.base,
             flags: imapFlagsOfLetters(file?.letters ?? ''),
-            size: stat?.size ?? 0,
+            size: size ?? stat?.size ?? 0,
             internalDate: stat?.mtimeMs ?? null,
           },
     );
@@ -156,7 +163,7 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
   let uid: number | null;
   try {
     const response = await ctx.client.append(ctx.serverPath, wire, flags, mtime);
-    uid = response && response.uid ? response.uid : await findAppended(ctx, pending);
+    uid = response && response.uid ? response.uid : await findAppended(ctx, pending, wire);
   } catch (err) {
     const failure = classifyError(err, ctx.folder.path);
     // A refusal means nothing was stored; a lost connection leaves it unknown: keep the journal.
@@ -170,15 +177,16 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
     );
     return true;
   }
+  const stored = await keepServerCopy(ctx, uid, file, base, data, wire);
   ctx.state.settleAppend(ctx.folder.id, base, {
     uid,
     base,
     // The base is what this side holds: a flag with a letter that came from elsewhere is the
     // server's alone until the next pass pulls it into the file's name.
     flags: [...new Set([...letterFlags, ...keywordsWithoutLetter(carried)])],
-    size: data.length,
+    size: stored.length,
     internalDate: mtime.getTime(),
-    messageId: normalizeMessageId(messageIdOf(data) ?? ''),
+    messageId: normalizeMessageId(messageIdOf(stored) ?? ''),
   });
   if (carried.length > 0) ctx.state.forgetRemovedKeywords(ctx.folder.id, base);
   return true;
@@ -203,32 +211,118 @@ function flagsFromElsewhere(ctx: UploadContext, base: string, size: number): str
   );
 }
 
-/** The UID of a journalled message on the server, by size then content hash; null if absent. */
-async function findAppended(ctx: UploadContext, pending: PendingAppend): Promise<number | null> {
+/**
+ * The UID of a journalled message on the server, by size then content hash; null if absent.
+ * Given the bytes sent and they hold what a server may change (see `mayBeAltered`), also one
+ * that differs from them only there.
+ */
+async function findAppended(
+  ctx: UploadContext,
+  pending: PendingAppend,
+  wire?: Buffer,
+): Promise<number | null> {
   const known = new Set(ctx.state.messages(ctx.folder.id).map((row) => row.uid));
-  const candidates: number[] = [];
+  const loose = wire && mayBeAltered(wire) ? alterableBytes(wire) : 0;
+  const exact: number[] = [];
+  const near: number[] = [];
   for await (const message of ctx.client.fetch(
     `${pending.uidNextBefore}:*`,
     { uid: true, size: true },
     { uid: true },
   )) {
-    if (
-      message.uid >= pending.uidNextBefore &&
-      message.size === pending.size &&
-      !known.has(message.uid)
-    ) {
-      candidates.push(message.uid);
-    }
+    if (message.uid < pending.uidNextBefore || known.has(message.uid)) continue;
+    if (message.size === pending.size) exact.push(message.uid);
+    else if (
+      message.size !== undefined &&
+      message.size < pending.size &&
+      message.size >= pending.size - loose
+    )
+      near.push(message.uid);
   }
-  for (const uid of candidates) {
-    const message = await ctx.client.fetchOne(
-      String(uid),
-      { uid: true, source: true },
-      { uid: true },
-    );
-    if (message && message.source && sha256(message.source) === pending.sha256) return uid;
+  const sourceOf = async (uid: number) =>
+    ((await ctx.client.fetchOne(String(uid), { uid: true, source: true }, { uid: true })) || null)
+      ?.source ?? null;
+  for (const uid of exact) {
+    const source = await sourceOf(uid);
+    if (source && sha256(source) === pending.sha256) return uid;
+  }
+  if (!wire || loose === 0) return null;
+  const wanted = looseDigest(wire);
+  for (const uid of [...exact, ...near]) {
+    const source = await sourceOf(uid);
+    if (source && looseDigest(source) === wanted) return uid;
   }
   return null;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * Whether a server may store other bytes than these: a NUL (RFC 3501 forbids it in a
+ * message; Dovecot stores 0x80) or a CR that ends no line (Dovecot drops one before CRLF and
+ * one at the end).
+ */
+function mayBeAltered(wire: Uint8Array): boolean {
+  if (wire.includes(0)) return true;
+  for (let at = wire.indexOf(CR); at >= 0; at = wire.indexOf(CR, at + 1))
+    if (wire[at + 1] !== LF) return true;
+  return false;
+}
+
+/** How many bytes of these a server may drop or change: its CRs and NULs. */
+function alterableBytes(wire: Uint8Array): number {
+  let count = 0;
+  for (const byte of wire) if (byte === CR || byte === 0) count += 1;
+  return count;
+}
+
+/** The digest of a message without the bytes servers alter: CRs, NULs, and the 0x80 of a NUL. */
+function looseDigest(data: Uint8Array): string {
+  const hash = createHash('sha256');
+  let from = 0;
+  for (let at = 0; at < data.length; at++) {
+    const byte = data[at];
+    if (byte !== CR && byte !== 0 && byte !== 0x80) continue;
+    if (at > from) hash.update(data.subarray(from, at));
+    from = at + 1;
+  }
+  hash.update(data.subarray(from));
+  return hash.digest('hex');
+}
+
+/**
+ * After an APPEND whose bytes a server may alter: if its copy differs from what was sent,
+ * the file takes the server's bytes (with LF line ends, same name, same time), so that both
+ * sides hold one message and a later rebuild or renumbering matches them. Returns what the
+ * file holds.
+ */
+async function keepServerCopy(
+  ctx: UploadContext,
+  uid: number,
+  file: LocalFile,
+  base: string,
+  data: Buffer,
+  wire: Buffer,
+): Promise<Buffer> {
+  if (!mayBeAltered(wire)) return data;
+  const message = await ctx.client.fetchOne(
+    String(uid),
+    { uid: true, source: true },
+    { uid: true },
+  );
+  const source = message ? message.source : undefined;
+  if (!source || source.equals(wire)) return data;
+  const stored = crlfToLf(source);
+  const where = path.join(ctx.local.dir, file.subdir, file.name);
+  const { mtime } = await fs.stat(where);
+  await ctx.local.replaceContent(file, base, stored);
+  await fs.utimes(where, mtime, mtime);
+  ctx.log.warn(
+    { file: `${file.subdir}/${file.name}`, uid, sent: wire.length, stored: source.length },
+    'the server stored the message with bytes changed (a NUL or a CR that ends no line); the file now holds its copy',
+  );
+  return stored;
 }
 
 function sha256(data: Uint8Array): string {
