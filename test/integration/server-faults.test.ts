@@ -6,6 +6,8 @@
  * converges to the server.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { type ErrorEvent, FULL_SYNC } from '../../agent/src/protocol/index.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
@@ -80,6 +82,33 @@ describe('server-side changes during a sync', function () {
     assert.equal(await localFolderExists('Old'), false, 'the deleted folder is gone here too');
     assert.equal(await localFolderExists('Projects'), false, 'the old name is gone');
     for (const folder of ['INBOX', 'Projects 2025']) await assertIdentical(folder);
+  });
+
+  it('tells a folder the server lists but cannot open apart from one deleted, and syncs the rest', async () => {
+    // Another program made a directory in Dovecot's mail store under a name that is not
+    // modified UTF-7: Dovecot lists it ("R&-D") and then says it does not exist.
+    for (const sub of ['cur', 'new', 'tmp'])
+      await fs.mkdir(path.join(fixture.dovecot.maildirRoot, '.R&D', sub), { recursive: true });
+    await fixture.dovecot.appendMessages(
+      generateMailbox({ count: 5, folders: ['INBOX'], seed: 33 }),
+    );
+    try {
+      for (let pass = 0; pass < 2; pass++) {
+        const { done, errors } = await fixture.sync();
+        assert.deepEqual(
+          errors.map((e) => [e.code, e.severity, e.folder, e.retryable]),
+          [['FOLDER_UNOPENABLE', 'warning', 'R&D', false]],
+          `pass ${pass}`,
+        );
+        assert.match(errors[0]!.message, /lists "R&D" but will not open it/);
+        assert.match(errors[0]!.hint, /exclude it/);
+        assert.equal(done.result, 'ok');
+        assert.equal(done.stats.foldersFailed, 0);
+        await assertIdentical('INBOX');
+      }
+    } finally {
+      await fs.rm(path.join(fixture.dovecot.maildirRoot, '.R&D'), { recursive: true });
+    }
   });
 
   describe('through a proxy', () => {

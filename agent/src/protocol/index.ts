@@ -120,6 +120,7 @@ export const ErrorCodeSchema = z.enum([
   'INTERNAL',
   'SERVER_ALERT',
   'MESSAGE_UNAVAILABLE',
+  'FOLDER_UNOPENABLE',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 

@@ -90,6 +90,12 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
     // The rest of the folder synced; what is owed is fetched by a later pass.
     severity: 'warning',
   },
+  FOLDER_UNOPENABLE: {
+    hint: 'Repair or rename the folder with the server’s own tools (or ask whoever runs it), or exclude it in the account’s "folders" in the config. The other folders sync; nothing of this one is deleted here.',
+    retryable: false,
+    // Nothing any client can do on its side; the rest of the account synced.
+    severity: 'warning',
+  },
 };
 
 /**

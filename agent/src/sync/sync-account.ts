@@ -198,10 +198,16 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
           stats.expungedRemote += result.expungedRemote;
         } catch (err) {
           if (signal.aborted) return;
-          const failure = classifyError(err, remote.path);
+          let failure = classifyError(err, remote.path);
           if (failure.code === 'CANCELLED' || isConnectionFatal(failure)) {
             fatal ??= failure;
             return;
+          }
+          if (failure.code === 'FOLDER_GONE' && !(err instanceof SyncFailure))
+            failure = (await listedButUnopenable(connection, remote, failure)) ?? failure;
+          if (failure.severity !== 'error') {
+            report.failure(failure);
+            continue;
           }
           stats.foldersFailed += 1;
           allOk = false;
@@ -393,4 +399,28 @@ function isConnectionFatal(failure: SyncFailure): boolean {
  */
 function fmt(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/**
+ * A folder the server said does not exist when asked to open it, though it listed it this
+ * pass: if it lists it again, it is not gone but unusable (a name the server stores and
+ * cannot open, see FOLDER_UNOPENABLE), and saying "gone" at every sync would mislead.
+ */
+async function listedButUnopenable(
+  client: ImapFlow,
+  remote: RemoteFolder,
+  failure: SyncFailure,
+): Promise<SyncFailure | null> {
+  let listed: boolean;
+  try {
+    listed = (await client.list()).some((entry) => entry.path === remote.serverPath);
+  } catch {
+    return null; // the connection's trouble shows with the next folder
+  }
+  if (!listed) return null;
+  return new SyncFailure(
+    'FOLDER_UNOPENABLE',
+    `The server lists "${remote.path}" but will not open it (${failure.message.replace(/^The server no longer has this folder: /, '')})`,
+    remote.path,
+  );
 }
