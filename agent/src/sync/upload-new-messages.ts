@@ -16,7 +16,7 @@ import { classifyError, SyncFailure } from './errors.js';
 import type { SyncLogger } from './logger.js';
 import { crlfToLf, lfToCrlf } from './maildir/crlf.js';
 import { imapFlagsOfLetters, keywordsWithoutLetter } from './maildir/flags.js';
-import type { LocalFile, MaildirFolder } from './maildir/maildir-folder.js';
+import { uniqueBaseName, type LocalFile, type MaildirFolder } from './maildir/maildir-folder.js';
 import {
   normalizeMessageId,
   type FolderState,
@@ -50,7 +50,7 @@ export async function recoverPendingAppends(ctx: UploadContext): Promise<number>
     const uid = await findAppended(ctx, pending, wire);
     let size: number | null = null;
     if (uid !== null && file && data && wire) {
-      size = (await keepServerCopy(ctx, uid, file, pending.base, data, wire)).length;
+      size = (await keepServerCopy(ctx, uid, file, data, wire)).length;
     }
     const stat = file
       ? await fs.stat(path.join(ctx.local.dir, file.subdir, file.name)).catch(() => null)
@@ -177,7 +177,7 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
     );
     return true;
   }
-  const stored = await keepServerCopy(ctx, uid, file, base, data, wire);
+  const stored = await keepServerCopy(ctx, uid, file, data, wire);
   ctx.state.settleAppend(ctx.folder.id, base, {
     uid,
     base,
@@ -301,7 +301,6 @@ async function keepServerCopy(
   ctx: UploadContext,
   uid: number,
   file: LocalFile,
-  base: string,
   data: Buffer,
   wire: Buffer,
 ): Promise<Buffer> {
@@ -316,7 +315,8 @@ async function keepServerCopy(
   const stored = crlfToLf(source);
   const where = path.join(ctx.local.dir, file.subdir, file.name);
   const { mtime } = await fs.stat(where);
-  await ctx.local.replaceContent(file, base, stored);
+  // Written in tmp/ under a name of ours, so that a crash leaves nothing there for good.
+  await ctx.local.replaceContent(file, uniqueBaseName(stored.length), stored);
   await fs.utimes(where, mtime, mtime);
   ctx.log.warn(
     { file: `${file.subdir}/${file.name}`, uid, sent: wire.length, stored: source.length },
