@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { readLockHolder } from '../server/agent-lock.js';
+import { readLockHolder } from '../server/lock-holder.js';
 import { readCliToken } from '../server/cli-token.js';
 
 export interface AgentEndpoint {

@@ -10,7 +10,7 @@ import type { AgentConfig } from '../config/load.js';
 import type { AccountSummary, HistoryEntry, SnapshotMessage } from '../protocol/index.js';
 import { SyncEngine } from '../sync/engine.js';
 import { StateDb } from '../sync/state-db.js';
-import { readLockHolder } from '../server/agent-lock.js';
+import { readLockHolder } from '../server/lock-holder.js';
 import type { OneTimeSecret, PairedClient } from '../server/pairing.js';
 import {
   AgentNotRunningError,

@@ -12,18 +12,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { lockFileOf, readLockHolder, type LockHolder } from './lock-holder.js';
 
-export interface LockHolder {
-  pid: number;
-  /** What holds it: the long-running agent or a one-shot `sync --once`. */
-  role: 'agent' | 'sync';
-  startedAt: number;
-  /** Where the agent listens, once it does. */
-  url?: string;
-  port?: number;
-  /** Its local socket for the command line (local-socket.ts), where it has one. */
-  socket?: string;
-}
+export { lockFileOf, readLockHolder, type LockHolder } from './lock-holder.js';
 
 export class DataDirLockedError extends Error {
   override readonly name = 'DataDirLockedError';
@@ -42,41 +33,9 @@ export class DataDirLockedError extends Error {
   }
 }
 
-export function lockFileOf(dataDir: string): string {
-  return path.join(dataDir, 'agent.lock');
-}
-
 function kernelLockFileOf(dataDir: string): string {
   return path.join(dataDir, 'agent.lock.db');
 }
-
-/**
- * The live holder of the dataDir's lock as its file names it, or null (no file, or a dead
- * holder's leftover: its pid is gone, or is now another process's, started after the lock
- * was written).
- */
-export function readLockHolder(dataDir: string): LockHolder | null {
-  let holder: LockHolder;
-  try {
-    holder = JSON.parse(fs.readFileSync(lockFileOf(dataDir), 'utf8')) as LockHolder;
-  } catch {
-    return null;
-  }
-  if (typeof holder?.pid !== 'number' || !processAlive(holder.pid)) return null;
-  const started = processStartTime(holder.pid);
-  const reused =
-    started !== null &&
-    typeof holder.startedAt === 'number' &&
-    started > holder.startedAt + CLOCK_STEP_ALLOWANCE_MS;
-  return reused ? null : holder;
-}
-
-/**
- * A process's start read from /proc follows the wall clock as it is now: set forward since
- * (NTP at boot), it looks later than it was. Steps within this much are not taken for a
- * pid used again.
- */
-const CLOCK_STEP_ALLOWANCE_MS = 60_000;
 
 /**
  * Lock files this process holds. A file naming our own pid is ours only if listed here;
@@ -171,55 +130,5 @@ function waitForHolder(dataDir: string): LockHolder | null {
     const holder = readLockHolder(dataDir);
     if (holder || Date.now() >= until) return holder;
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-  }
-}
-
-/** Whether a process of this pid runs (another user's counts: it cannot be signalled). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    // EPERM: alive, but another user's.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  return !isZombie(pid);
-}
-
-/**
- * A process killed (kill -9) whose parent has not collected it yet still takes signals, but
- * runs no more: on Linux its state in /proc says so. Elsewhere, or unreadable: not known.
- */
-function isZombie(pid: number): boolean {
-  if (process.platform !== 'linux') return false;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (command) S …": the command may hold spaces and parentheses; the state follows
-    // the last ")".
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'Z' || state === 'X';
-  } catch {
-    return false;
-  }
-}
-
-/** Linux's clock ticks per second in /proc (USER_HZ: 100 on every architecture it runs on). */
-const USER_HZ = 100;
-
-/**
- * When a process started (ms since the epoch), from /proc: boot time plus its start in
- * ticks since boot. Null where unknown. Whole seconds of boot time: up to a second early.
- */
-function processStartTime(pid: number): number | null {
-  if (process.platform !== 'linux') return null;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after "(command)": state is the 3rd field, starttime the 22nd.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]);
-    const boot = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1];
-    if (!Number.isFinite(ticks) || boot === undefined) return null;
-    return Number(boot) * 1000 + (ticks * 1000) / USER_HZ;
-  } catch {
-    return null;
   }
 }

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { defaultCacheDirFor, policyFile } from '../platform-paths.js';
-import { processAlive } from './agent-lock.js';
+import { processAlive } from './lock-holder.js';
 
 /** What identifies a file's content well enough to notice an edit, without reading it. */
 interface FileIdentity {
