@@ -111,6 +111,16 @@ describe('byte-exact storage of hostile mail', function () {
         lfToCrlf(Buffer.from(raw.toString('latin1').replace('\0', '\x80'), 'latin1')),
       ),
     );
+    // With the state lost, the file (no Message-ID) is still that message: matched by its
+    // bytes as the server serves them, neither sent again nor fetched.
+    for (const suffix of ['', '-wal', '-shm'])
+      await fs.rm(path.join(dir, 'data', `state.db${suffix}`), { force: true });
+    const rebuilt = await runCli(['sync', '--config', config, '--once', '--json'], env());
+    assert.equal(rebuilt.code, 0, rebuilt.stdout + rebuilt.stderr);
+    const stats = JSON.parse(rebuilt.stdout) as { uploaded: number; downloaded: number };
+    assert.deepEqual([stats.uploaded, stats.downloaded], [0, 0]);
+    assert.equal((await dovecot.listMessages('Nul')).length, 1);
+    assert.ok((await fs.readFile(file)).equals(raw), 'the local file changed');
   });
 });
 

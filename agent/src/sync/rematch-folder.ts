@@ -21,6 +21,7 @@ import { imapFlagsOfLetters } from './maildir/flags.js';
 import type { MaildirFolder } from './maildir/maildir-folder.js';
 import type { MessageRow, StateDb } from './state-db.js';
 import { messageIdOf } from './message-id.js';
+import { asServed } from './served-bytes.js';
 
 export interface RematchResult {
   /** Server UIDs no local file matched: to download. */
@@ -131,13 +132,16 @@ export async function rematchFolder(input: {
   };
 }
 
-/** Message-IDs alike and sizes alike (resent copies): the bytes decide. */
+/**
+ * Message-IDs alike and sizes alike (resent copies): the bytes decide, as the server serves
+ * them (a NUL comes as 0x80).
+ */
 async function byContent(
   client: ImapFlow,
   candidates: ServerMessage[],
   wire: Buffer,
 ): Promise<ServerMessage | undefined> {
-  const want = createHash('sha256').update(wire).digest('hex');
+  const want = createHash('sha256').update(asServed(wire)).digest('hex');
   for (const candidate of candidates) {
     const m = await client.fetchOne(
       String(candidate.uid),

@@ -24,6 +24,7 @@ import {
   type StateDb,
 } from './state-db.js';
 import { messageIdOf } from './message-id.js';
+import { alterableBytes, asServed, looseDigest, mayBeAltered } from './served-bytes.js';
 
 export interface UploadContext {
   client: ImapFlow;
@@ -255,42 +256,6 @@ async function findAppended(
   return null;
 }
 
-const CR = 0x0d;
-const LF = 0x0a;
-
-/**
- * Whether a server may store other bytes than these: a NUL (RFC 3501 forbids it in a
- * message; Dovecot stores 0x80) or a CR that ends no line (Dovecot drops one before CRLF and
- * one at the end).
- */
-function mayBeAltered(wire: Uint8Array): boolean {
-  if (wire.includes(0)) return true;
-  for (let at = wire.indexOf(CR); at >= 0; at = wire.indexOf(CR, at + 1))
-    if (wire[at + 1] !== LF) return true;
-  return false;
-}
-
-/** How many bytes of these a server may drop or change: its CRs and NULs. */
-function alterableBytes(wire: Uint8Array): number {
-  let count = 0;
-  for (const byte of wire) if (byte === CR || byte === 0) count += 1;
-  return count;
-}
-
-/** The digest of a message without the bytes servers alter: CRs, NULs, and the 0x80 of a NUL. */
-function looseDigest(data: Uint8Array): string {
-  const hash = createHash('sha256');
-  let from = 0;
-  for (let at = 0; at < data.length; at++) {
-    const byte = data[at];
-    if (byte !== CR && byte !== 0 && byte !== 0x80) continue;
-    if (at > from) hash.update(data.subarray(from, at));
-    from = at + 1;
-  }
-  hash.update(data.subarray(from));
-  return hash.digest('hex');
-}
-
 /**
  * After an APPEND whose bytes a server may alter: if its copy differs from what was sent,
  * the file takes the server's bytes (with LF line ends, same name, same time), so that both
@@ -311,7 +276,8 @@ async function keepServerCopy(
     { uid: true },
   );
   const source = message ? message.source : undefined;
-  if (!source || source.equals(wire)) return data;
+  // Served as sent, but for the 0x80 of each NUL: the server kept the bytes.
+  if (!source || source.equals(asServed(wire))) return data;
   const stored = crlfToLf(source);
   const where = path.join(ctx.local.dir, file.subdir, file.name);
   const { mtime } = await fs.stat(where);
