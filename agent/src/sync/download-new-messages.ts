@@ -237,7 +237,7 @@ export async function downloadNewMessages(
         flags,
         size,
         internalDate: message.internalDate,
-        messageId: normalizeMessageId(messageIdOf(head) ?? ''),
+        messageId: messageIdOfHead(head, size),
       });
       const letters = maildirLetters(flags);
       if (body.kind === 'memory') {
@@ -330,6 +330,17 @@ export async function downloadNewMessages(
   if (ctx.signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled', folder.path);
   if (kept.size < uids.length) result.notReceived = uids.filter((uid) => !kept.has(uid));
   return result;
+}
+
+/**
+ * The Message-ID from the first bytes of a message: null (not known yet: read from the file
+ * later) when they hold no Message-ID but stop before the header block does.
+ */
+function messageIdOfHead(head: Buffer, size: number): string | null {
+  const id = messageIdOf(head);
+  if (id !== null) return normalizeMessageId(id);
+  const cut = head.length < size && head.indexOf('\n\n') < 0 && head.indexOf('\r\n\r\n') < 0;
+  return cut ? null : '';
 }
 
 function toPendingFile(

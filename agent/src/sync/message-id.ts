@@ -1,10 +1,25 @@
 /** Message-IDs read from raw message bytes, for matching copies and for lookups. */
 
-/** The Message-ID header's value (unfolded, trimmed), from a header block or a whole message. */
+/**
+ * The Message-ID header's value (unfolded, trimmed), from a header block or a whole message,
+ * read the way an IMAP server reads it, so that a file and the server's copy of it agree: the
+ * header block ends at the first empty line (a message that starts with one has none, and
+ * one without any is all header), and a field starts only after a line feed (a lone CR is
+ * part of its line).
+ */
 export function messageIdOf(data: Buffer | undefined): string | null {
   if (!data) return null;
-  const end = data.indexOf('\n\n') >= 0 ? data.indexOf('\n\n') : data.indexOf('\r\n\r\n');
-  const head = data.subarray(0, end >= 0 ? end : Math.min(data.length, 65536)).toString('latin1');
-  const match = /^message-id:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)/im.exec(head);
+  if (data[0] === LF || (data[0] === CR && data[1] === LF)) return null;
+  const lf = data.indexOf('\n\n');
+  // Only before the first "\n\n": a whole message's body is not searched.
+  const crlf = data.subarray(0, lf >= 0 ? lf : data.length).indexOf('\r\n\r\n');
+  const end = crlf >= 0 ? crlf : lf;
+  const head = data.subarray(0, end >= 0 ? end : data.length).toString('latin1');
+  const match = FIELD.exec(head);
   return match ? match[1]!.replace(/\r?\n[ \t]+/g, ' ').trim() : null;
 }
+
+const LF = 0x0a;
+const CR = 0x0d;
+/** At the start or after a LF; its value runs to the line end, with folded lines after it. */
+const FIELD = /(?:^|\n)message-id:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)/i;

@@ -11,8 +11,10 @@ import { openLocalFolder } from './maildir/open-local-folder.js';
 import { messageIdOf } from './message-id.js';
 import { normalizeMessageId, type StateDb } from './state-db.js';
 
-/** Bytes read from the start of a file: a header block longer than this is not mail. */
+/** Read at a time from the start of a file, until the header block has ended. */
 const HEADER_READ_BYTES = 64 * 1024;
+/** Read at most: a header block longer than this is not mail. */
+const HEADER_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Reads the Message-ID of every message of the account the index lacks. Returns how many. */
 export async function backfillMessageIds(state: StateDb, account: AccountConfig): Promise<number> {
@@ -37,13 +39,24 @@ export async function backfillMessageIds(state: StateDb, account: AccountConfig)
   return filled;
 }
 
+/** The start of a file up to the end of its header block (or its end, or the limit). */
 async function readHead(file: string): Promise<Buffer | null> {
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-    const buffer = Buffer.alloc(HEADER_READ_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead);
+    const pieces: Buffer[] = [];
+    let read = 0;
+    for (;;) {
+      const buffer = Buffer.alloc(HEADER_READ_BYTES);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, read);
+      pieces.push(buffer.subarray(0, bytesRead));
+      read += bytesRead;
+      if (bytesRead < buffer.length || read >= HEADER_MAX_BYTES) break;
+      // The blank line may straddle two reads: look a few bytes back.
+      const tail = Buffer.concat(pieces.slice(-2)).subarray(-(bytesRead + 3));
+      if (tail.indexOf('\n\n') >= 0 || tail.indexOf('\r\n\r\n') >= 0) break;
+    }
+    return Buffer.concat(pieces, read);
   } catch {
     return null;
   } finally {

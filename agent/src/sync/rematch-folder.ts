@@ -16,11 +16,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ImapFlow } from 'imapflow';
 import type { SyncLogger } from './logger.js';
-import { lfToCrlf } from './maildir/crlf.js';
+import { crlfToLf, lfToCrlf } from './maildir/crlf.js';
 import { imapFlagsOfLetters } from './maildir/flags.js';
 import type { MaildirFolder } from './maildir/maildir-folder.js';
 import type { MessageRow, StateDb } from './state-db.js';
 import { messageIdOf } from './message-id.js';
+import { sequenceSetOf } from './remote-changes.js';
 import { asServed } from './served-bytes.js';
 
 export interface RematchResult {
@@ -84,6 +85,18 @@ export async function rematchFolder(input: {
           size: -1,
           internalDate: null,
         }));
+  // Local files alike by Message-ID and size: one server candidate does not tell them apart.
+  // Read once here and again below: holding every file meanwhile would hold the folder.
+  const localKeys = new Map<string, number>();
+  for (const old of candidates) {
+    const file = files.get(old.base);
+    if (!file || old.partial) continue;
+    const read = await local.readMessage(file);
+    if (read.kind !== 'message') continue;
+    for (const key of keysOf(read.data)) localKeys.set(key, (localKeys.get(key) ?? 0) + 1);
+  }
+  // Files that may be a header block (see headerBlocksAmong): what is needed to match one.
+  const unmatched: HeaderBlockCandidate[] = [];
   for (const old of candidates) {
     const file = files.get(old.base);
     if (!file) continue; // deleted here before the renumbering: the server copy comes back
@@ -94,7 +107,7 @@ export async function rematchFolder(input: {
     if (old.partial) {
       // A header block: no size to compare, and never to be uploaded as if it were a message.
       const sameId = server.filter(
-        (m) => m.messageId !== null && m.messageId === messageIdOf(data) && !taken.has(m.uid),
+        (m) => m.messageId !== null && m.messageId === messageIdOf(read.data) && !taken.has(m.uid),
       );
       if (sameId.length === 1) {
         taken.add(sameId[0]!.uid);
@@ -104,20 +117,43 @@ export async function rematchFolder(input: {
       }
       continue;
     }
-    const wire = lfToCrlf(data);
-    const messageId = messageIdOf(data);
-    const candidates = (byKey.get(`${messageId}\u0000${wire.length}`) ?? []).filter(
-      (m) => !taken.has(m.uid),
-    );
-    // A Message-ID and a size alike make one candidate the same message. Without a
-    // Message-ID the size alone says little (alerts and receipts of one length), and taking a
-    // new local message for a held one would leave it on neither side: the bytes decide.
-    let match = candidates.length === 1 && messageId !== null ? candidates[0] : undefined;
-    if (candidates.length > 1 || (candidates.length === 1 && messageId === null))
-      match = await byContent(client, candidates, wire);
-    if (!match) continue; // stays a local message: uploaded if it is not on the server
+    const keys = keysOf(data);
+    const found = new Set(keys.flatMap((key) => byKey.get(key) ?? []));
+    const choices = [...found].filter((m) => !taken.has(m.uid));
+    // A Message-ID and a size alike make one candidate the same message, unless another file
+    // here has them too, or the file's CRLFs leave its size on the server open. Without a
+    // Message-ID the size alone says little (alerts and receipts of one length), and taking
+    // a new local message for a held one would leave it on neither side: the bytes decide.
+    const sure =
+      choices.length === 1 &&
+      messageIdOf(data) !== null &&
+      keys.length === 1 &&
+      localKeys.get(keys[0]!) === 1;
+    const match = sure
+      ? choices[0]
+      : choices.length > 0
+        ? await byContent(client, choices, data)
+        : undefined;
+    if (!match) {
+      if (endsWithBlankLine(data))
+        unmatched.push({
+          old,
+          length: data.length,
+          messageId: messageIdOf(data),
+          digest: digestOf(data),
+        });
+      continue; // stays a local message: uploaded if it is not on the server
+    }
     taken.add(match.uid);
     rows.push({ ...old, uid: match.uid, size: data.length });
+  }
+  if (known.length === 0) {
+    // First sight of files a headers-only pass stored (the state that said so is lost): each
+    // is the header block of a server message, not a message to upload.
+    for (const { old, uid, size } of await headerBlocksAmong(client, unmatched, server, taken)) {
+      taken.add(uid);
+      rows.push({ ...old, uid, size, partial: true });
+    }
   }
   input.state.replaceFolderMessages(input.folderId, rows, input.uidValidity);
   const unmatchedServerUids = server.filter((m) => !taken.has(m.uid)).map((m) => m.uid);
@@ -133,23 +169,96 @@ export async function rematchFolder(input: {
 }
 
 /**
- * Message-IDs alike and sizes alike (resent copies): the bytes decide, as the server serves
- * them (a NUL comes as 0x80).
+ * The keys a file's server copy may have: its Message-ID and its size on the server. A file
+ * with CRLFs in it has two sizes there: as a line end already (a file written with CRLF line
+ * ends is uploaded as it is), or as a CR before a line end (a server's "\r\r\n", stored
+ * "\r\n").
+ */
+function keysOf(data: Buffer): string[] {
+  const messageId = messageIdOf(data);
+  const sizes = new Set([lfToCrlf(data).length, data.length + countLf(data)]);
+  return [...sizes].map((size) => `${messageId}\u0000${size}`);
+}
+
+function countLf(data: Buffer): number {
+  let count = 0;
+  for (let at = data.indexOf(0x0a); at >= 0; at = data.indexOf(0x0a, at + 1)) count += 1;
+  return count;
+}
+
+/**
+ * The candidate whose bytes are the file's: as the file would be uploaded, or as it was
+ * stored from the server (CRLF → LF), each as the server serves it (a NUL comes as 0x80).
  */
 async function byContent(
   client: ImapFlow,
   candidates: ServerMessage[],
-  wire: Buffer,
+  data: Buffer,
 ): Promise<ServerMessage | undefined> {
-  const want = createHash('sha256').update(asServed(wire)).digest('hex');
+  const served = asServed(data);
+  const wire = asServed(lfToCrlf(data));
   for (const candidate of candidates) {
     const m = await client.fetchOne(
       String(candidate.uid),
       { uid: true, source: true },
       { uid: true },
     );
-    if (m && m.source && createHash('sha256').update(m.source).digest('hex') === want)
+    if (m && m.source && (m.source.equals(wire) || crlfToLf(m.source).equals(served)))
       return candidate;
   }
   return undefined;
+}
+
+interface HeaderBlockCandidate {
+  old: MessageRow;
+  length: number;
+  messageId: string | null;
+  digest: string;
+}
+
+function endsWithBlankLine(data: Buffer): boolean {
+  return data.length >= 2 && data[data.length - 1] === 0x0a && data[data.length - 2] === 0x0a;
+}
+
+function digestOf(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Of files that matched no message, those that are a server message's header block (a
+ * headers-only pass stores that): ending in the blank line that closes it, shorter than the
+ * message, with its Message-ID if it has one. Their headers are fetched, not their bodies.
+ */
+async function headerBlocksAmong(
+  client: ImapFlow,
+  blocks: readonly HeaderBlockCandidate[],
+  server: readonly ServerMessage[],
+  taken: ReadonlySet<number>,
+): Promise<Array<{ old: MessageRow; uid: number; size: number }>> {
+  if (blocks.length === 0) return [];
+  const ids = new Set(blocks.map((block) => block.messageId));
+  const shortest = Math.min(...blocks.map((block) => block.length));
+  const wanted = server
+    .filter((m) => !taken.has(m.uid) && m.size > shortest && ids.has(m.messageId))
+    .map((m) => m.uid);
+  if (wanted.length === 0) return [];
+  const byHeader = new Map<string, number[]>();
+  for await (const m of client.fetch(
+    sequenceSetOf(wanted),
+    { uid: true, headers: true },
+    { uid: true },
+  )) {
+    if (!m.headers) continue;
+    const key = digestOf(crlfToLf(m.headers));
+    byHeader.set(key, [...(byHeader.get(key) ?? []), m.uid]);
+  }
+  const found: Array<{ old: MessageRow; uid: number; size: number }> = [];
+  const used = new Set<number>();
+  for (const { old, digest, length } of blocks) {
+    const uid = byHeader.get(digest)?.find((u) => !used.has(u));
+    if (uid === undefined) continue;
+    used.add(uid);
+    found.push({ old, uid, size: length });
+  }
+  return found;
 }

@@ -1,0 +1,145 @@
+/**
+ * Matching files to the server's messages again, when the state is lost or the server
+ * renumbers a folder, with messages that make it hard: bytes a Maildir file cannot give back
+ * as the server has them ("\r\r\n" stored as "\r\n"), Message-IDs a careless reading finds
+ * elsewhere than the server does, header blocks a headers-only pass stored, and two messages
+ * alike in Message-ID and size. Each time: nothing downloaded or uploaded again, one copy
+ * on each side.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { FULL_SYNC } from '../../agent/src/protocol/index.js';
+import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
+import { readMaildirFolder } from '../support/maildir-files.js';
+import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
+
+const bytes = (s: string) => Buffer.from(s, 'latin1');
+const sorted = (all: Buffer[]) => all.map((b) => b.toString('latin1')).sort();
+const inInbox = (raws: Buffer[]) =>
+  raws.map((raw, i) => ({
+    folder: 'INBOX',
+    raw,
+    flags: ['\\Seen'],
+    internalDate: new Date(Date.UTC(2024, 0, 1 + i)),
+  }));
+
+async function sync(fixture: SyncFixture, headersOnly = false) {
+  const { done, errors } = await fixture.sync({ ...FULL_SYNC, headersOnly });
+  assert.deepEqual(
+    errors.filter((e) => e.severity !== 'info'),
+    [],
+  );
+  assert.equal(done.result, 'ok');
+  return done.stats;
+}
+
+/** What a server restored from a backup does: the same messages under a new UIDVALIDITY. */
+async function renumber(fixture: SyncFixture) {
+  const { dovecot } = fixture;
+  await dovecot.stop();
+  for (const name of await fs.readdir(dovecot.maildirRoot))
+    if (name === 'dovecot-uidlist' || name.startsWith('dovecot.index'))
+      await fs.rm(path.join(dovecot.maildirRoot, name));
+  await new Promise((resolve) => setTimeout(resolve, 1100)); // a UIDVALIDITY of another second
+  await dovecot.restart();
+}
+
+async function assertOneCopyEach(fixture: SyncFixture, count: number) {
+  const server = await fixture.dovecot.listMessages('INBOX');
+  const local = await readMaildirFolder(fixture.folderDir('INBOX'));
+  assert.equal(server.length, count, 'messages on the server');
+  assert.deepEqual(sorted(local.map((m) => m.data)), sorted(server.map((m) => crlfToLf(m.raw))));
+}
+
+const CASES: Record<string, Buffer> = {
+  // Served as "line\r\r\n", stored as "line\r\n": its file is that message, not a new one.
+  'a CR before a line end': bytes('Message-ID: <crcr@x>\r\nSubject: s\r\n\r\nline\r\r\r\nend\r\n'),
+  'a lone CR before a "Message-ID:" inside a field': bytes(
+    'X-A: 1\rMessage-ID: <fake@x>\r\nMessage-ID: <real@x>\r\n\r\nb\r\n',
+  ),
+  'no header block, a "Message-ID:" line in the body': bytes(
+    '\r\nbody\r\nMessage-ID: <inbody@x>\r\n\r\nmore\r\n',
+  ),
+  'all header, its Message-ID after 64 KB': bytes(
+    Array.from({ length: 6000 }, (_, i) => `X-H${i}: v${i}\r\n`).join('') +
+      'Message-ID: <late@x>\r\n',
+  ),
+};
+
+describe('matching files to messages again with hard messages', function () {
+  this.timeout(120_000);
+  let fixture: SyncFixture | undefined;
+  afterEach(async () => {
+    await fixture?.cleanup();
+    fixture = undefined;
+  });
+
+  for (const [name, raw] of Object.entries(CASES)) {
+    for (const how of ['the state lost', 'the folder renumbered'] as const) {
+      it(`${name}: ${how}`, async () => {
+        fixture = await startSyncFixture({ mail: inInbox([raw]) });
+        assert.equal((await sync(fixture)).downloaded, 1);
+        await assertOneCopyEach(fixture, 1);
+        if (how === 'the state lost') await fixture.discardState();
+        else await renumber(fixture);
+        const stats = await sync(fixture);
+        assert.deepEqual([stats.downloaded, stats.uploaded], [0, 0], 'downloaded, uploaded');
+        await assertOneCopyEach(fixture, 1);
+      });
+    }
+  }
+
+  it('header blocks a headers-only pass stored, the state lost: none uploaded as a message', async () => {
+    const raws = [
+      bytes('Message-ID: <plain@x>\r\nSubject: plain\r\n\r\nan ordinary body\r\n'),
+      bytes('Subject: no id\r\n\r\nanother body\r\n'),
+    ];
+    fixture = await startSyncFixture({ mail: inInbox(raws) });
+    assert.equal((await sync(fixture, true)).downloaded, 2);
+    await fixture.discardState();
+    const stats = await sync(fixture, true);
+    assert.deepEqual([stats.uploaded, stats.downloaded], [0, 0]);
+    assert.equal((await fixture.dovecot.listMessages('INBOX')).length, 2);
+    // And a full pass still completes them: the rows know they are header blocks.
+    await sync(fixture);
+    await assertOneCopyEach(fixture, 2);
+  });
+
+  it('two messages alike in Message-ID and size: each file stays with its own', async () => {
+    const a = bytes('Message-ID: <list@x>\r\nSubject: copy\r\n\r\nbody A\r\n');
+    const b = bytes('Message-ID: <list@x>\r\nSubject: copy\r\n\r\nbody B\r\n');
+    fixture = await startSyncFixture({ mail: inInbox([a, b]) });
+    await sync(fixture);
+    // The server loses A (restored from an older backup, say) and renumbers.
+    const client = await fixture.dovecot.client();
+    await client.mailboxOpen('INBOX');
+    const [first] = await fixture.dovecot.listMessages('INBOX');
+    assert.ok(first!.raw.equals(a));
+    await client.messageDelete(String(first!.uid), { uid: true });
+    await client.logout();
+    await renumber(fixture);
+    await sync(fixture);
+    await sync(fixture);
+    await assertOneCopyEach(fixture, 2);
+  });
+
+  it('finds by its Message-ID a message whose header block passes 64 KB, downloaded over a lane', async () => {
+    const big = bytes(
+      Array.from({ length: 6000 }, (_, i) => `X-H${i}: v${i}\r\n`).join('') +
+        'Message-ID: <big-header@x>\r\n\r\nbody\r\n',
+    );
+    // Enough new messages for the download to take a lane of its own.
+    const fillers = Array.from({ length: 70 }, (_, i) =>
+      bytes(`Message-ID: <f${i}@x>\r\n\r\nfill\r\n`),
+    );
+    fixture = await startSyncFixture({ mail: inInbox([big, ...fillers]) });
+    const engine = fixture.engine();
+    assert.equal((await engine.start({ flags: FULL_SYNC, trigger: 'cli' }).done).result, 'ok');
+    const found = await engine.lookupMessage('<big-header@x>');
+    assert.deepEqual(
+      found.map((place) => place.folder),
+      ['INBOX'],
+    );
+  });
+});
