@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FULL_SYNC } from '../../agent/src/protocol/index.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
@@ -141,5 +142,35 @@ describe('matching files to messages again with hard messages', function () {
       found.map((place) => place.folder),
       ['INBOX'],
     );
+  });
+
+  it('the state lost, and the server reports a size other than it serves: matched by Message-ID and bytes', async () => {
+    const raw = bytes('Message-ID: <estimated@x>\r\nSubject: s\r\n\r\nthe body\r\n');
+    fixture = await startSyncFixture({ mail: inInbox([raw]) });
+    await sync(fixture);
+    await fixture.discardState();
+    const proxy = await startFaultProxy({
+      host: fixture.dovecot.host,
+      port: fixture.dovecot.port,
+    });
+    try {
+      // As some servers do, an estimate: a few bytes more than the message has.
+      proxy.arm({
+        kind: 'edit-server-line',
+        pattern: /^\* \d+ FETCH \(.*RFC822\.SIZE \d+/,
+        edit: (line) =>
+          line.replace(/RFC822\.SIZE (\d+)/, (_, n) => `RFC822.SIZE ${Number(n) + 7}`),
+      });
+      const { done, errors } = await fixture.sync(undefined, {
+        imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
+        maxConnections: 1,
+      });
+      assert.equal(proxy.fired.length, 1, 'the size was doctored');
+      assert.deepEqual(errors, []);
+      assert.deepEqual([done.stats.downloaded, done.stats.uploaded], [0, 0]);
+      await assertOneCopyEach(fixture, 1);
+    } finally {
+      await proxy.close();
+    }
   });
 });

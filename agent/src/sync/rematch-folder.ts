@@ -18,7 +18,7 @@ import type { ImapFlow } from 'imapflow';
 import type { SyncLogger } from './logger.js';
 import { crlfToLf, lfToCrlf } from './maildir/crlf.js';
 import { imapFlagsOfLetters } from './maildir/flags.js';
-import type { MaildirFolder } from './maildir/maildir-folder.js';
+import type { LocalFile, MaildirFolder } from './maildir/maildir-folder.js';
 import type { MessageRow, StateDb } from './state-db.js';
 import { messageIdOf } from './message-id.js';
 import { sequenceSetOf } from './remote-changes.js';
@@ -95,8 +95,7 @@ export async function rematchFolder(input: {
     if (read.kind !== 'message') continue;
     for (const key of keysOf(read.data)) localKeys.set(key, (localKeys.get(key) ?? 0) + 1);
   }
-  // Files that may be a header block (see headerBlocksAmong): what is needed to match one.
-  const unmatched: HeaderBlockCandidate[] = [];
+  const unmatched: Unmatched[] = [];
   for (const old of candidates) {
     const file = files.get(old.base);
     if (!file) continue; // deleted here before the renumbering: the server copy comes back
@@ -135,25 +134,41 @@ export async function rematchFolder(input: {
         ? await byContent(client, choices, data)
         : undefined;
     if (!match) {
-      if (endsWithBlankLine(data))
-        unmatched.push({
-          old,
-          length: data.length,
-          messageId: messageIdOf(data),
-          digest: digestOf(data),
-        });
-      continue; // stays a local message: uploaded if it is not on the server
+      unmatched.push({
+        old,
+        file,
+        length: data.length,
+        messageId: messageIdOf(data),
+        digest: endsWithBlankLine(data) ? digestOf(data) : null,
+      });
+      continue;
     }
     taken.add(match.uid);
     rows.push({ ...old, uid: match.uid, size: data.length });
   }
+  let left = unmatched;
   if (known.length === 0) {
     // First sight of files a headers-only pass stored (the state that said so is lost): each
     // is the header block of a server message, not a message to upload.
-    for (const { old, uid, size } of await headerBlocksAmong(client, unmatched, server, taken)) {
+    const blocks = await headerBlocksAmong(client, left, server, taken);
+    for (const { old, uid, size } of blocks) {
       taken.add(uid);
       rows.push({ ...old, uid, size, partial: true });
     }
+    const isBlock = new Set(blocks.map((block) => block.old));
+    left = left.filter((candidate) => !isBlock.has(candidate.old));
+  }
+  // A size the server reports otherwise than it serves (some estimate RFC822.SIZE), or bytes
+  // it changed on the way in: the Message-ID finds the candidates, the bytes decide.
+  for (const { old, file, messageId } of left) {
+    const sameId = server.filter((m) => !taken.has(m.uid) && m.messageId === messageId);
+    if (messageId === null || sameId.length === 0) continue;
+    const read = await local.readMessage(file);
+    if (read.kind !== 'message') continue;
+    const match = await byContent(client, sameId, read.data);
+    if (!match) continue; // stays a local message: uploaded if it is not on the server
+    taken.add(match.uid);
+    rows.push({ ...old, uid: match.uid, size: read.data.length });
   }
   input.state.replaceFolderMessages(input.folderId, rows, input.uidValidity);
   const unmatchedServerUids = server.filter((m) => !taken.has(m.uid)).map((m) => m.uid);
@@ -209,11 +224,14 @@ async function byContent(
   return undefined;
 }
 
-interface HeaderBlockCandidate {
+/** A file that matched no message by Message-ID and size. */
+interface Unmatched {
   old: MessageRow;
+  file: LocalFile;
   length: number;
   messageId: string | null;
-  digest: string;
+  /** Of the file's bytes, if it may be a header block (it ends in a blank line). */
+  digest: string | null;
 }
 
 function endsWithBlankLine(data: Buffer): boolean {
@@ -231,10 +249,11 @@ function digestOf(data: Uint8Array): string {
  */
 async function headerBlocksAmong(
   client: ImapFlow,
-  blocks: readonly HeaderBlockCandidate[],
+  files: readonly Unmatched[],
   server: readonly ServerMessage[],
   taken: ReadonlySet<number>,
 ): Promise<Array<{ old: MessageRow; uid: number; size: number }>> {
+  const blocks = files.filter((file) => file.digest !== null);
   if (blocks.length === 0) return [];
   const ids = new Set(blocks.map((block) => block.messageId));
   const shortest = Math.min(...blocks.map((block) => block.length));
@@ -255,7 +274,7 @@ async function headerBlocksAmong(
   const found: Array<{ old: MessageRow; uid: number; size: number }> = [];
   const used = new Set<number>();
   for (const { old, digest, length } of blocks) {
-    const uid = byHeader.get(digest)?.find((u) => !used.has(u));
+    const uid = byHeader.get(digest!)?.find((u) => !used.has(u));
     if (uid === undefined) continue;
     used.add(uid);
     found.push({ old, uid, size: length });
