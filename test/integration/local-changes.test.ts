@@ -13,6 +13,7 @@ import { FULL_SYNC, type SyncFlags } from '../../agent/src/protocol/index.js';
 import { crlfToLf, lfToCrlf } from '../../agent/src/sync/maildir/crlf.js';
 import type { StateDb } from '../../agent/src/sync/state-db.js';
 import type { TestDovecot } from '../support/dovecot.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
@@ -175,6 +176,45 @@ describe('local changes reach the server', function () {
     assert.deepEqual(rebuilt.errors, []);
     assert.deepEqual([rebuilt.done.stats.uploaded, rebuilt.done.stats.downloaded], [0, 0]);
     assert.equal(await serverCount('Archive'), before + 1);
+  });
+
+  it('finds an APPEND that landed before a crash though the server reports another size for it', async () => {
+    const body = crlfToLf(generateMessage(9007, { sizeClass: 'small' }));
+    const base = '1700000006.crashed-estimated.otherclient';
+    await fs.writeFile(path.join(folderDir('INBOX'), 'cur', `${base}:2,S`), body);
+    const folderId = state.folders('a').find((f) => f.path === 'INBOX')!.id;
+    const wire = lfToCrlf(body);
+    const client = await dovecot.client();
+    const status = await client.status('INBOX', { uidNext: true });
+    assert.ok(status);
+    state.journalAppend(folderId, {
+      base,
+      sha256: createHash('sha256').update(wire).digest('hex'),
+      size: wire.length,
+      uidNextBefore: status.uidNext!,
+    });
+    await client.append('INBOX', wire, ['\\Seen']);
+    await client.logout();
+    const before = await serverCount('INBOX');
+    const proxy = await startFaultProxy({ host: dovecot.host, port: dovecot.port });
+    try {
+      // The lookup's answer says a few bytes more, as a server that estimates sizes does.
+      proxy.arm({
+        kind: 'edit-server-line',
+        pattern: /^\* \d+ FETCH \(UID \d+ RFC822\.SIZE \d+/,
+        edit: (line) =>
+          line.replace(/RFC822\.SIZE (\d+)/, (_, n) => `RFC822.SIZE ${Number(n) + 9}`),
+      });
+      const { done } = await fixture.sync(FULL_SYNC, {
+        imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
+      });
+      assert.equal(proxy.fired.length, 1, 'the size was doctored');
+      assert.deepEqual([done.stats.uploaded, done.stats.downloaded], [0, 0]);
+    } finally {
+      await proxy.close();
+    }
+    assert.equal(await serverCount('INBOX'), before);
+    assert.deepEqual(state.pendingAppends(folderId), []);
   });
 
   it('sends a journalled APPEND that had not landed, once', async () => {

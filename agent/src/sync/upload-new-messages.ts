@@ -214,8 +214,8 @@ function flagsFromElsewhere(ctx: UploadContext, base: string, size: number): str
 
 /**
  * The UID of a journalled message on the server, by size then content hash; null if absent.
- * Given the bytes sent and they hold what a server may change (see `mayBeAltered`), also one
- * that differs from them only there.
+ * Given the bytes sent, also one that differs from them only in bytes a server may change
+ * (see `mayBeAltered`), of a size near theirs or with their Message-ID.
  */
 async function findAppended(
   ctx: UploadContext,
@@ -224,11 +224,13 @@ async function findAppended(
 ): Promise<number | null> {
   const known = new Set(ctx.state.messages(ctx.folder.id).map((row) => row.uid));
   const loose = wire && mayBeAltered(wire) ? alterableBytes(wire) : 0;
+  const messageId = wire ? messageIdOf(wire) : null;
   const exact: number[] = [];
   const near: number[] = [];
+  const sameId: number[] = [];
   for await (const message of ctx.client.fetch(
     `${pending.uidNextBefore}:*`,
-    { uid: true, size: true },
+    { uid: true, size: true, ...(messageId !== null ? { headers: ['message-id'] } : {}) },
     { uid: true },
   )) {
     if (message.uid < pending.uidNextBefore || known.has(message.uid)) continue;
@@ -239,6 +241,8 @@ async function findAppended(
       message.size >= pending.size - loose
     )
       near.push(message.uid);
+    else if (messageId !== null && messageIdOf(message.headers) === messageId)
+      sameId.push(message.uid);
   }
   const sourceOf = async (uid: number) =>
     ((await ctx.client.fetchOne(String(uid), { uid: true, source: true }, { uid: true })) || null)
@@ -247,9 +251,11 @@ async function findAppended(
     const source = await sourceOf(uid);
     if (source && sha256(source) === pending.sha256) return uid;
   }
-  if (!wire || loose === 0) return null;
+  if (!wire) return null;
+  // Stored with bytes changed, or under a size the server reports otherwise than it serves
+  // (some estimate RFC822.SIZE): the same bytes but for those a server may change.
   const wanted = looseDigest(wire);
-  for (const uid of [...exact, ...near]) {
+  for (const uid of [...(loose > 0 ? [...exact, ...near] : []), ...sameId]) {
     const source = await sourceOf(uid);
     if (source && looseDigest(source) === wanted) return uid;
   }
