@@ -287,6 +287,25 @@ describe('local changes reach the server', function () {
     );
   });
 
+  it('with deletePolicy "trash", trashes a file moved to a folder that is not synced', async () => {
+    // The account excludes Trash: a local directory of that name is not synced.
+    const [victim] = await readMaildirFolder(folderDir('Archive'));
+    for (const sub of ['cur', 'new', 'tmp'])
+      await fs.mkdir(path.join(folderDir('Trash'), sub), { recursive: true });
+    await fs.rename(
+      path.join(folderDir('Archive'), victim!.subdir, victim!.name),
+      path.join(folderDir('Trash'), victim!.subdir, victim!.name),
+    );
+    const trashBefore = await serverCount('Trash');
+    const { done, errors } = await sync('trash');
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.expungedRemote, 1);
+    const trash = await dovecot.listMessages('Trash');
+    assert.equal(trash.length, trashBefore + 1, 'the server keeps it in its Trash');
+    assert.ok(trash.some((m) => crlfToLf(m.raw).equals(victim!.data)));
+    await fs.rm(folderDir('Trash'), { recursive: true });
+  });
+
   it('keeps the server copy, and does not fetch it back, with deletePolicy "keep-remote"', async () => {
     const [victim] = await readMaildirFolder(folderDir('Archive'));
     await fs.rm(path.join(folderDir('Archive'), victim!.subdir, victim!.name));

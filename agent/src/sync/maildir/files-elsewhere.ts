@@ -13,7 +13,8 @@ import { openLocalFolder } from './open-local-folder.js';
 
 /**
  * The bases of `messages` whose file (same base, same size: names without a unique part
- * repeat) is in another folder of the account's Maildir. One listing of each folder.
+ * repeat) is in another synced folder of the account's Maildir (one the state knows: a file
+ * moved to a folder that is not synced does not reach the server). One listing of each.
  */
 export async function filesInOtherFolders(
   state: Pick<StateDb, 'maildirInfoSeparator' | 'folders'>,
@@ -25,9 +26,11 @@ export async function filesInOtherFolders(
   if (messages.length === 0) return found;
   const sizes = new Map(messages.map((m) => [m.base, m.size]));
   const known = state.folders(account.id).map((f) => f.path);
+  const synced = new Set(known.map(canonicalFolderPath));
   const self = canonicalFolderPath(displayPath);
   for (const other of await listLocalFolders(account.maildir, hostFolderNameRules(), known)) {
-    if (canonicalFolderPath(other) === self) continue;
+    const name = canonicalFolderPath(other);
+    if (name === self || !synced.has(name)) continue;
     let folder;
     try {
       folder = openLocalFolder(state, account, other);
