@@ -217,6 +217,44 @@ describe('local changes reach the server', function () {
     assert.deepEqual(state.pendingAppends(folderId), []);
   });
 
+  it("finds an APPEND that landed before a crash after its file took the server's copy", async () => {
+    // No Message-ID, and bytes the server changes: a CR before a line end, a CR at the end.
+    const body = Buffer.concat([
+      Buffer.from(
+        'Subject: no id\nFrom: a@example.org\n\nand a CR before the line end\r\r\n',
+        'latin1',
+      ),
+      Buffer.from('last line\r', 'latin1'),
+    ]);
+    const base = '1700000007.crashed-kept.otherclient';
+    const file = path.join(folderDir('INBOX'), 'cur', `${base}:2,S`);
+    await fs.writeFile(file, body);
+    const folderId = state.folders('a').find((f) => f.path === 'INBOX')!.id;
+    const wire = lfToCrlf(body);
+    const client = await dovecot.client();
+    const status = await client.status('INBOX', { uidNext: true });
+    assert.ok(status);
+    state.journalAppend(folderId, {
+      base,
+      sha256: createHash('sha256').update(wire).digest('hex'),
+      size: wire.length,
+      uidNextBefore: status.uidNext!,
+    });
+    await client.append('INBOX', wire, ['\\Seen']);
+    await client.logout();
+    // The crash came after the file took the server's copy, before the UID was recorded.
+    const stored = (await dovecot.listMessages('INBOX')).at(-1)!.raw;
+    assert.ok(!stored.equals(wire), 'the server changed it');
+    await fs.writeFile(file, crlfToLf(stored));
+    const before = await serverCount('INBOX');
+
+    const { done, errors } = await sync();
+    assert.deepEqual(errors, []);
+    assert.deepEqual([done.stats.uploaded, done.stats.downloaded], [0, 0]);
+    assert.equal(await serverCount('INBOX'), before);
+    assert.deepEqual(state.pendingAppends(folderId), []);
+  });
+
   it('sends a journalled APPEND that had not landed, once', async () => {
     const body = crlfToLf(generateMessage(9004, { sizeClass: 'small' }));
     const base = '1700000003.lost.otherclient';

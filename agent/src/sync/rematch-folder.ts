@@ -16,7 +16,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ImapFlow } from 'imapflow';
 import type { SyncLogger } from './logger.js';
-import { crlfToLf, lfToCrlf } from './maildir/crlf.js';
+import { crlfToLf, lfToCrlf, sizeBeforeCrlfToLf } from './maildir/crlf.js';
 import { imapFlagsOfLetters } from './maildir/flags.js';
 import type { LocalFile, MaildirFolder } from './maildir/maildir-folder.js';
 import type { MessageRow, StateDb } from './state-db.js';
@@ -73,18 +73,25 @@ export async function rematchFolder(input: {
   const files = await local.scan();
   const taken = new Set<number>();
   const rows: MessageRow[] = [];
-  // Renumbered: the rows we had, with their base flags. First sight: every file, its own base.
+  // Renumbered: the rows we had, with their base flags, and the files whose APPEND a crash
+  // left unconfirmed (the journal goes with the old numbering). First sight: every file, its
+  // own base.
   const known = input.state.messages(input.folderId);
+  const fileRow = (base: string, letters: string): MessageRow => ({
+    uid: 0,
+    base,
+    flags: imapFlagsOfLetters(letters),
+    size: -1,
+    internalDate: null,
+  });
+  const journalled = input.state
+    .pendingAppends(input.folderId)
+    .map((pending) => pending.base)
+    .filter((base) => files.has(base) && !known.some((row) => row.base === base));
   const candidates: MessageRow[] =
     known.length > 0
-      ? known
-      : [...files].map(([base, file]) => ({
-          uid: 0,
-          base,
-          flags: imapFlagsOfLetters(file.letters),
-          size: -1,
-          internalDate: null,
-        }));
+      ? [...known, ...journalled.map((base) => fileRow(base, files.get(base)!.letters))]
+      : [...files].map(([base, file]) => fileRow(base, file.letters));
   // Local files alike by Message-ID and size: one server candidate does not tell them apart.
   // Read once here and again below: holding every file meanwhile would hold the folder.
   const localKeys = new Map<string, number>();
@@ -191,14 +198,8 @@ export async function rematchFolder(input: {
  */
 function keysOf(data: Buffer): string[] {
   const messageId = messageIdOf(data);
-  const sizes = new Set([lfToCrlf(data).length, data.length + countLf(data)]);
+  const sizes = new Set([lfToCrlf(data).length, sizeBeforeCrlfToLf(data)]);
   return [...sizes].map((size) => `${messageId}\u0000${size}`);
-}
-
-function countLf(data: Buffer): number {
-  let count = 0;
-  for (let at = data.indexOf(0x0a); at >= 0; at = data.indexOf(0x0a, at + 1)) count += 1;
-  return count;
 }
 
 /**

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { ImapFlow } from 'imapflow';
 import { classifyError, SyncFailure } from './errors.js';
 import type { SyncLogger } from './logger.js';
-import { crlfToLf, lfToCrlf } from './maildir/crlf.js';
+import { crlfToLf, lfToCrlf, sizeBeforeCrlfToLf } from './maildir/crlf.js';
 import { imapFlagsOfLetters, keywordsWithoutLetter } from './maildir/flags.js';
 import { uniqueBaseName, type LocalFile, type MaildirFolder } from './maildir/maildir-folder.js';
 import {
@@ -47,11 +47,10 @@ export async function recoverPendingAppends(ctx: UploadContext): Promise<number>
     const file = files.get(pending.base);
     const read = file ? await ctx.local.readMessage(file) : null;
     const data = read?.kind === 'message' ? read.data : null;
-    const wire = data ? lfToCrlf(data) : undefined;
-    const uid = await findAppended(ctx, pending, wire);
+    const uid = await findAppended(ctx, pending, data ?? undefined);
     let size: number | null = null;
-    if (uid !== null && file && data && wire) {
-      size = (await keepServerCopy(ctx, uid, file, data, wire)).length;
+    if (uid !== null && file && data) {
+      size = (await keepServerCopy(ctx, uid, file, data, lfToCrlf(data))).length;
     }
     const stat = file
       ? await fs.stat(path.join(ctx.local.dir, file.subdir, file.name)).catch(() => null)
@@ -164,7 +163,7 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
   let uid: number | null;
   try {
     const response = await ctx.client.append(ctx.serverPath, wire, flags, mtime);
-    uid = response && response.uid ? response.uid : await findAppended(ctx, pending, wire);
+    uid = response && response.uid ? response.uid : await findAppended(ctx, pending, data);
   } catch (err) {
     const failure = classifyError(err, ctx.folder.path);
     // A refusal means nothing was stored; a lost connection leaves it unknown: keep the journal.
@@ -214,19 +213,25 @@ function flagsFromElsewhere(ctx: UploadContext, base: string, size: number): str
 
 /**
  * The UID of a journalled message on the server, by size then content hash; null if absent.
- * Given the bytes sent, also one that differs from them only in bytes a server may change
- * (see `mayBeAltered`), of a size near theirs or with their Message-ID.
+ * Given the file's bytes now, also one that differs from what was sent only in bytes a server
+ * may change (see `mayBeAltered`), of a size near it or with its Message-ID; and one the file
+ * already holds as stored from the server (a crash after `keepServerCopy`, before the UID
+ * was recorded).
  */
 async function findAppended(
   ctx: UploadContext,
   pending: PendingAppend,
-  wire?: Buffer,
+  data?: Buffer,
 ): Promise<number | null> {
   const known = new Set(ctx.state.messages(ctx.folder.id).map((row) => row.uid));
+  const wire = data ? lfToCrlf(data) : null;
   const loose = wire && mayBeAltered(wire) ? alterableBytes(wire) : 0;
   const messageId = wire ? messageIdOf(wire) : null;
+  // The size of the server copy the file was stored from: every LF was a CRLF there.
+  const storedSize = data ? sizeBeforeCrlfToLf(data) : -1;
   const exact: number[] = [];
   const near: number[] = [];
+  const stored: number[] = [];
   const sameId: number[] = [];
   for await (const message of ctx.client.fetch(
     `${pending.uidNextBefore}:*`,
@@ -241,6 +246,7 @@ async function findAppended(
       message.size >= pending.size - loose
     )
       near.push(message.uid);
+    else if (message.size === storedSize) stored.push(message.uid);
     else if (messageId !== null && messageIdOf(message.headers) === messageId)
       sameId.push(message.uid);
   }
@@ -251,7 +257,12 @@ async function findAppended(
     const source = await sourceOf(uid);
     if (source && sha256(source) === pending.sha256) return uid;
   }
-  if (!wire) return null;
+  if (!data || !wire) return null;
+  const served = asServed(data);
+  for (const uid of stored) {
+    const source = await sourceOf(uid);
+    if (source && crlfToLf(source).equals(served)) return uid;
+  }
   // Stored with bytes changed, or under a size the server reports otherwise than it serves
   // (some estimate RFC822.SIZE): the same bytes but for those a server may change.
   const wanted = looseDigest(wire);

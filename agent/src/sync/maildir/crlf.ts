@@ -92,6 +92,17 @@ export class CrlfToLfConverter {
   }
 }
 
+/**
+ * The size these bytes had before `crlfToLf` made them (every LF was a CRLF there): what a
+ * server's copy of a stored file measures, though `lfToCrlf` gives back less where the file
+ * holds a CR before a line end (stored from a "\r\r\n").
+ */
+export function sizeBeforeCrlfToLf(data: Uint8Array): number {
+  let count = 0;
+  for (let at = data.indexOf(LF); at >= 0; at = data.indexOf(LF, at + 1)) count += 1;
+  return data.length + count;
+}
+
 /** The inverse, for APPEND: LF → CRLF where not already preceded by CR. */
 export function lfToCrlf(input: Uint8Array): Buffer {
   const src = input;
