@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { generateMailbox, generateMessage } from '../../agent/src/demo/sample-mail.js';
 import { StateDb } from '../../agent/src/sync/state-db.js';
@@ -303,12 +304,17 @@ describe('local faults', function () {
       path.join(inbox, 'cur', 'a-link-to-a-directory'),
       path.join(inbox, 'new', 'a-dangling-link'),
       path.join(inbox, 'new', 'an-empty-file'),
+      path.join(inbox, 'new', 'a-link-in-a-loop'),
+      path.join(inbox, 'new', 'a-socket'),
     ];
     await fs.mkdir(strays[0]!);
     execFileSync('mkfifo', [strays[1]!]);
     await fs.symlink(inbox, strays[2]!);
     await fs.symlink(path.join(inbox, 'no-such-file'), strays[3]!);
     await fs.writeFile(strays[4]!, '');
+    await fs.symlink('a-link-in-a-loop', strays[5]!);
+    const socket = net.createServer();
+    await new Promise<void>((resolve) => socket.listen(strays[6]!, resolve));
     // Sorted after the strays, so an upload that stopped at one would never reach it.
     const fresh = crlfToLf(generateMessage(7300));
     await fs.writeFile(path.join(inbox, 'new', 'z-1725000300.fresh.host'), fresh);
@@ -325,7 +331,74 @@ describe('local faults', function () {
     assert.ok(server.some((m) => crlfToLf(m.raw).equals(fresh)));
     for (const stray of strays) await fs.lstat(stray); // still there, untouched
 
+    socket.close();
     for (const stray of strays) await fs.rm(stray, { recursive: true, force: true });
     await assertInSync();
+  });
+
+  it('uploads an empty file once it is filled in place', async () => {
+    const inbox = fixture.folderDir('INBOX');
+    const later = path.join(inbox, 'new', '1725000400.filled-later.host');
+    await fs.writeFile(later, '');
+    for (let pass = 0; pass < 2; pass++) await fixture.sync();
+    // Filled in place: the directories do not change.
+    const body = crlfToLf(generateMessage(7400));
+    await fs.writeFile(later, body);
+    const { done, errors } = await fixture.sync();
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.uploaded, 1);
+    assert.ok(
+      (await fixture.dovecot.listMessages('INBOX')).some((m) => crlfToLf(m.raw).equals(body)),
+    );
+    await assertInSync();
+  });
+
+  it('uploads a file whose name is not UTF-8, renamed to one of ours', async () => {
+    const cur = path.join(fixture.folderDir('INBOX'), 'cur');
+    const body = crlfToLf(generateMessage(7410));
+    const latin1 = Buffer.from('1725000410.caf\xe9.host:2,S', 'latin1');
+    fsSync.writeFileSync(Buffer.concat([Buffer.from(cur + path.sep), latin1]), body);
+    const { done, errors } = await fixture.sync();
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.uploaded, 1);
+    const [uploaded] = (await fixture.dovecot.listMessages('INBOX')).filter((m) =>
+      crlfToLf(m.raw).equals(body),
+    );
+    assert.deepEqual(
+      uploaded!.flags.filter((f) => f !== '\\Recent'),
+      ['\\Seen'],
+    );
+    const names = fsSync.readdirSync(cur, { encoding: 'buffer' });
+    assert.ok(!names.some((n) => n.equals(latin1)), 'renamed');
+    assert.equal((await fixture.sync()).done.stats.uploaded, 0);
+    await assertInSync();
+  });
+
+  it('leaves a file that cannot take its flags in its name as it is, and syncs the rest of the folder', async () => {
+    const inbox = fixture.folderDir('INBOX');
+    // 254 bytes with the info: no room for another letter.
+    const long = `1725000420.${'x'.repeat(240)}`;
+    const body = crlfToLf(generateMessage(7420));
+    await fs.writeFile(path.join(inbox, 'cur', `${long}:2,`), body);
+    await fixture.sync();
+    const [message] = (await fixture.dovecot.listMessages('INBOX')).filter((m) =>
+      crlfToLf(m.raw).equals(body),
+    );
+    await fixture.dovecot.setFlags('INBOX', message!.uid, ['\\Seen', '\\Flagged']);
+    const fresh = crlfToLf(generateMessage(7421));
+    await fs.writeFile(path.join(inbox, 'new', 'z-1725000421.fresh.host'), fresh);
+    for (let pass = 0; pass < 2; pass++) {
+      const { done, errors } = await fixture.sync();
+      assert.deepEqual(errors, [], `pass ${pass}`);
+      assert.equal(done.stats.uploaded, pass === 0 ? 1 : 0);
+    }
+    // The server keeps its flags: the file's old name is not read as a change made here.
+    const [after] = (await fixture.dovecot.listMessages('INBOX')).filter((m) =>
+      crlfToLf(m.raw).equals(body),
+    );
+    assert.deepEqual(after!.flags.filter((f) => f !== '\\Recent').sort(), ['\\Flagged', '\\Seen']);
+    assert.ok(fsSync.existsSync(path.join(inbox, 'cur', `${long}:2,`)));
+    await fs.rm(path.join(inbox, 'cur', `${long}:2,`));
+    await fixture.sync(); // the message goes from the server too
   });
 });

@@ -77,7 +77,7 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
     letters: string;
   }> = [];
   const removals: Array<{ subdir: 'cur' | 'new'; name: string }> = [];
-  const updatedRows: Array<{ uid: number; flags: string[] }> = [];
+  let updatedRows: Array<{ uid: number; flags: string[] }> = [];
   const deletedUids: number[] = [];
   const locallyDeleted: number[] = [];
   const pushes = new Map<string, { add: string[]; remove: string[]; uids: number[] }>();
@@ -152,7 +152,19 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
       result.deletionsPending = locallyDeleted.length;
     }
   }
-  await local.applyChanges(renames, removals);
+  const refused = await local.applyChanges(renames, removals);
+  if (refused.length > 0) {
+    // Their files keep the old letters: so does their base, and the next pass tries again
+    // (a new base would read the old letters as a change made here).
+    input.log.warn(
+      { files: refused.slice(0, 20) },
+      'message files could not take the flags their name should carry; left as they were',
+    );
+    const keep = new Set(refused.map((r) => r.base));
+    const uids = new Set(walk.filter((row) => keep.has(row.base)).map((row) => row.uid));
+    updatedRows = updatedRows.filter((row) => !uids.has(row.uid));
+    result.flagsPulled -= refused.length;
+  }
   input.state.applyFolderChanges(input.folderId, updatedRows, deletedUids, removedKeywords);
   if (result.flagsPulled + result.flagsPushed + result.expungedLocal + result.expungedRemote > 0) {
     input.log.info(result, 'folder changes reconciled');

@@ -381,16 +381,22 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     }
   }
   // A Maildir as vouched for holds no file the state does not know: nothing to upload.
+  let leftOut = 0;
   if (input.uploadContents && !localAsVouched)
-    result.uploaded = await uploadNewMessages(upload, input.onUploaded, onRefused);
+    ({ uploaded: result.uploaded, leftOut } = await uploadNewMessages(
+      upload,
+      input.onUploaded,
+      onRefused,
+    ));
   // Both directions ran and nothing was left for later: the next pass may compare against
-  // this one. Anything else (one direction, a refused message, deletions kept pending)
-  // leaves work that only a full pass finds, so no mark is kept.
+  // this one. Anything else (one direction, a refused message, a file left out, deletions
+  // kept pending) leaves work that only a full pass finds, so no mark is kept.
   const leftInSync =
     input.downloadContents &&
     input.uploadContents &&
     !rematched &&
     !refused &&
+    leftOut === 0 &&
     result.deletionsPending === 0 &&
     !input.signal.aborted;
   const vouched = leftInSync ? await markAfterPass(local, state, folder.id, mark) : null;

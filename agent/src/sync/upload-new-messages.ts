@@ -88,9 +88,15 @@ export async function uploadNewMessages(
   ctx: UploadContext,
   onUploaded: () => void,
   onRefused: (failure: SyncFailure) => void,
-): Promise<number> {
+): Promise<UploadResult> {
   const known = ctx.state.messageBases(ctx.folder.id);
-  const files = await ctx.local.scan();
+  let files = await ctx.local.scan();
+  // A name that is not UTF-8 reads with U+FFFD in it, and cannot be opened by that name.
+  if ([...files.values()].some((file) => file.name.includes('\uFFFD'))) {
+    for (const { from, to } of await ctx.local.renameUndecodableNames())
+      ctx.log.warn({ from, to }, 'file name not UTF-8: renamed to be uploaded');
+    files = await ctx.local.scan();
+  }
   const separated = await ctx.local.separateSharedBases(files, (base) =>
     ctx.state.sizeOfBase(ctx.folder.id, base),
   );
@@ -100,11 +106,15 @@ export async function uploadNewMessages(
       'file shared its name (the part before the flags) with another: renamed to be a message of its own',
     );
   let uploaded = 0;
+  let leftOut = 0;
   for (const [base, file] of files) {
     if (ctx.signal.aborted) break;
     if (known.has(base)) continue;
     try {
-      if (!(await appendOne(ctx, base, file))) continue;
+      if (!(await appendOne(ctx, base, file))) {
+        leftOut += 1;
+        continue;
+      }
     } catch (err) {
       const failure = classifyError(err, ctx.folder.path);
       if (!REFUSALS.has(failure.code)) throw failure;
@@ -122,7 +132,18 @@ export async function uploadNewMessages(
     uploaded += 1;
     onUploaded();
   }
-  return uploaded;
+  return { uploaded, leftOut };
+}
+
+export interface UploadResult {
+  uploaded: number;
+  /**
+   * Entries new to the state that were not sent: no message file (a directory, a socket), an
+   * empty or unreadable file, one gone meanwhile. Each may become one without its directory
+   * changing (a file filled in place, its permissions fixed), so the folder cannot be taken
+   * as in sync while there are any.
+   */
+  leftOut: number;
 }
 
 /** A refused APPEND stored nothing: the message failed, not the connection or the folder. */
@@ -139,6 +160,13 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
     ctx.log.warn(
       { file: `${file.subdir}/${file.name}`, type: read.type },
       'entry in the Maildir is not a message file; left alone',
+    );
+    return false;
+  }
+  if (read.kind === 'unreadable') {
+    ctx.log.warn(
+      { file: `${file.subdir}/${file.name}`, code: read.code },
+      'message file in the Maildir cannot be read (its permissions); left alone until it can',
     );
     return false;
   }

@@ -54,7 +54,9 @@ export interface LocalFile {
 export type MessageRead =
   | { kind: 'message'; data: Buffer; mtime: Date }
   | { kind: 'gone' }
-  | { kind: 'not-a-file'; type: string };
+  | { kind: 'not-a-file'; type: string }
+  /** A file this user may not read (its permissions): `code` says why. */
+  | { kind: 'unreadable'; code: string };
 
 function entryType(stat: fsSync.Stats): string {
   if (stat.isDirectory()) return 'a directory';
@@ -63,6 +65,20 @@ function entryType(stat: fsSync.Stats): string {
   if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
   return 'not a regular file';
 }
+
+/** A rename that fails for this file alone (see `applyChanges`). */
+const RENAME_REFUSALS = new Set([
+  'ENOENT',
+  'ENAMETOOLONG',
+  'EACCES',
+  'EPERM',
+  'EISDIR',
+  'ENOTDIR',
+  'EINVAL',
+]);
+
+/** What opening an entry that is no regular file may fail with, by platform and type. */
+const NO_FILE_TO_OPEN = new Set(['EISDIR', 'EPERM', 'ENXIO', 'ENODEV', 'EOPNOTSUPP']);
 
 let sequence = 0;
 
@@ -191,6 +207,44 @@ export class MaildirFolder {
   }
 
   /**
+   * Renames the files of cur/ and new/ whose names are not UTF-8 (written by a program in a
+   * Latin-1 locale, say): read as text they cannot be opened again, so they would never be
+   * uploaded. Each gets a unique name of ours with the same letters. Returns the old names
+   * (Latin-1, for the log) and the new ones.
+   */
+  async renameUndecodableNames(): Promise<Array<{ from: string; to: string }>> {
+    const renamed: Array<{ from: string; to: string }> = [];
+    for (const subdir of ['new', 'cur'] as const) {
+      const dir = this.subdirs[subdir];
+      let names: Buffer[];
+      try {
+        names = await fs.readdir(dir, { encoding: 'buffer' });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      const before = renamed.length;
+      for (const raw of names) {
+        if (Buffer.from(raw.toString('utf8'), 'utf8').equals(raw)) continue;
+        const from = raw.toString('latin1');
+        if (from.startsWith('.')) continue; // not a message by the Maildir convention
+        const { letters } = splitMaildirName(from, this.infoSeparator);
+        const to = maildirName(uniqueBaseName(null), letters, this.infoSeparator);
+        const source = Buffer.concat([Buffer.from(dir + path.sep), raw]);
+        try {
+          await fs.rename(source, this.file(subdir, to));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // moved meanwhile
+          throw err;
+        }
+        renamed.push({ from: `${subdir}/${from}`, to: `${subdir}/${to}` });
+      }
+      if (renamed.length > before) await fsyncDirectory(dir);
+    }
+    return renamed;
+  }
+
+  /**
    * Gives each file that shared its base with another in the last `scan` a base of its own,
    * in the same directory with the same letters, so that each is a message: otherwise one of
    * them would never be uploaded. The file the state holds under that base (by its size,
@@ -260,13 +314,15 @@ export class MaildirFolder {
         fsConstants.O_RDONLY | fsConstants.O_NONBLOCK,
       );
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = (err as NodeJS.ErrnoException).code ?? '';
       if (code === 'ENOENT') return { kind: 'gone' };
-      // Windows cannot open a directory as a file.
-      if (code === 'EISDIR' || code === 'EPERM') {
+      if (code === 'ELOOP') return { kind: 'not-a-file', type: 'a symbolic link in a loop' };
+      // Windows cannot open a directory as a file; Linux no socket (ENXIO).
+      if (NO_FILE_TO_OPEN.has(code)) {
         const stat = await fs.stat(this.file(file.subdir, file.name)).catch(() => null);
         if (stat && !stat.isFile()) return { kind: 'not-a-file', type: entryType(stat) };
       }
+      if (code === 'EACCES' || code === 'EPERM') return { kind: 'unreadable', code };
       throw err;
     }
     try {
@@ -456,8 +512,9 @@ export class MaildirFolder {
       letters: string;
     }>,
     removals: ReadonlyArray<{ subdir: 'cur' | 'new'; name: string }>,
-  ): Promise<void> {
+  ): Promise<Array<{ base: string; code: string }>> {
     const touched = new Set<MaildirSubdir>();
+    const failed: Array<{ base: string; code: string }> = [];
     await eachInSlices(renames, (change) => {
       const name = maildirName(change.base, change.letters, this.infoSeparator);
       const renamed = () => {
@@ -465,11 +522,22 @@ export class MaildirFolder {
         this.expected?.add('cur', name);
         touched.add(change.from.subdir).add('cur');
       };
-      const retrying = renameHere(
-        this.file(change.from.subdir, change.from.name),
-        this.file('cur', name),
-      );
-      return retrying ? retrying.then(renamed) : renamed();
+      // One file that cannot take its new name (gone meanwhile, a name too long for more
+      // letters, no permission) keeps the old one: the folder's other changes still go.
+      const refused = (err: unknown) => {
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        if (!RENAME_REFUSALS.has(code)) throw err;
+        failed.push({ base: change.base, code });
+      };
+      try {
+        const retrying = renameHere(
+          this.file(change.from.subdir, change.from.name),
+          this.file('cur', name),
+        );
+        return retrying ? retrying.then(renamed, refused) : renamed();
+      } catch (err) {
+        refused(err);
+      }
     });
     await eachInSlices(removals, (file) => {
       fsSync.rmSync(this.file(file.subdir, file.name), { force: true });
@@ -477,6 +545,7 @@ export class MaildirFolder {
       touched.add(file.subdir);
     });
     for (const subdir of touched) await fsyncDirectory(this.subdirs[subdir]);
+    return failed;
   }
 
   /**
