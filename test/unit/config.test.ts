@@ -229,6 +229,15 @@ describe('config', () => {
       () => loadConfigFile(path.join(dir, 'missing.json')),
       /cannot read config file \(ENOENT\)/,
     );
+    // A typo next to a password command: the message (logged, put in support bundles) says
+    // what is wrong, and quotes none of the text.
+    fs.writeFileSync(file, `{ "password": { "command": 'echo hunter2' } }`);
+    assert.throws(
+      () => loadConfigFile(file),
+      (err: Error) =>
+        /not valid JSON \(Unexpected token '''\)$/.test(err.message) &&
+        !/echo|hunt/.test(err.message),
+    );
     fs.rmSync(dir, { recursive: true });
   });
 });

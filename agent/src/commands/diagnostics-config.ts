@@ -6,7 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, defaultDataDir, parseConfig, type AgentConfig } from '../config/load.js';
+import {
+  ConfigError,
+  defaultDataDir,
+  jsonSyntaxProblem,
+  parseConfig,
+  type AgentConfig,
+} from '../config/load.js';
 import { defaultConfigFileFor } from '../platform-paths.js';
 
 export interface DiagnosticsConfig {
@@ -49,7 +55,7 @@ export function loadConfigForDiagnostics(file: string | undefined): DiagnosticsC
       raw: null,
       config: null,
       dataDir: defaultDataDir(),
-      problem: `${chosen}: not valid JSON (${(err as Error).message})`,
+      problem: `${chosen}: not valid JSON (${jsonSyntaxProblem(err)})`,
     };
   }
   try {

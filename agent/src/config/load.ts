@@ -13,12 +13,12 @@ import {
   type RawAccount,
   type SecretSource,
 } from './schema.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, jsonSyntaxProblem } from './errors.js';
 import { applyPolicy, loadPolicy, type LoadedPolicy } from './policy.js';
 import { applyRenamedKeys, RENAMED_KEYS, type RenamedKey } from './renamed-keys.js';
 import { defaultDataDirFor } from '../platform-paths.js';
 
-export { ConfigError };
+export { ConfigError, jsonSyntaxProblem };
 
 export interface AccountConfig {
   id: string;
@@ -104,7 +104,7 @@ export function loadConfigFile(
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
+    throw new ConfigError(`${file}: not valid JSON (${jsonSyntaxProblem(err)})`);
   }
   const config = parseConfig(json, absolute, options);
   config.sources?.warnings.forEach(options.warn ?? warnOnStderr);

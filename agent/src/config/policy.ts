@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod/mini';
 import '../protocol/zod-messages.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, jsonSyntaxProblem } from './errors.js';
 import { LogLevelSchema, type RawConfig } from './schema.js';
 import { policyFile } from '../platform-paths.js';
 
@@ -76,7 +76,7 @@ export function loadPolicy(file: string = policyFile()): LoadedPolicy | null {
     json = JSON.parse(text);
   } catch (err) {
     throw new ConfigError(
-      `${file}: the admin policy is not valid JSON (${(err as Error).message})`,
+      `${file}: the admin policy is not valid JSON (${jsonSyntaxProblem(err)})`,
     );
   }
   const parsed = PolicySchema.safeParse(json);
