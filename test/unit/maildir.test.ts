@@ -9,6 +9,8 @@ import {
   crlfToLf,
   crlfToLfInPlace,
   lfToCrlf,
+  sizeAfterLfToCrlf,
+  sizeBeforeCrlfToLf,
 } from '../../agent/src/sync/maildir/crlf.js';
 import {
   imapFlagsOfLetters,
@@ -51,6 +53,18 @@ describe('CRLF → LF', () => {
       ]);
       assert.deepEqual(out, whole, `split at ${split}`);
     }
+  });
+
+  it('measures without converting: the size after lfToCrlf, and the size a stored copy had', () => {
+    for (const text of ['', 'a', '\n', 'a\nb\r\nc\r\r\nd\re\n', '\r\n\n\r']) {
+      const data = Buffer.from(text, 'latin1');
+      assert.equal(sizeAfterLfToCrlf(data), lfToCrlf(data).length, JSON.stringify(text));
+    }
+    // Stored from "a\r\r\nb\r\n" as "a\r\nb\n": lfToCrlf gives back one byte less.
+    const served = Buffer.from('a\r\r\nb\r\n', 'latin1');
+    const stored = crlfToLf(served);
+    assert.equal(sizeBeforeCrlfToLf(stored), served.length);
+    assert.equal(lfToCrlf(stored).length, served.length - 1);
   });
 
   it('restores CRLF for APPEND so a CRLF-only message round-trips exactly', () => {

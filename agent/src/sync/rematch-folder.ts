@@ -16,7 +16,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ImapFlow } from 'imapflow';
 import type { SyncLogger } from './logger.js';
-import { crlfToLf, lfToCrlf, sizeBeforeCrlfToLf } from './maildir/crlf.js';
+import { crlfToLf, lfToCrlf, sizeAfterLfToCrlf, sizeBeforeCrlfToLf } from './maildir/crlf.js';
 import { imapFlagsOfLetters } from './maildir/flags.js';
 import type { LocalFile, MaildirFolder } from './maildir/maildir-folder.js';
 import type { MessageRow, StateDb } from './state-db.js';
@@ -198,7 +198,7 @@ export async function rematchFolder(input: {
  */
 function keysOf(data: Buffer): string[] {
   const messageId = messageIdOf(data);
-  const sizes = new Set([lfToCrlf(data).length, sizeBeforeCrlfToLf(data)]);
+  const sizes = new Set([sizeAfterLfToCrlf(data), sizeBeforeCrlfToLf(data)]);
   return [...sizes].map((size) => `${messageId}\u0000${size}`);
 }
 

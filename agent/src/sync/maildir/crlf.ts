@@ -103,6 +103,14 @@ export function sizeBeforeCrlfToLf(data: Uint8Array): number {
   return data.length + count;
 }
 
+/** The size `lfToCrlf` gives these bytes, without making them. */
+export function sizeAfterLfToCrlf(data: Uint8Array): number {
+  let bare = 0;
+  for (let at = data.indexOf(LF); at >= 0; at = data.indexOf(LF, at + 1))
+    if (at === 0 || data[at - 1] !== CR) bare += 1;
+  return data.length + bare;
+}
+
 /** The inverse, for APPEND: LF → CRLF where not already preceded by CR. */
 export function lfToCrlf(input: Uint8Array): Buffer {
   const src = input;
