@@ -244,6 +244,30 @@ describe('a cut folder name whose record is lost', () => {
   });
 });
 
+describe('a Maildir++ folder another program made', () => {
+  it('is told of, and is no folder of ours', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-pp-'));
+    try {
+      for (const dir of [
+        'INBOX/cur',
+        '.Sent/cur',
+        '.Archive.2024/cur',
+        '.hidden-not-mail',
+        'INBOX/.Sub/cur',
+      ])
+        await fs.mkdir(path.join(root, dir), { recursive: true });
+      const told: string[] = [];
+      assert.deepEqual(await listLocalFolders(root, undefined, [], (entry) => told.push(entry)), [
+        'INBOX',
+      ]);
+      // At the top only, where Maildir++ keeps them, and only with a cur/.
+      assert.deepEqual(told.sort(), ['.Archive.2024', '.Sent']);
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the info separator a config asks for', () => {
   it('starts a new store with it, and never changes an existing one', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'storesync-sep-'));

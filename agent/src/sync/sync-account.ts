@@ -349,6 +349,11 @@ async function syncHierarchy(
       account.maildir,
       undefined,
       knownFolders.map((f) => f.path),
+      (entry) =>
+        input.log.warn(
+          { directory: entry },
+          'a Maildir++ folder (a hidden directory with cur/) is in the Maildir: not synced; StoreSync keeps each folder in a directory of its own name (Sent/, Archive/2024/)',
+        ),
     )
   ).filter(selected);
   const known = knownFolders.filter((f) => selected(f.path));

@@ -13,6 +13,11 @@ export async function listLocalFolders(
   rules: FolderNameRules = hostFolderNameRules(),
   /** Display paths the sync state knows: they name cut directories whose record is lost. */
   knownPaths: readonly string[] = [],
+  /**
+   * Told of each hidden directory at the top that holds a cur/: a Maildir++ folder (".Sent",
+   * ".Archive.2024") another program made. Not one of these folders: its name is not ours.
+   */
+  onMaildirPlusPlus?: (entry: string) => void,
 ): Promise<string[]> {
   const known = knownPaths.map(displaySegments);
   const candidatesAt = (levels: readonly string[]) =>
@@ -30,6 +35,14 @@ export async function listLocalFolders(
     if (levels.length > 0 && entries.some((e) => e.isDirectory() && e.name === 'cur'))
       found.add(joinDisplayPath(levels));
     for (const entry of entries) {
+      if (
+        onMaildirPlusPlus &&
+        levels.length === 0 &&
+        entry.isDirectory() &&
+        /^\.[^.]/.test(entry.name) &&
+        (await isDirectory(path.join(dir, entry.name, 'cur')))
+      )
+        onMaildirPlusPlus(entry.name);
       if (!entry.isDirectory() || !isFolderEntry(entry.name, rules)) continue;
       // A cut name whose record is gone and that the state does not know cannot be named:
       // leave it alone (it is not a folder we synced, so nothing is deleted for it).
@@ -40,4 +53,8 @@ export async function listLocalFolders(
   };
   await walk(root, []);
   return [...found].sort();
+}
+
+async function isDirectory(where: string): Promise<boolean> {
+  return (await fs.stat(where).catch(() => null))?.isDirectory() ?? false;
 }
