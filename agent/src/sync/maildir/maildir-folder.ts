@@ -214,6 +214,8 @@ export class MaildirFolder {
    */
   async renameUndecodableNames(): Promise<Array<{ from: string; to: string }>> {
     const renamed: Array<{ from: string; to: string }> = [];
+    // Windows names are UTF-16, read back as they were written.
+    if (process.platform === 'win32') return renamed;
     for (const subdir of ['new', 'cur'] as const) {
       const dir = this.subdirs[subdir];
       let names: Buffer[];
