@@ -41,7 +41,14 @@ export interface PrivateDovecotOptions {
   /** Default: random hex. */
   password?: string;
   /** Turn extensions off to behave like servers without them (Gmail: no QRESYNC; Exchange: neither). */
-  capabilities?: { condstore?: boolean; qresync?: boolean; listStatus?: boolean };
+  capabilities?: {
+    condstore?: boolean;
+    qresync?: boolean;
+    listStatus?: boolean;
+    /** Not offered (Dovecot still answers UID EXPUNGE; a client that reads the list does not send it). */
+    uidplus?: boolean;
+    move?: boolean;
+  };
   /** Also serve TLS: STARTTLS on `port` and implicit TLS on `tlsPort`, with a self-signed certificate. */
   tls?: boolean;
   /**
@@ -130,6 +137,8 @@ function removedCapabilities(c: PrivateDovecotOptions['capabilities'] = {}): Set
   if (c.condstore === false) removed.add('CONDSTORE').add('QRESYNC');
   if (c.qresync === false) removed.add('QRESYNC');
   if (c.listStatus === false) removed.add('LIST-STATUS');
+  if (c.uidplus === false) removed.add('UIDPLUS');
+  if (c.move === false) removed.add('MOVE');
   return removed;
 }
 

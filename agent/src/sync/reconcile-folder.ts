@@ -9,6 +9,7 @@ import type { SyncLogger } from './logger.js';
 import type { MaildirFolder } from './maildir/maildir-folder.js';
 import { keywordsWithoutLetter, maildirLetters } from './maildir/flags.js';
 import { mergeChangesNothing, mergeFlags, remoteChangesNothing } from './merge-flags.js';
+import { expungeExactly, moveExactly } from './expunge-exactly.js';
 import type { RemoteChanges } from './remote-changes.js';
 import type { FlagRow, StateDb } from './state-db.js';
 
@@ -194,13 +195,18 @@ async function deleteOnServer(input: ReconcileInput, uids: number[]): Promise<bo
     const trashed = uids.filter((uid) => !moved.has(uid));
     if (moved.size > 0) {
       input.log.info({ count: moved.size }, 'files moved to another folder: expunged, not trashed');
-      await input.client.messageDelete([...moved].join(','), { uid: true });
+      await expungeExactly(input.client, [...moved]);
     }
-    if (trashed.length > 0)
-      await input.client.messageMove(trashed.join(','), input.trashPath, { uid: true });
+    if (trashed.length > 0 && !(await moveExactly(input.client, trashed, input.trashPath))) {
+      input.log.warn(
+        { count: trashed.length },
+        'the server would not copy messages to its Trash; deletions kept pending',
+      );
+      return false;
+    }
     return true;
   }
-  // STORE \Deleted then UID EXPUNGE of exactly these UIDs (imapflow uses UIDPLUS when offered).
-  await input.client.messageDelete(uids.join(','), { uid: true });
+  // STORE \Deleted then UID EXPUNGE of exactly these UIDs (see expungeExactly).
+  await expungeExactly(input.client, uids);
   return true;
 }

@@ -191,7 +191,12 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
   let uid: number | null;
   try {
     const response = await ctx.client.append(ctx.serverPath, wire, flags, mtime);
-    uid = response && response.uid ? response.uid : await findAppended(ctx, pending, data);
+    // A UID the server gave (APPENDUID) is the message's; one read from the folder's count
+    // (imapflow's guess without UIDPLUS) may be another client's delivery: the bytes decide.
+    uid =
+      response && response.uid && response.uidValidity
+        ? response.uid
+        : await findAppended(ctx, pending, data);
   } catch (err) {
     const failure = classifyError(err, ctx.folder.path);
     // A refusal means nothing was stored; a lost connection leaves it unknown: keep the journal.

@@ -1,0 +1,43 @@
+/**
+ * Removing exactly the messages meant from the selected folder. UID EXPUNGE (UIDPLUS) does
+ * that; a plain EXPUNGE, all a server without UIDPLUS has, removes every message flagged
+ * \Deleted — also those another client or the user (a Maildir "T") flagged and did not mean
+ * to remove yet. Those have \Deleted cleared for the EXPUNGE and set again after it, as RFC
+ * 4315 advises clients of such servers. imapflow's MOVE without the MOVE extension ends in
+ * the same EXPUNGE, so a move is made of a COPY and this.
+ */
+import type { ImapFlow } from 'imapflow';
+import { sequenceSetOf } from './remote-changes.js';
+
+export async function expungeExactly(client: ImapFlow, uids: readonly number[]): Promise<void> {
+  const range = sequenceSetOf([...uids].sort((a, b) => a - b));
+  if (client.capabilities.has('UIDPLUS')) {
+    await client.messageDelete(range, { uid: true });
+    return;
+  }
+  const ours = new Set(uids);
+  const marked = (await client.search({ deleted: true }, { uid: true })) || [];
+  const others = marked.filter((uid) => !ours.has(uid)).sort((a, b) => a - b);
+  const othersRange = sequenceSetOf(others);
+  if (others.length > 0) await client.messageFlagsRemove(othersRange, ['\\Deleted'], { uid: true });
+  try {
+    await client.messageDelete(range, { uid: true });
+  } finally {
+    if (others.length > 0) await client.messageFlagsAdd(othersRange, ['\\Deleted'], { uid: true });
+  }
+}
+
+/** Moves exactly these messages; false (nothing removed) if the server would not copy them. */
+export async function moveExactly(
+  client: ImapFlow,
+  uids: readonly number[],
+  destination: string,
+): Promise<boolean> {
+  const range = sequenceSetOf([...uids].sort((a, b) => a - b));
+  if (client.capabilities.has('MOVE')) {
+    return (await client.messageMove(range, destination, { uid: true })) !== false;
+  }
+  if (!(await client.messageCopy(range, destination, { uid: true }))) return false;
+  await expungeExactly(client, uids);
+  return true;
+}
