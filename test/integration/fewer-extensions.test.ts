@@ -1,7 +1,9 @@
 /**
  * A server without UIDPLUS and MOVE (older Courier, Exchange's IMAP without them): its
  * EXPUNGE removes every message flagged \Deleted, so removing one message must not remove
- * those another client or the user (a Maildir "T") flagged and kept.
+ * those another client or the user (a Maildir "T") flagged and kept. And a server that
+ * stores no keywords of its own choosing (PERMANENTFLAGS without "\\*", as Exchange): a flag
+ * it cannot keep stays on the file.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -9,6 +11,7 @@ import path from 'node:path';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { FULL_SYNC } from '../../agent/src/protocol/index.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
@@ -68,4 +71,69 @@ describe('a server without UIDPLUS and MOVE', function () {
       assert.equal((await flagged()).length, 0);
     });
   }
+});
+
+describe('a server that takes no new keywords', function () {
+  this.timeout(120_000);
+  let fixture: SyncFixture;
+  let proxy: FaultProxy;
+
+  before(async () => {
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 4, folders: ['INBOX'], seed: 62 }),
+    });
+    proxy = await startFaultProxy({ host: fixture.dovecot.host, port: fixture.dovecot.port });
+  });
+  after(async () => {
+    await proxy?.close();
+    await fixture?.cleanup();
+  });
+
+  /**
+   * A pass through the proxy, whose SELECT answer lists only the system flags. A pass that
+   * finds the folder unchanged by its listing selects nothing: the doctoring waits for the
+   * next SELECT.
+   */
+  let armed = 0;
+  const sync = async () => {
+    if (armed === proxy.fired.length) {
+      armed += 1;
+      proxy.arm({
+        kind: 'edit-server-line',
+        pattern: /PERMANENTFLAGS \(/,
+        edit: (line) =>
+          line.replace(
+            /PERMANENTFLAGS \([^)]*\)/,
+            'PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)',
+          ),
+      });
+    }
+    const { done, errors } = await fixture.sync(FULL_SYNC, {
+      imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
+      maxConnections: 1,
+    });
+    assert.deepEqual(errors, []);
+    return done.stats;
+  };
+
+  it('keeps on the file a flag the server cannot store ($Forwarded: P), and the next pass changes nothing', async () => {
+    const inbox = fixture.folderDir('INBOX');
+    await sync();
+    const [held] = await readMaildirFolder(inbox);
+    const renamed = `${held!.name.split(':2,')[0]}:2,PS`;
+    await fs.rename(path.join(inbox, held!.subdir, held!.name), path.join(inbox, 'cur', renamed));
+    const added = '1700000090.forwarded.host:2,PS';
+    await fs.writeFile(path.join(inbox, 'cur', added), 'Subject: forwarded\n\nbody\n');
+    const fired = proxy.fired.length;
+    const first = await sync();
+    assert.equal(first.uploaded, 1);
+    assert.equal(proxy.fired.length, fired + 1, 'the pass that uploaded had the flags doctored');
+    for (let pass = 0; pass < 2; pass++) {
+      const stats = await sync();
+      assert.deepEqual([stats.flagsPulled, stats.flagsPushed], [0, 0], `pass ${pass}`);
+    }
+    const names = await fs.readdir(path.join(inbox, 'cur'));
+    assert.ok(names.includes(renamed), 'the renamed file keeps P');
+    assert.ok(names.includes(added), 'the uploaded file keeps P');
+  });
 });

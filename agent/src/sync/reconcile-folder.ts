@@ -7,7 +7,7 @@
 import type { ImapFlow } from 'imapflow';
 import type { SyncLogger } from './logger.js';
 import type { MaildirFolder } from './maildir/maildir-folder.js';
-import { keywordsWithoutLetter, maildirLetters } from './maildir/flags.js';
+import { imapFlagsOfLetters, keywordsWithoutLetter, maildirLetters } from './maildir/flags.js';
 import { mergeChangesNothing, mergeFlags, remoteChangesNothing } from './merge-flags.js';
 import { expungeExactly, moveExactly } from './expunge-exactly.js';
 import type { RemoteChanges } from './remote-changes.js';
@@ -83,6 +83,7 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
   const locallyDeleted: number[] = [];
   const pushes = new Map<string, { add: string[]; remove: string[]; uids: number[] }>();
 
+  const stores = flagsTheServerStores(input.client);
   for (const row of walk) {
     const file = files.get(row.base);
     if (remote.vanished.has(row.uid)) {
@@ -99,13 +100,18 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
     }
     const remoteFlags = remote.flags.get(row.uid);
     if (mergeChangesNothing(row.flags, file.letters, remoteFlags)) continue;
+    // A flag the server cannot store stays this side's alone: as if both had it, so that it
+    // is neither pushed in vain nor, missing there, taken off the file.
+    const localOnly = imapFlagsOfLetters(file.letters).filter((f) => !stores(f));
+    const withLocalOnly = (flags: readonly string[]) => [...new Set([...flags, ...localOnly])];
     const merged = mergeFlags({
-      base: row.flags,
+      base: withLocalOnly(row.flags),
       localLetters: file.letters,
-      remote: remoteFlags ?? row.flags,
+      remote: withLocalOnly(remoteFlags ?? row.flags),
       applyToLocal: input.downloadContents,
       applyToRemote: input.uploadContents,
     });
+    merged.base = merged.base.filter(stores);
     if (merged.localLetters !== file.letters) {
       renames.push({ from: file, base: row.base, letters: merged.localLetters });
       result.flagsPulled += 1;
@@ -209,4 +215,17 @@ async function deleteOnServer(input: ReconcileInput, uids: number[]): Promise<bo
   // STORE \Deleted then UID EXPUNGE of exactly these UIDs (see expungeExactly).
   await expungeExactly(input.client, uids);
   return true;
+}
+
+/**
+ * Which flags the selected folder keeps: those its PERMANENTFLAGS list, any with "\\*" there
+ * (new keywords allowed). A read-only folder lists none and stores nothing either way; a
+ * server that sends no list is taken to store all.
+ */
+export function flagsTheServerStores(client: ImapFlow): (flag: string) => boolean {
+  const mailbox = client.mailbox;
+  const permanent = mailbox ? mailbox.permanentFlags : undefined;
+  if (!mailbox || mailbox.readOnly || !permanent || permanent.size === 0 || permanent.has('\\*'))
+    return () => true;
+  return (flag) => permanent.has(flag);
 }

@@ -24,6 +24,7 @@ import {
   type StateDb,
 } from './state-db.js';
 import { messageIdOf } from './message-id.js';
+import { flagsTheServerStores } from './reconcile-folder.js';
 import { alterableBytes, asServed, looseDigest, mayBeAltered } from './served-bytes.js';
 
 export interface UploadContext {
@@ -216,7 +217,10 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
     base,
     // The base is what this side holds: a flag with a letter that came from elsewhere is the
     // server's alone until the next pass pulls it into the file's name.
-    flags: [...new Set([...letterFlags, ...keywordsWithoutLetter(carried)])],
+    // A flag the server does not store (not in its PERMANENTFLAGS) stays this side's alone.
+    flags: [...new Set([...letterFlags, ...keywordsWithoutLetter(carried)])].filter(
+      flagsTheServerStores(ctx.client),
+    ),
     size: stored.length,
     internalDate: mtime.getTime(),
     messageId: normalizeMessageId(messageIdOf(stored) ?? ''),
