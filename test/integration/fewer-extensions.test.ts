@@ -137,3 +137,56 @@ describe('a server that takes no new keywords', function () {
     assert.ok(names.includes(added), 'the uploaded file keeps P');
   });
 });
+
+describe('a server that keeps no hierarchy (NIL delimiter)', function () {
+  this.timeout(120_000);
+  let fixture: SyncFixture;
+  let proxy: FaultProxy;
+
+  before(async () => {
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 2, folders: ['INBOX'], seed: 63 }),
+    });
+    proxy = await startFaultProxy({ host: fixture.dovecot.host, port: fixture.dovecot.port });
+  });
+  after(async () => {
+    await proxy?.close();
+    await fixture?.cleanup();
+  });
+
+  /** A pass through the proxy, whose listing names INBOX, its only folder, with NIL. */
+  const sync = async () => {
+    proxy.arm({
+      kind: 'edit-server-line',
+      pattern: /^\* LIST \([^)]*\) "\/" "?INBOX"?\r\n$/,
+      edit: (line) => line.replace(/\) "\/" /, ') NIL '),
+    });
+    return fixture.sync(FULL_SYNC, {
+      imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
+      maxConnections: 1,
+    });
+  };
+
+  it('refuses a folder made here inside another, naming it, and keeps its messages', async () => {
+    assert.equal((await sync()).done.result, 'ok');
+    const dir = fixture.folderDir('Archive/Deep');
+    for (const sub of ['cur', 'new', 'tmp'])
+      await fs.mkdir(path.join(dir, sub), { recursive: true });
+    await fs.writeFile(path.join(dir, 'cur', '1700000095.deep.host:2,S'), 'Subject: deep\n\nb\n');
+    for (let pass = 0; pass < 2; pass++) {
+      const { done, errors } = await sync();
+      assert.deepEqual(
+        errors.map((e) => [e.code, e.folder]),
+        [['FOLDER_NAME_INVALID', 'Archive/Deep']],
+        `pass ${pass}`,
+      );
+      assert.match(errors[0]!.message, /keeps no folders inside folders/);
+      assert.equal(done.stats.foldersDeleted, 0);
+    }
+    const client = await fixture.dovecot.client();
+    const names = (await client.list()).map((f) => f.path);
+    await client.logout();
+    assert.deepEqual(names, ['INBOX'], 'nothing created on the server');
+    assert.deepEqual(await fs.readdir(path.join(dir, 'cur')), ['1700000095.deep.host:2,S']);
+  });
+});

@@ -29,7 +29,8 @@ export async function applyHierarchy(input: {
   maildirRoot: string;
   plan: HierarchyPlan;
   flags: SyncFlags;
-  delimiter: string;
+  /** The server's hierarchy delimiter; null when it keeps no hierarchy. */
+  delimiter: string | null;
   log: SyncLogger;
   report(failure: SyncFailure): void;
 }): Promise<HierarchyOutcome> {

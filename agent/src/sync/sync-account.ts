@@ -364,7 +364,11 @@ async function syncHierarchy(
     maildirRoot: account.maildir,
     plan,
     flags,
-    delimiter: listed.find((f) => f.delimiter)?.delimiter ?? '/',
+    // A server that lists folders, none with a delimiter, keeps no hierarchy.
+    delimiter:
+      listed.length > 0 && listed.every((f) => !f.delimiter)
+        ? null
+        : (listed.find((f) => f.delimiter)?.delimiter ?? '/'),
     log: input.log,
     report: fail,
   });

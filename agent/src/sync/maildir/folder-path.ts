@@ -61,9 +61,21 @@ export function displaySegments(displayPath: string): string[] {
   return levels;
 }
 
-/** The server name for a folder first seen locally, in the server's hierarchy. */
-export function serverPathOf(displayPath: string, delimiter: string): string {
+/**
+ * The server name for a folder first seen locally, in the server's hierarchy; `delimiter`
+ * null: the server keeps none (it lists every folder with a NIL delimiter).
+ */
+export function serverPathOf(displayPath: string, delimiter: string | null): string {
   const levels = displaySegments(displayPath);
+  if (delimiter === null) {
+    if (levels.length === 1) return levels[0]!;
+    throw new SyncFailure(
+      'FOLDER_NAME_INVALID',
+      `Folder "${displayPath}" cannot be created on the server: the server keeps no folders inside folders (it names no hierarchy delimiter)`,
+      displayPath,
+      "Move the folder's directory to the top of the Maildir (beside INBOX), or its messages into another folder, then sync again.",
+    );
+  }
   const clash = levels.find((level) => level.includes(delimiter));
   if (clash !== undefined) {
     throw new SyncFailure(
