@@ -50,6 +50,8 @@ export interface ReconcileResult {
   expungedRemote: number;
   /** Local deletions that could not be applied on the server yet (no \\Trash folder). */
   deletionsPending: number;
+  /** Messages this pass moved into the server's Trash (deletePolicy "trash"). */
+  trashed: number;
 }
 
 export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileResult> {
@@ -60,6 +62,7 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
     expungedLocal: 0,
     expungedRemote: 0,
     deletionsPending: 0,
+    trashed: 0,
   };
   if (rows.length === 0) return result;
   // In a Maildir as vouched only what the server moved needs a look, and each file is where
@@ -141,7 +144,9 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
   }
   const removedKeywords: Array<{ base: string; keywords: string[] }> = [];
   if (locallyDeleted.length > 0) {
-    if (await deleteOnServer(input, locallyDeleted)) {
+    const deletion = await deleteOnServer(input, locallyDeleted);
+    result.trashed = deletion.trashed;
+    if (deletion.done) {
       deletedUids.push(...locallyDeleted);
       result.expungedRemote += locallyDeleted.length;
       // The file may have been moved to another folder rather than deleted: the upload there
@@ -187,14 +192,17 @@ function serverMoved(row: FlagRow, remote: RemoteChanges): boolean {
 }
 
 /** Applies the account's deletePolicy to messages deleted from the Maildir. */
-async function deleteOnServer(input: ReconcileInput, uids: number[]): Promise<boolean> {
+async function deleteOnServer(
+  input: ReconcileInput,
+  uids: number[],
+): Promise<{ done: boolean; trashed: number }> {
   if (input.deletePolicy === 'trash' && input.serverPath !== input.trashPath) {
     if (!input.trashPath) {
       input.log.warn(
         { count: uids.length },
         'deletePolicy is "trash" but the server has no \\Trash folder; deletions kept pending',
       );
-      return false;
+      return { done: false, trashed: 0 };
     }
     // A move to the Trash as well would leave the message there and where it went.
     const moved = await input.filesMovedElsewhere(uids);
@@ -208,13 +216,13 @@ async function deleteOnServer(input: ReconcileInput, uids: number[]): Promise<bo
         { count: trashed.length },
         'the server would not copy messages to its Trash; deletions kept pending',
       );
-      return false;
+      return { done: false, trashed: 0 };
     }
-    return true;
+    return { done: true, trashed: trashed.length };
   }
   // STORE \Deleted then UID EXPUNGE of exactly these UIDs (see expungeExactly).
   await expungeExactly(input.client, uids);
-  return true;
+  return { done: true, trashed: 0 };
 }
 
 /**

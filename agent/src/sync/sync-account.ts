@@ -113,7 +113,19 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
 
     // Folders in parallel, one per connection; a connection failure stops taking new ones.
     const unchangedFolders: number[] = [];
-    let next = 0;
+    const queue = folders.map((_, i) => i);
+    // Folders taken again in this run (counted the first time): the Trash, once messages
+    // were moved into it after it was judged or synced, which would leave them for next time.
+    const again = new Set<number>();
+    const trashIndex = folders.findIndex((f) => f.serverPath === trashPath);
+    const takeTrashAgain = (from: number) => {
+      if (trashIndex < 0 || trashIndex === from) return;
+      // Its counters in the listing were read before the move: they judge nothing now.
+      unchangedByListing.delete(trashIndex);
+      if (queue.includes(trashIndex)) return;
+      again.add(trashIndex);
+      queue.push(trashIndex);
+    };
     let fatal: SyncFailure | null = null;
     const worker = async (first: ImapFlow) => {
       // A large download uses the connection up (body-lane.ts): the folder's pass renews it.
@@ -128,8 +140,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
         connection = fresh;
         return fresh;
       };
-      while (!fatal && !signal.aborted && next < folders.length) {
-        const i = next++;
+      while (!fatal && !signal.aborted && queue.length > 0) {
+        const i = queue.shift()!;
         const remote = folders[i]!;
         report.progress(
           'checking-folder',
@@ -138,7 +150,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
           i,
           folders.length,
         );
-        const unchangedId = unchangedByListing.get(i);
+        const unchangedId = again.has(i) ? undefined : unchangedByListing.get(i);
         if (unchangedId !== undefined) {
           stats.foldersSynced += 1;
           stats.foldersUnchanged += 1;
@@ -184,11 +196,12 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
               );
             },
           });
-          stats.foldersSynced += 1;
-          if (result.unchanged) {
+          if (!again.has(i)) stats.foldersSynced += 1;
+          if (result.unchanged && !again.has(i)) {
             stats.foldersUnchanged += 1;
             unchangedFolders.push(result.folderId);
           }
+          if (result.trashed > 0) takeTrashAgain(i);
           // Reported, but the folder synced: the run's result stays ok (severity 'info').
           if (result.renumbered) report.failure(renumberedNotice(remote.path, result));
           if (result.created) stats.foldersCreated += 1;

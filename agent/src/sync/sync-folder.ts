@@ -125,6 +125,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     unchanged: false,
     folderId: folder.id,
     deletionsPending: 0,
+    trashed: 0,
   };
   // A synced folder whose directory vanished was deleted here on purpose or by accident:
   // recreating it empty would read as "every message deleted" and empty the server folder.
