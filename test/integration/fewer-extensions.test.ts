@@ -190,3 +190,64 @@ describe('a server that keeps no hierarchy (NIL delimiter)', function () {
     assert.deepEqual(await fs.readdir(path.join(dir, 'cur')), ['1700000095.deep.host:2,S']);
   });
 });
+
+describe('an APPEND answered without APPENDUID while another message arrives', function () {
+  this.timeout(120_000);
+  let fixture: SyncFixture;
+  let proxy: FaultProxy;
+
+  before(async () => {
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 3, folders: ['INBOX'], seed: 65 }),
+    });
+    proxy = await startFaultProxy({ host: fixture.dovecot.host, port: fixture.dovecot.port });
+  });
+  after(async () => {
+    await proxy?.close();
+    await fixture?.cleanup();
+  });
+
+  it("records the upload under its own UID, not the newcomer's", async () => {
+    const via = {
+      imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
+      maxConnections: 1,
+    };
+    await fixture.sync(FULL_SYNC, via);
+    const ours = Buffer.from('Subject: ours\nMessage-ID: <ours@x>\n\nwritten here\n');
+    const theirs = generateMailbox({ count: 1, folders: ['INBOX'], seed: 66 });
+    // The server's answer to the APPEND says neither the new UID nor the new count, so that
+    // the count read next (a NOOP) also holds a message another client delivered meanwhile.
+    proxy.arm({
+      kind: 'hold-client-when-says',
+      pattern: / APPEND /,
+      meanwhile: async () => {
+        proxy.arm({ kind: 'drop-server-line', pattern: /^\* \d+ EXISTS\r\n$/ });
+        proxy.arm({
+          kind: 'edit-server-line',
+          pattern: /\[APPENDUID \d+ \d+\] /,
+          edit: (line) => line.replace(/\[APPENDUID \d+ \d+\] /, ''),
+        });
+        proxy.arm({
+          kind: 'hold-client-when-says',
+          pattern: / NOOP/,
+          meanwhile: () => fixture.dovecot.appendMessages(theirs),
+        });
+      },
+    });
+    await fs.writeFile(path.join(fixture.folderDir('INBOX'), 'new', '1700000097.ours.host'), ours);
+    const fired = proxy.fired.length;
+    const { done, errors } = await fixture.sync(FULL_SYNC, via);
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.uploaded, 1);
+    assert.equal(proxy.fired.length, fired + 4, 'the answer was doctored, the newcomer delivered');
+    // The next pass brings the newcomer in: each message once on each side.
+    await fixture.sync(FULL_SYNC, via);
+    const server = (await fixture.dovecot.listMessages('INBOX')).map((m) => crlfToLf(m.raw));
+    const local = (await readMaildirFolder(fixture.folderDir('INBOX'))).map((f) => f.data);
+    assert.equal(server.length, 5);
+    assert.deepEqual(
+      local.map((b) => b.toString('latin1')).sort(),
+      server.map((b) => b.toString('latin1')).sort(),
+    );
+  });
+});

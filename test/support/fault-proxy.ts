@@ -116,26 +116,30 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     /** Server bytes kept back until a whole line can be told apart (a drop is armed). */
     let partialLine: Buffer | null = null;
     upstream.on('data', (chunk: Buffer) => {
-      const drop = armed.find(
-        (f) => f.kind === 'drop-server-line' || f.kind === 'edit-server-line',
-      );
-      if (drop && (drop.kind === 'drop-server-line' || drop.kind === 'edit-server-line')) {
+      // Every armed line fault looks at every line: each fires on the first it matches.
+      const lineFaults = () =>
+        armed.filter(
+          (f): f is Extract<Fault, { kind: 'drop-server-line' | 'edit-server-line' }> =>
+            f.kind === 'drop-server-line' || f.kind === 'edit-server-line',
+        );
+      if (lineFaults().length > 0) {
         let text = Buffer.concat([partialLine ?? Buffer.alloc(0), chunk]);
         partialLine = null;
         const out: Buffer[] = [];
         for (let end = text.indexOf('\r\n'); end >= 0; end = text.indexOf('\r\n')) {
           const line = text.subarray(0, end + 2);
           text = text.subarray(end + 2);
-          if (armed.includes(drop) && drop.pattern.test(line.toString('latin1'))) {
-            armed.splice(armed.indexOf(drop), 1);
-            fired.push(drop);
-            if (drop.kind === 'edit-server-line')
-              out.push(Buffer.from(drop.edit(line.toString('latin1')), 'latin1'));
+          const fault = lineFaults().find((f) => f.pattern.test(line.toString('latin1')));
+          if (fault) {
+            armed.splice(armed.indexOf(fault), 1);
+            fired.push(fault);
+            if (fault.kind === 'edit-server-line')
+              out.push(Buffer.from(fault.edit(line.toString('latin1')), 'latin1'));
             continue;
           }
           out.push(line);
         }
-        if (armed.includes(drop)) partialLine = text;
+        if (lineFaults().length > 0) partialLine = text;
         else out.push(text);
         chunk = Buffer.concat(out);
         if (chunk.length === 0) return;
