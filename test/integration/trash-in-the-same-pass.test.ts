@@ -51,4 +51,32 @@ describe('the Trash in the same pass (deletePolicy "trash")', function () {
       assert.equal((await sync()).done.stats.downloaded, 0, 'nothing left for the next pass');
     });
   }
+
+  it('takes the Trash again after a pass of it that ran while the move was made, not beside it', async () => {
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 6, folders: ['INBOX', 'Trash'], seed: 65 }),
+      dovecot: { capabilities: { listStatus: false } },
+    });
+    const options = { deletePolicy: 'trash' as const, maxConnections: 2 };
+    await fixture.sync(FULL_SYNC, options);
+    // Much new mail in the Trash: its pass is still running when INBOX, done with its own
+    // new mail, moves a message in.
+    await fixture.dovecot.appendMessages([
+      ...generateMailbox({ count: 100, folders: ['INBOX'], seed: 67 }),
+      ...generateMailbox({ count: 3000, folders: ['Trash'], seed: 66 }),
+    ]);
+    const trashBefore = (await fixture.dovecot.listMessages('Trash')).length;
+    const [victim] = await readMaildirFolder(fixture.folderDir('INBOX'));
+    await fs.rm(path.join(fixture.folderDir('INBOX'), victim!.subdir, victim!.name));
+
+    const { done, errors } = await fixture.sync(FULL_SYNC, options);
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.foldersSynced, 2);
+    assert.equal(done.stats.uploaded, 0, 'no file of the Trash taken for a new one');
+    const server = await fixture.dovecot.listMessages('Trash');
+    const local = await readMaildirFolder(fixture.folderDir('Trash'));
+    assert.equal(server.length, trashBefore + 1);
+    assert.equal(local.length, server.length, 'Trash: files vs messages');
+    assert.equal((await fixture.sync(FULL_SYNC, options)).done.stats.downloaded, 0);
+  });
 });

@@ -118,11 +118,18 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
     // were moved into it after it was judged or synced, which would leave them for next time.
     const again = new Set<number>();
     const trashIndex = folders.findIndex((f) => f.serverPath === trashPath);
+    // Taken by a worker now, and to be taken again once that pass ends (never two at once).
+    const inProgress = new Set<number>();
+    const pendingAgain = new Set<number>();
     const takeTrashAgain = (from: number) => {
       if (trashIndex < 0 || trashIndex === from) return;
       // Its counters in the listing were read before the move: they judge nothing now.
       unchangedByListing.delete(trashIndex);
       if (queue.includes(trashIndex)) return;
+      if (inProgress.has(trashIndex)) {
+        pendingAgain.add(trashIndex);
+        return;
+      }
       again.add(trashIndex);
       queue.push(trashIndex);
     };
@@ -140,8 +147,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
         connection = fresh;
         return fresh;
       };
-      while (!fatal && !signal.aborted && queue.length > 0) {
-        const i = queue.shift()!;
+      /** One folder's pass; 'stop' when the account's part ends (cancelled, connection lost). */
+      const passOne = async (i: number): Promise<'next' | 'stop'> => {
         const remote = folders[i]!;
         report.progress(
           'checking-folder',
@@ -155,7 +162,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
           stats.foldersSynced += 1;
           stats.foldersUnchanged += 1;
           unchangedFolders.push(unchangedId);
-          continue;
+          return 'next';
         }
         try {
           const result = await syncFolder({
@@ -210,21 +217,36 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
           stats.expungedLocal += result.expungedLocal;
           stats.expungedRemote += result.expungedRemote;
         } catch (err) {
-          if (signal.aborted) return;
+          if (signal.aborted) return 'stop';
           let failure = classifyError(err, remote.path);
           if (failure.code === 'CANCELLED' || isConnectionFatal(failure)) {
             fatal ??= failure;
-            return;
+            return 'stop';
           }
           if (failure.code === 'FOLDER_GONE' && !(err instanceof SyncFailure))
             failure = (await listedButUnopenable(connection, remote, failure)) ?? failure;
           if (failure.severity !== 'error') {
             report.failure(failure);
-            continue;
+            return 'next';
           }
           stats.foldersFailed += 1;
           allOk = false;
           report.failure(failure);
+        }
+        return 'next';
+      };
+      while (!fatal && !signal.aborted && queue.length > 0) {
+        const i = queue.shift()!;
+        inProgress.add(i);
+        try {
+          if ((await passOne(i)) === 'stop') return;
+        } finally {
+          inProgress.delete(i);
+          // Messages were moved into it while this pass ran: once more, after it.
+          if (pendingAgain.delete(i)) {
+            again.add(i);
+            queue.push(i);
+          }
         }
       }
     };
