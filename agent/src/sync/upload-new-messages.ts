@@ -33,7 +33,11 @@ export interface UploadContext {
   folder: FolderState;
   local: MaildirFolder;
   serverPath: string;
-  /** UIDNEXT when the folder was selected: a lower bound for the UIDs of our APPENDs. */
+  /**
+   * A lower bound for the UIDs of our next APPENDs: UIDNEXT when the folder was selected,
+   * raised past each APPEND recorded (UIDs only grow), so that looking for one reads only
+   * what came since.
+   */
   uidNextAtOpen: number | null;
   log: SyncLogger;
   signal: AbortSignal;
@@ -211,6 +215,7 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
     );
     return true;
   }
+  ctx.uidNextAtOpen = Math.max(ctx.uidNextAtOpen ?? 1, uid + 1);
   const stored = await keepServerCopy(ctx, uid, file, data, wire);
   ctx.state.settleAppend(ctx.folder.id, base, {
     uid,
@@ -260,7 +265,6 @@ async function findAppended(
   pending: PendingAppend,
   data?: Buffer,
 ): Promise<number | null> {
-  const known = new Set(ctx.state.messages(ctx.folder.id).map((row) => row.uid));
   const wire = data ? lfToCrlf(data) : null;
   const loose = wire && mayBeAltered(wire) ? alterableBytes(wire) : 0;
   const messageId = wire ? messageIdOf(wire) : null;
@@ -270,12 +274,24 @@ async function findAppended(
   const near: number[] = [];
   const stored: number[] = [];
   const sameId: number[] = [];
+  const answers: Array<{ uid: number; size?: number; headers?: Buffer }> = [];
   for await (const message of ctx.client.fetch(
     `${pending.uidNextBefore}:*`,
     { uid: true, size: true, ...(messageId !== null ? { headers: ['message-id'] } : {}) },
     { uid: true },
-  )) {
-    if (message.uid < pending.uidNextBefore || known.has(message.uid)) continue;
+  ))
+    if (message.uid >= pending.uidNextBefore) answers.push(message);
+  // Those the state holds are other messages (only those UIDs are looked up).
+  const known = new Set(
+    ctx.state
+      .flagRowsOf(
+        ctx.folder.id,
+        answers.map((m) => m.uid),
+      )
+      .map((row) => row.uid),
+  );
+  for (const message of answers) {
+    if (known.has(message.uid)) continue;
     if (message.size === pending.size) exact.push(message.uid);
     else if (
       message.size !== undefined &&
