@@ -344,6 +344,24 @@ describe('local changes reach the server', function () {
     await fs.rm(folderDir('Trash'), { recursive: true });
   });
 
+  it('with deletePolicy "trash", trashes a file moved to a folder the config has since excluded', async () => {
+    const [victim] = await readMaildirFolder(folderDir('INBOX'));
+    await fs.rename(
+      path.join(folderDir('INBOX'), victim!.subdir, victim!.name),
+      path.join(folderDir('Archive'), victim!.subdir, victim!.name),
+    );
+    const trashBefore = await serverCount('Trash');
+    const { done, errors } = await fixture.sync(FULL_SYNC, {
+      deletePolicy: 'trash',
+      folders: { include: ['*'], exclude: ['Trash', 'Archive'] },
+    });
+    assert.deepEqual(errors, []);
+    assert.equal(done.stats.expungedRemote, 1);
+    const trash = await dovecot.listMessages('Trash');
+    assert.equal(trash.length, trashBefore + 1, 'the server keeps it in its Trash');
+    assert.ok(trash.some((m) => crlfToLf(m.raw).equals(victim!.data)));
+  });
+
   it('keeps the server copy, and does not fetch it back, with deletePolicy "keep-remote"', async () => {
     const [victim] = await readMaildirFolder(folderDir('Archive'));
     await fs.rm(path.join(folderDir('Archive'), victim!.subdir, victim!.name));

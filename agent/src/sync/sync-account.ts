@@ -170,6 +170,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             state: input.state,
             accountId: account.id,
             maildirRoot: account.maildir,
+            folderSynced: (path) => folderSelected(path, account.folders),
             remote,
             downloadContents: flags.downloadContents,
             uploadContents: flags.uploadContents,

@@ -52,6 +52,8 @@ export interface FolderSyncInput {
   state: StateDb;
   accountId: string;
   maildirRoot: string;
+  /** Whether the account's config syncs a folder (by display path); all when absent. */
+  folderSynced?: (path: string) => boolean;
   remote: RemoteFolder;
   downloadContents: boolean;
   uploadContents: boolean;
@@ -337,6 +339,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
           { id: input.accountId, maildir: input.maildirRoot },
           remote.path,
           rows,
+          input.folderSynced,
         );
         return new Set(rows.filter((row) => found.has(row.base)).map((row) => row.uid));
       },

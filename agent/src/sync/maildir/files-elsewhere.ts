@@ -21,12 +21,14 @@ export async function filesInOtherFolders(
   account: { id: string; maildir: string; maildirInfoSeparator?: string },
   displayPath: string,
   messages: ReadonlyArray<{ base: string; size: number }>,
+  /** The config's choice: a folder the state knows may be excluded since. */
+  folderSynced: (path: string) => boolean = () => true,
 ): Promise<Set<string>> {
   const found = new Set<string>();
   if (messages.length === 0) return found;
   const sizes = new Map(messages.map((m) => [m.base, m.size]));
   const known = state.folders(account.id).map((f) => f.path);
-  const synced = new Set(known.map(canonicalFolderPath));
+  const synced = new Set(known.filter(folderSynced).map(canonicalFolderPath));
   const self = canonicalFolderPath(displayPath);
   for (const other of await listLocalFolders(account.maildir, hostFolderNameRules(), known)) {
     const name = canonicalFolderPath(other);
