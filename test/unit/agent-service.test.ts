@@ -160,6 +160,28 @@ describe('agent service parts', () => {
       }
     });
 
+    it('knows its holder by its start in clock ticks, whatever the wall clock did since', () => {
+      const lock = DataDirLock.acquire(dir, 'agent');
+      try {
+        const written = JSON.parse(fs.readFileSync(lockFileOf(dir), 'utf8'));
+        assert.equal(typeof written.startTicks, 'number');
+        // The clock was set forward two hours after the start (no RTC, NTP came later).
+        fs.writeFileSync(
+          lockFileOf(dir),
+          JSON.stringify({ ...written, startedAt: written.startedAt - 2 * 3600_000 }),
+        );
+        assert.equal(readLockHolder(dir)?.pid, process.pid);
+        // Another start than this process's: a pid used again.
+        fs.writeFileSync(
+          lockFileOf(dir),
+          JSON.stringify({ ...written, startTicks: written.startTicks - 1 }),
+        );
+        assert.equal(readLockHolder(dir), null);
+      } finally {
+        lock.release();
+      }
+    });
+
     it('takes a killed holder its parent has not collected yet (a zombie) for dead', async () => {
       // `sleep 30` becomes the parent of the short sleep and never waits for it.
       const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], {

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { lockFileOf, readLockHolder, type LockHolder } from './lock-holder.js';
+import { lockFileOf, processStartTicks, readLockHolder, type LockHolder } from './lock-holder.js';
 
 export { lockFileOf, readLockHolder, type LockHolder } from './lock-holder.js';
 
@@ -69,9 +69,15 @@ export class DataDirLock {
       kernelLock.close();
       throw new DataDirLockedError(dataDir, named);
     }
+    const startTicks = processStartTicks(process.pid);
     const lock = new DataDirLock(
       file,
-      { pid: process.pid, role, startedAt: Date.now() },
+      {
+        pid: process.pid,
+        role,
+        startedAt: Date.now(),
+        ...(startTicks !== null ? { startTicks } : {}),
+      },
       kernelLock,
     );
     lock.writeHolder();

@@ -10,6 +10,11 @@ export interface LockHolder {
   /** What holds it: the long-running agent or a one-shot `sync --once`. */
   role: 'agent' | 'sync';
   startedAt: number;
+  /**
+   * When the holder started, in the system's clock ticks since boot (Linux): unlike a wall
+   * time, it names the process whatever the clock did since.
+   */
+  startTicks?: number;
   /** Where the agent listens, once it does. */
   url?: string;
   port?: number;
@@ -34,6 +39,10 @@ export function readLockHolder(dataDir: string): LockHolder | null {
     return null;
   }
   if (typeof holder?.pid !== 'number' || !processAlive(holder.pid)) return null;
+  const ticks = processStartTicks(holder.pid);
+  if (typeof holder.startTicks === 'number' && ticks !== null)
+    return ticks === holder.startTicks ? holder : null;
+  // Written by a version that kept no ticks: by the wall clock, allowing for its steps.
   const started = processStartTime(holder.pid);
   const reused =
     started !== null &&
@@ -85,15 +94,24 @@ const USER_HZ = 100;
  * ticks since boot. Null where unknown. Whole seconds of boot time: up to a second early.
  */
 function processStartTime(pid: number): number | null {
+  const ticks = processStartTicks(pid);
+  if (ticks === null) return null;
+  try {
+    const boot = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1];
+    return boot === undefined ? null : Number(boot) * 1000 + (ticks * 1000) / USER_HZ;
+  } catch {
+    return null;
+  }
+}
+
+/** When a process started, in clock ticks since boot, from /proc (Linux); null elsewhere. */
+export function processStartTicks(pid: number): number | null {
   if (process.platform !== 'linux') return null;
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after "(command)": state is the 3rd field, starttime the 22nd.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]);
-    const boot = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1];
-    if (!Number.isFinite(ticks) || boot === undefined) return null;
-    return Number(boot) * 1000 + (ticks * 1000) / USER_HZ;
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isFinite(ticks) ? ticks : null;
   } catch {
     return null;
   }

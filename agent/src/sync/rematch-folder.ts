@@ -257,7 +257,7 @@ async function headerBlocksAmong(
   const blocks = files.filter((file) => file.digest !== null);
   if (blocks.length === 0) return [];
   const ids = new Set(blocks.map((block) => block.messageId));
-  const shortest = Math.min(...blocks.map((block) => block.length));
+  const shortest = blocks.reduce((least, block) => Math.min(least, block.length), Infinity);
   const wanted = server
     .filter((m) => !taken.has(m.uid) && m.size > shortest && ids.has(m.messageId))
     .map((m) => m.uid);
