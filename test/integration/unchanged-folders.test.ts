@@ -281,6 +281,23 @@ for (const server of [
       assert.ok((await fs.readdir(path.join(inbox(), 'cur'))).includes(`${name}:2,F`));
     });
 
+    it('still skips a folder with a directory in cur/, and not one with an empty file', async () => {
+      await settle();
+      // A directory cannot become a message without the folder's directories changing...
+      await fs.mkdir(path.join(inbox(), 'cur', 'a-directory'));
+      await settle();
+      // ...an empty file can: filled in place, it changes nothing the mark sees.
+      const empty = path.join(inbox(), 'new', `${Math.floor(Date.now() / 1000)}.M2P2Q2.empty`);
+      await fs.writeFile(empty, '');
+      await untilSettled();
+      await sync();
+      await untilSettled();
+      assert.equal((await sync()).stats.foldersUnchanged, FOLDERS.length - 1);
+      await fs.writeFile(empty, 'From: a@example.com\nSubject: filled\n\nhello\n');
+      assert.equal((await sync()).stats.uploaded, 1);
+      await fs.rm(path.join(inbox(), 'cur', 'a-directory'), { recursive: true });
+    });
+
     it('expunges on the server a file deleted from the Maildir', async () => {
       await settle();
       const file = (await fileOf(4))!;

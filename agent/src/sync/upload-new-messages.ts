@@ -116,8 +116,9 @@ export async function uploadNewMessages(
     if (ctx.signal.aborted) break;
     if (known.has(base)) continue;
     try {
-      if (!(await appendOne(ctx, base, file))) {
-        leftOut += 1;
+      const outcome = await appendOne(ctx, base, file);
+      if (outcome !== 'sent') {
+        if (outcome === 'left-may-change') leftOut += 1;
         continue;
       }
     } catch (err) {
@@ -143,10 +144,10 @@ export async function uploadNewMessages(
 export interface UploadResult {
   uploaded: number;
   /**
-   * Entries new to the state that were not sent: no message file (a directory, a socket), an
-   * empty or unreadable file, one gone meanwhile. Each may become one without its directory
-   * changing (a file filled in place, its permissions fixed), so the folder cannot be taken
-   * as in sync while there are any.
+   * Entries new to the state that were not sent and may become messages without their
+   * directory changing: an empty file (filled in place), an unreadable one (its permissions
+   * fixed), a link (its target appears), one gone meanwhile. The folder cannot be taken as
+   * in sync while there are any. A directory, FIFO or socket is not one of them.
    */
   leftOut: number;
 }
@@ -154,33 +155,44 @@ export interface UploadResult {
 /** A refused APPEND stored nothing: the message failed, not the connection or the folder. */
 const REFUSALS = new Set(['SERVER_NO', 'SERVER_BAD', 'QUOTA_EXCEEDED']);
 
-/** False when the entry turned out to be no message to send (see MaildirFolder.readMessage). */
-async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Promise<boolean> {
+/**
+ * 'sent', or why not: the entry is no message to send (see MaildirFolder.readMessage) and
+ * will stay so until its directory changes ('left'), or may become one without that (an
+ * empty file filled in place, a file made readable, a link whose target appears).
+ */
+type AppendOutcome = 'sent' | 'left' | 'left-may-change';
+
+async function appendOne(
+  ctx: UploadContext,
+  base: string,
+  file: LocalFile,
+): Promise<AppendOutcome> {
   const read = await ctx.local.readMessage(file);
   if (read.kind === 'gone') {
     ctx.log.info({ file: `${file.subdir}/${file.name}` }, 'new file gone before upload; next time');
-    return false;
+    return 'left-may-change';
   }
   if (read.kind === 'not-a-file') {
     ctx.log.warn(
       { file: `${file.subdir}/${file.name}`, type: read.type },
       'entry in the Maildir is not a message file; left alone',
     );
-    return false;
+    // Only a link's target can change without the directory changing.
+    return read.type.includes('symbolic link') ? 'left-may-change' : 'left';
   }
   if (read.kind === 'unreadable') {
     ctx.log.warn(
       { file: `${file.subdir}/${file.name}`, code: read.code },
       'message file in the Maildir cannot be read (its permissions); left alone until it can',
     );
-    return false;
+    return 'left-may-change';
   }
   const { data, mtime } = read;
   if (data.length === 0) {
     // No message at all (servers refuse one, RFC 5322 wants a header): asking again at every
     // pass would only fail the run each time.
     ctx.log.warn({ file: `${file.subdir}/${file.name}` }, 'empty file in the Maildir; left alone');
-    return false;
+    return 'left-may-change'; // it may be filled in place
   }
   const wire = lfToCrlf(data);
   const pending: PendingAppend = {
@@ -213,7 +225,7 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
       { base },
       'APPEND acknowledged but the message was not found; will look again next time',
     );
-    return true;
+    return 'sent';
   }
   ctx.uidNextAtOpen = Math.max(ctx.uidNextAtOpen ?? 1, uid + 1);
   const stored = await keepServerCopy(ctx, uid, file, data, wire);
@@ -231,7 +243,7 @@ async function appendOne(ctx: UploadContext, base: string, file: LocalFile): Pro
     messageId: normalizeMessageId(messageIdOf(stored) ?? ''),
   });
   if (carried.length > 0) ctx.state.forgetRemovedKeywords(ctx.folder.id, base);
-  return true;
+  return 'sent';
 }
 
 /**
