@@ -14,6 +14,7 @@ import { crlfToLf, lfToCrlf } from '../../agent/src/sync/maildir/crlf.js';
 import type { StateDb } from '../../agent/src/sync/state-db.js';
 import type { TestDovecot } from '../support/dovecot.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
+import { appendLandedBeforeCrash } from '../support/crash-appends.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
@@ -91,19 +92,7 @@ describe('local changes reach the server', function () {
     const base = '1700000002.crashed.otherclient';
     await fs.writeFile(path.join(folderDir('INBOX'), 'cur', `${base}:2,S`), body);
     // What a crash right after the APPEND leaves: the journal row, the message on the server.
-    const folderId = state.folders('a').find((f) => f.path === 'INBOX')!.id;
-    const wire = lfToCrlf(body);
-    const client = await dovecot.client();
-    const status = await client.status('INBOX', { uidNext: true });
-    assert.ok(status);
-    state.journalAppend(folderId, {
-      base,
-      sha256: createHash('sha256').update(wire).digest('hex'),
-      size: wire.length,
-      uidNextBefore: status.uidNext!,
-    });
-    await client.append('INBOX', wire, ['\\Seen']);
-    await client.logout();
+    const { folderId } = await appendLandedBeforeCrash(state, dovecot, base, body);
     const before = await serverCount('INBOX');
 
     const { done } = await sync();
@@ -126,19 +115,7 @@ describe('local changes reach the server', function () {
     const base = '1700000004.crashed-altered.otherclient';
     const file = path.join(folderDir('INBOX'), 'cur', `${base}:2,S`);
     await fs.writeFile(file, body);
-    const folderId = state.folders('a').find((f) => f.path === 'INBOX')!.id;
-    const wire = lfToCrlf(body);
-    const client = await dovecot.client();
-    const status = await client.status('INBOX', { uidNext: true });
-    assert.ok(status);
-    state.journalAppend(folderId, {
-      base,
-      sha256: createHash('sha256').update(wire).digest('hex'),
-      size: wire.length,
-      uidNextBefore: status.uidNext!,
-    });
-    await client.append('INBOX', wire, ['\\Seen']);
-    await client.logout();
+    const { folderId, wire } = await appendLandedBeforeCrash(state, dovecot, base, body);
     const stored = (await dovecot.listMessages('INBOX')).at(-1)!.raw;
     assert.ok(!stored.equals(wire), 'the server changed it');
     const before = await serverCount('INBOX');
@@ -182,19 +159,7 @@ describe('local changes reach the server', function () {
     const body = crlfToLf(generateMessage(9007, { sizeClass: 'small' }));
     const base = '1700000006.crashed-estimated.otherclient';
     await fs.writeFile(path.join(folderDir('INBOX'), 'cur', `${base}:2,S`), body);
-    const folderId = state.folders('a').find((f) => f.path === 'INBOX')!.id;
-    const wire = lfToCrlf(body);
-    const client = await dovecot.client();
-    const status = await client.status('INBOX', { uidNext: true });
-    assert.ok(status);
-    state.journalAppend(folderId, {
-      base,
-      sha256: createHash('sha256').update(wire).digest('hex'),
-      size: wire.length,
-      uidNextBefore: status.uidNext!,
-    });
-    await client.append('INBOX', wire, ['\\Seen']);
-    await client.logout();
+    const { folderId } = await appendLandedBeforeCrash(state, dovecot, base, body);
     const before = await serverCount('INBOX');
     const proxy = await startFaultProxy({ host: dovecot.host, port: dovecot.port });
     try {
@@ -229,19 +194,7 @@ describe('local changes reach the server', function () {
     const base = '1700000007.crashed-kept.otherclient';
     const file = path.join(folderDir('INBOX'), 'cur', `${base}:2,S`);
     await fs.writeFile(file, body);
-    const folderId = state.folders('a').find((f) => f.path === 'INBOX')!.id;
-    const wire = lfToCrlf(body);
-    const client = await dovecot.client();
-    const status = await client.status('INBOX', { uidNext: true });
-    assert.ok(status);
-    state.journalAppend(folderId, {
-      base,
-      sha256: createHash('sha256').update(wire).digest('hex'),
-      size: wire.length,
-      uidNextBefore: status.uidNext!,
-    });
-    await client.append('INBOX', wire, ['\\Seen']);
-    await client.logout();
+    const { folderId, wire } = await appendLandedBeforeCrash(state, dovecot, base, body);
     // The crash came after the file took the server's copy, before the UID was recorded.
     const stored = (await dovecot.listMessages('INBOX')).at(-1)!.raw;
     assert.ok(!stored.equals(wire), 'the server changed it');

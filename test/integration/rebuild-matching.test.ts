@@ -7,12 +7,12 @@
  * on each side.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FULL_SYNC } from '../../agent/src/protocol/index.js';
-import { crlfToLf, lfToCrlf } from '../../agent/src/sync/maildir/crlf.js';
+import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
+import { appendLandedBeforeCrash } from '../support/crash-appends.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
@@ -182,19 +182,7 @@ describe('matching files to messages again with hard messages', function () {
     const body = bytes('Message-ID: <journalled@x>\nSubject: mine\n\nwritten here\n');
     const base = '1700000008.journalled.otherclient';
     await fs.writeFile(path.join(fixture.folderDir('INBOX'), 'cur', `${base}:2,S`), body);
-    const folderId = fixture.state.folders('a').find((f) => f.path === 'INBOX')!.id;
-    const wire = lfToCrlf(body);
-    const client = await fixture.dovecot.client();
-    const status = await client.status('INBOX', { uidNext: true });
-    assert.ok(status);
-    fixture.state.journalAppend(folderId, {
-      base,
-      sha256: createHash('sha256').update(wire).digest('hex'),
-      size: wire.length,
-      uidNextBefore: status.uidNext!,
-    });
-    await client.append('INBOX', wire, ['\\Seen']);
-    await client.logout();
+    const { folderId } = await appendLandedBeforeCrash(fixture.state, fixture.dovecot, base, body);
     await renumber(fixture);
     const stats = await sync(fixture);
     assert.deepEqual([stats.downloaded, stats.uploaded], [0, 0], 'downloaded, uploaded');
