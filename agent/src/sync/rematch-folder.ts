@@ -92,25 +92,27 @@ export async function rematchFolder(input: {
     known.length > 0
       ? [...known, ...journalled.map((base) => fileRow(base, files.get(base)!.letters))]
       : [...files].map(([base, file]) => fileRow(base, file.letters));
+  // What matching needs of each file, read once; its bytes again only where they decide.
   // Local files alike by Message-ID and size: one server candidate does not tell them apart.
-  // Read once here and again below: holding every file meanwhile would hold the folder.
+  const summaries = new Map<string, FileSummary>();
   const localKeys = new Map<string, number>();
   for (const old of candidates) {
     const file = files.get(old.base);
     if (!file || old.partial) continue;
     const read = await local.readMessage(file);
     if (read.kind !== 'message') continue;
-    for (const key of keysOf(read.data)) localKeys.set(key, (localKeys.get(key) ?? 0) + 1);
+    const summary = summaryOf(read.data);
+    summaries.set(old.base, summary);
+    for (const key of summary.keys) localKeys.set(key, (localKeys.get(key) ?? 0) + 1);
   }
   const unmatched: Unmatched[] = [];
   for (const old of candidates) {
     const file = files.get(old.base);
     if (!file) continue; // deleted here before the renumbering: the server copy comes back
-    const read = await local.readMessage(file);
-    // Gone meanwhile, or no file at all (a directory made in cur/): nothing to match.
-    if (read.kind !== 'message') continue;
-    const data = read.data;
     if (old.partial) {
+      const read = await local.readMessage(file);
+      // Gone meanwhile, or no file at all (a directory made in cur/): nothing to match.
+      if (read.kind !== 'message') continue;
       // A header block: no size to compare, and never to be uploaded as if it were a message.
       const sameId = server.filter(
         (m) => m.messageId !== null && m.messageId === messageIdOf(read.data) && !taken.has(m.uid),
@@ -123,7 +125,9 @@ export async function rematchFolder(input: {
       }
       continue;
     }
-    const keys = keysOf(data);
+    const summary = summaries.get(old.base);
+    if (!summary) continue;
+    const { keys } = summary;
     const found = new Set(keys.flatMap((key) => byKey.get(key) ?? []));
     const choices = [...found].filter((m) => !taken.has(m.uid));
     // A Message-ID and a size alike make one candidate the same message, unless another file
@@ -132,26 +136,20 @@ export async function rematchFolder(input: {
     // a new local message for a held one would leave it on neither side: the bytes decide.
     const sure =
       choices.length === 1 &&
-      messageIdOf(data) !== null &&
+      summary.messageId !== null &&
       keys.length === 1 &&
       localKeys.get(keys[0]!) === 1;
     const match = sure
       ? choices[0]
       : choices.length > 0
-        ? await byContent(client, choices, data)
+        ? await byContentOfFile(client, choices, local, file)
         : undefined;
     if (!match) {
-      unmatched.push({
-        old,
-        file,
-        length: data.length,
-        messageId: messageIdOf(data),
-        digest: endsWithBlankLine(data) ? digestOf(data) : null,
-      });
+      unmatched.push({ old, file, ...summary });
       continue;
     }
     taken.add(match.uid);
-    rows.push({ ...old, uid: match.uid, size: data.length });
+    rows.push({ ...old, uid: match.uid, size: summary.length });
   }
   let left = unmatched;
   if (known.length === 0) {
@@ -170,12 +168,10 @@ export async function rematchFolder(input: {
   for (const { old, file, messageId } of left) {
     const sameId = server.filter((m) => !taken.has(m.uid) && m.messageId === messageId);
     if (messageId === null || sameId.length === 0) continue;
-    const read = await local.readMessage(file);
-    if (read.kind !== 'message') continue;
-    const match = await byContent(client, sameId, read.data);
+    const match = await byContentOfFile(client, sameId, local, file);
     if (!match) continue; // stays a local message: uploaded if it is not on the server
     taken.add(match.uid);
-    rows.push({ ...old, uid: match.uid, size: read.data.length });
+    rows.push({ ...old, uid: match.uid, size: summaries.get(old.base)!.length });
   }
   input.state.replaceFolderMessages(input.folderId, rows, input.uidValidity);
   const unmatchedServerUids = server.filter((m) => !taken.has(m.uid)).map((m) => m.uid);
@@ -202,6 +198,17 @@ function keysOf(data: Buffer): string[] {
   return [...sizes].map((size) => `${messageId}\u0000${size}`);
 }
 
+/** `byContent` with the file read now; undefined if it is no message any more. */
+async function byContentOfFile(
+  client: ImapFlow,
+  candidates: ServerMessage[],
+  local: MaildirFolder,
+  file: LocalFile,
+): Promise<ServerMessage | undefined> {
+  const read = await local.readMessage(file);
+  return read.kind === 'message' ? byContent(client, candidates, read.data) : undefined;
+}
+
 /**
  * The candidate whose bytes are the file's: as the file would be uploaded, or as it was
  * stored from the server (CRLF → LF), each as the server serves it (a NUL comes as 0x80).
@@ -225,14 +232,28 @@ async function byContent(
   return undefined;
 }
 
-/** A file that matched no message by Message-ID and size. */
-interface Unmatched {
-  old: MessageRow;
-  file: LocalFile;
+/** What matching needs of a file's bytes. */
+interface FileSummary {
+  keys: string[];
   length: number;
   messageId: string | null;
   /** Of the file's bytes, if it may be a header block (it ends in a blank line). */
   digest: string | null;
+}
+
+function summaryOf(data: Buffer): FileSummary {
+  return {
+    keys: keysOf(data),
+    length: data.length,
+    messageId: messageIdOf(data),
+    digest: endsWithBlankLine(data) ? digestOf(data) : null,
+  };
+}
+
+/** A file that matched no message by Message-ID and size. */
+interface Unmatched extends FileSummary {
+  old: MessageRow;
+  file: LocalFile;
 }
 
 function endsWithBlankLine(data: Buffer): boolean {
