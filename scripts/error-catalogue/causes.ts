@@ -43,4 +43,6 @@ export const ERROR_CAUSES: Record<ErrorCode, string> = {
     'The server did not send messages it still has when they were asked for: it left them out of its answer, sent them without a body, under another UID, or in an answer that could not be read (a literal whose length was not what it announced). What did come is stored; the folder is not marked in sync, so the next sync looks for the missing messages again.',
   FOLDER_UNOPENABLE:
     'The server lists a folder but refuses to open it, saying it does not exist, and still lists it when asked again: a folder the server holds under a name it cannot use (with Dovecot, a directory made in its mail store by another program under a name that is not modified UTF-7, such as `R&D`). No client can open it until it is repaired on the server.',
+  STATE_REBUILT:
+    'The sync state database (`state.db` in the data directory) had a damaged page: a disk or file system fault, or a copy of the file taken while it was written. StoreSync moved it aside as `state.db.damaged-<time>` (kept for support) and started an empty state, which the same sync rebuilds from the Maildir and the server. Informational: the sync still succeeds.',
 };

@@ -5,6 +5,7 @@
  * moving a message to another folder.
  */
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
@@ -82,6 +83,51 @@ describe('local faults', function () {
     );
   });
 
+  it('sets aside a state database whose damaged pages only a sync reads, and rebuilds it in the same sync', async () => {
+    // New mail on the server and a new file here: the pass must read the damaged rows.
+    await fixture.dovecot.appendMessages(
+      generateMailbox({ count: 12, folders: FOLDERS, seed: 72 }),
+    );
+    await fs.writeFile(
+      path.join(fixture.folderDir('Archive'), 'new', '1725000001.late.host'),
+      crlfToLf(generateMessage(7101)),
+    );
+    // The pages of the messages table damaged (a disk fault), the rest of the file intact.
+    fixture.state.close();
+    const db = new Database(stateFile(), { readonly: true });
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const pages = db
+      .prepare("SELECT pageno FROM dbstat WHERE name = 'messages' AND pagetype = 'leaf'")
+      .pluck()
+      .all() as number[];
+    db.close();
+    assert.ok(pages.length > 1, 'the messages table spans pages');
+    const file = await fs.open(stateFile(), 'r+');
+    for (const page of pages)
+      await file.write(randomBytes(pageSize), 0, pageSize, (page - 1) * pageSize);
+    await file.close();
+    fixture.state = new StateDb(stateFile());
+    assert.equal(fixture.state.recovered, null, 'opening the file does not read those pages');
+
+    const { done, errors } = await fixture.sync();
+    assert.equal(done.result, 'ok', JSON.stringify(errors));
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.severity]),
+      [['STATE_REBUILT', 'info']],
+    );
+    // Read again: the assertion above narrowed the field to null.
+    const recovered = (fixture.state as StateDb).recovered;
+    assert.ok(recovered, 'the file was set aside');
+    assert.ok(fsSync.existsSync(recovered.damagedCopy), 'kept for support');
+    assert.equal(done.stats.downloaded, 12, 'each new message downloaded once');
+    assert.equal(done.stats.uploaded, 1, 'the new file uploaded once');
+    await assertInSync();
+    const again = await fixture.sync();
+    assert.deepEqual(
+      [again.done.stats.downloaded, again.done.stats.uploaded, again.errors.length],
+      [0, 0, 0],
+    );
+  });
   it('rebuilds a deleted state database the same way', async () => {
     await fixture.discardState();
     const { done } = await fixture.sync();

@@ -121,6 +121,7 @@ export const ErrorCodeSchema = z.enum([
   'SERVER_ALERT',
   'MESSAGE_UNAVAILABLE',
   'FOLDER_UNOPENABLE',
+  'STATE_REBUILT',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 

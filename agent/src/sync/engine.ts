@@ -28,7 +28,7 @@ import { openLocalFolder } from './maildir/open-local-folder.js';
 import { backfillMessageIds } from './message-index.js';
 import type { ImapProtocolLog } from './imap-session.js';
 import { silentLogger, type SyncLogger } from './logger.js';
-import type { StateDb } from './state-db.js';
+import { isDamagedState, type StateDb } from './state-db.js';
 import { canonicalFolderPath } from './maildir/folder-path.js';
 import { syncAccount } from './sync-account.js';
 import { SessionPool, type SessionSource } from './session-pool.js';
@@ -46,6 +46,7 @@ export interface RunningSync {
   syncId: string;
   accountIds: string[];
   trigger: SyncTrigger;
+  flags: SyncFlags;
   startedAt: number;
   /** Latest progress per account. */
   progress: Map<string, ProgressEvent>;
@@ -108,6 +109,12 @@ export class SyncEngine {
   private readonly pool: SessionPool | null;
   private readonly sessions: SessionSource | undefined;
   private readonly log: SyncLogger;
+  /**
+   * Account passes, on-demand fetches and lookups under way: each holds folder ids read from
+   * the state across its awaits, so a damaged state file is set aside only when none is.
+   */
+  private statePasses = 0;
+  private readonly waitingForStateIdle: Array<() => void> = [];
 
   constructor(
     private accounts: readonly AccountConfig[],
@@ -181,6 +188,7 @@ export class SyncEngine {
       syncId,
       accountIds: ids,
       trigger: request.trigger,
+      flags: request.flags,
       startedAt,
       progress: new Map(),
       alertsShown: new Set(),
@@ -208,7 +216,15 @@ export class SyncEngine {
    * SYNC_ON_DEMAND for one message: makes sure its full body is in the Maildir (fetching it if
    * it was stored headers-only) and returns the file's path.
    */
-  async fetchMessage(
+  fetchMessage(
+    accountId: string,
+    folderPath: string,
+    uid: number,
+  ): Promise<{ path: string; fetched: boolean; size: number }> {
+    return this.holdingState(() => this.fetchMessageNow(accountId, folderPath, uid));
+  }
+
+  private async fetchMessageNow(
     accountId: string,
     folderPath: string,
     uid: number,
@@ -307,7 +323,9 @@ export class SyncEngine {
 
   /** Every place a message with this Message-ID is stored, in the configured accounts. */
   async lookupMessage(internetMessageId: string): Promise<MessageLocation[]> {
-    for (const account of this.accounts) await backfillMessageIds(this.state, account);
+    await this.holdingState(async () => {
+      for (const account of this.accounts) await backfillMessageIds(this.state, account);
+    });
     const configured = new Set(this.accounts.map((a) => a.id));
     return this.state
       .placesOfMessage(internetMessageId)
@@ -426,31 +444,54 @@ export class SyncEngine {
       },
     };
     let result!: SyncResult; // every path through the loop below sets it
+    let stateSetAside = false;
     // Every step is idempotent, so after a dropped connection a new pass resumes the work.
     for (let attempt = 0; ; attempt++) {
       // Each attempt counts apart: what it did (downloads, uploads, flags) adds up, but which
       // folders synced, were unchanged or failed is the last attempt's say, not a sum.
       const counted = emptyStats();
+      const generation = this.state.generation;
       try {
-        const allOk = await syncAccount({
-          account,
-          flags,
-          folders,
-          state: this.state,
-          stats: counted,
-          signal: run.controller.signal,
-          log,
-          report,
-          // Protocol lines carry the run's ids like every other line of the run.
-          protocolLog: bindProtocolLog(this.options.protocolLog, {
-            syncId: run.syncId,
-            accountId: account.id,
+        const allOk = await this.holdingState(() =>
+          syncAccount({
+            account,
+            flags,
+            folders,
+            state: this.state,
+            stats: counted,
+            signal: run.controller.signal,
+            log,
+            report,
+            // Protocol lines carry the run's ids like every other line of the run.
+            protocolLog: bindProtocolLog(this.options.protocolLog, {
+              syncId: run.syncId,
+              accountId: account.id,
+            }),
+            ...(this.sessions ? { sessions: this.sessions } : {}),
+            laneFrom: this.options.laneFrom,
           }),
-          ...(this.sessions ? { sessions: this.sessions } : {}),
-          laneFrom: this.options.laneFrom,
-        });
+        );
         result = allOk ? 'ok' : 'error';
       } catch (err) {
+        const stateLost = isDamagedState(err) || this.state.generation !== generation;
+        if (stateLost && !stateSetAside && !run.controller.signal.aborted) {
+          // Once per run: a file damaged again at once is a disk failing, told as such below.
+          stateSetAside = true;
+          addStats(stats, counted, { folders: false });
+          if (await this.setAsideDamagedState(generation, err, log)) {
+            const copy = this.state.recovered?.damagedCopy ?? '';
+            this.emitFailure(
+              run.syncId,
+              account.id,
+              new SyncFailure(
+                'STATE_REBUILT',
+                `The sync state was damaged: it was set aside as ${path.basename(copy)} and is rebuilt by this sync`,
+              ),
+              log,
+            );
+          }
+          continue;
+        }
         const failure = classifyError(err);
         if (failure.code === 'CANCELLED' || run.controller.signal.aborted) {
           result = 'cancelled';
@@ -482,6 +523,40 @@ export class SyncEngine {
     }
     this.state.finishAccountRun(run.syncId, account.id, result, Date.now());
     return result;
+  }
+
+  /** Runs `work`, counted among what holds ids read from the state (statePasses). */
+  private async holdingState<T>(work: () => Promise<T>): Promise<T> {
+    this.statePasses += 1;
+    try {
+      return await work();
+    } finally {
+      this.statePasses -= 1;
+      if (this.statePasses === 0) for (const wake of this.waitingForStateIdle.splice(0)) wake();
+    }
+  }
+
+  /**
+   * Sets the damaged state file aside once nothing holds ids read from it (the other passes
+   * finish on it first: a damaged page fails only what reads it). False when another pass
+   * did it meanwhile. The runs under way get their history rows again in the new file.
+   */
+  private async setAsideDamagedState(
+    generation: number,
+    err: unknown,
+    log: SyncLogger,
+  ): Promise<boolean> {
+    while (this.statePasses > 0 && this.state.generation === generation)
+      await new Promise<void>((wake) => this.waitingForStateIdle.push(wake));
+    if (this.state.generation !== generation) return false;
+    this.state.setAsideDamaged(err);
+    log.warn(
+      this.state.recovered ?? {},
+      'state database was damaged; set aside, rebuilding from Maildir and server',
+    );
+    for (const run of this.runs.values())
+      this.state.startRun(run.syncId, run.trigger, run.flags, run.startedAt, run.accountIds);
+    return true;
   }
 
   private emitFailure(

@@ -96,6 +96,12 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
     // Nothing any client can do on its side; the rest of the account synced.
     severity: 'warning',
   },
+  STATE_REBUILT: {
+    hint: 'Nothing to do: the Maildir’s files were matched to the server’s messages again, so nothing is downloaded or uploaded twice. If it happens again, check the disk; the damaged copy is kept for support.',
+    retryable: false,
+    // Healed within the run: news for the user and support, not a failure.
+    severity: 'info',
+  },
 };
 
 /**

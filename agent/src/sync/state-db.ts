@@ -220,222 +220,71 @@ interface FolderRecord {
 /** How long the keywords of a message whose file left its folder wait for it to turn up. */
 const REMOVED_KEYWORDS_KEPT_MS = 30 * 24 * 3600_000;
 
-/** SQLite's answers for a file that is not (or no longer) a database. */
-const DAMAGED_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
+/** SQLite's answers for a file that is not (or no longer) a database, or has a damaged page. */
+export function isDamagedState(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'))
+  );
+}
 
 export class StateDb {
-  private readonly db: Database.Database;
-  private readonly statements;
+  private db!: Database.Database;
+  private statements!: Statements;
   /**
    * Set when the file was damaged and set aside: the state starts empty and the next sync
    * rebuilds it from the Maildir and the server (matching by Message-ID, size and content,
    * so nothing is downloaded or uploaded twice). Says where the damaged file went.
    */
-  readonly recovered: { damagedCopy: string; reason: string } | null = null;
+  recovered: { damagedCopy: string; reason: string } | null = null;
+  /**
+   * How many times the file was set aside since this process opened it. A folder or message
+   * id read before a change of it means nothing (or another row) in the new file.
+   */
+  generation = 0;
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    let opened: Database.Database | undefined;
     try {
-      this.db = opened = openDatabase(file);
-      this.migrate();
+      this.open();
     } catch (err) {
-      opened?.close();
-      const code = (err as { code?: string }).code ?? '';
-      if (!DAMAGED_CODES.has(code)) throw err;
-      const damagedCopy = `${file}.damaged-${Date.now()}`;
-      for (const suffix of ['', '-wal', '-shm']) {
-        if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, damagedCopy + suffix);
-      }
-      this.recovered = { damagedCopy, reason: (err as Error).message };
-      this.db = openDatabase(file);
-      this.migrate();
+      if (!isDamagedState(err)) throw err;
+      this.setAsideDamaged(err);
     }
-    this.statements = {
-      folder: this.db.prepare<[string, string], FolderRecord>(
-        'SELECT * FROM folders WHERE account_id = ? AND path = ?',
-      ),
-      insertFolder: this.db.prepare(
-        'INSERT INTO folders (account_id, path, server_path, delimiter) VALUES (?, ?, ?, ?)',
-      ),
-      updateFolderName: this.db.prepare(
-        'UPDATE folders SET server_path = ?, delimiter = ? WHERE id = ?',
-      ),
-      foldersOf: this.db.prepare<[string], FolderRecord>(
-        'SELECT * FROM folders WHERE account_id = ? ORDER BY path',
-      ),
-      messages: this.db.prepare<
-        [number],
-        {
-          uid: number;
-          base: string;
-          flags: string;
-          size: number;
-          internal_date: number | null;
-          partial: number;
-          message_id: string | null;
-        }
-      >(
-        'SELECT uid, base, flags, size, internal_date, partial, message_id FROM messages WHERE folder_id = ? ORDER BY uid',
-      ),
-      maxUid: this.db.prepare<[number], { max: number | null }>(
-        'SELECT MAX(uid) AS max FROM messages WHERE folder_id = ?',
-      ),
-      insertMessage: this.db.prepare(
-        'INSERT OR REPLACE INTO messages (folder_id, uid, base, flags, size, internal_date, partial, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      pendingAppends: this.db.prepare<
-        [number],
-        { base: string; sha256: string; size: number; uidnext_before: number }
-      >('SELECT base, sha256, size, uidnext_before FROM pending_appends WHERE folder_id = ?'),
-      insertPendingAppend: this.db.prepare(
-        'INSERT OR REPLACE INTO pending_appends (folder_id, base, sha256, size, uidnext_before) VALUES (?, ?, ?, ?, ?)',
-      ),
-      deletePendingAppend: this.db.prepare(
-        'DELETE FROM pending_appends WHERE folder_id = ? AND base = ?',
-      ),
-      updateFlags: this.db.prepare('UPDATE messages SET flags = ? WHERE folder_id = ? AND uid = ?'),
-      deleteMessage: this.db.prepare('DELETE FROM messages WHERE folder_id = ? AND uid = ?'),
-      markSynced: this.db.prepare(
-        'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ?, exists_count = ?, local_mark = ?, flag_answers = ?, flag_answer_sets = ?, listing_digest = ? WHERE id = ?',
-      ),
-      touchSynced: this.db.prepare('UPDATE folders SET last_sync_at = ? WHERE id = ?'),
-      forgetFlagAnswers: this.db.prepare(
-        'UPDATE folders SET flag_answers = NULL, flag_answer_sets = NULL WHERE id = ? AND flag_answers IS NOT NULL',
-      ),
-      highestUid: this.db
-        .prepare<[number], number | null>('SELECT max(uid) FROM messages WHERE folder_id = ?')
-        .pluck(),
-      uidValidityOf: this.db
-        .prepare<[number], number | null>('SELECT uidvalidity FROM folders WHERE id = ?')
-        .pluck(),
-      messageCount: this.db
-        .prepare<[number], number>('SELECT count(*) FROM messages WHERE folder_id = ?')
-        .pluck(),
-      uids: this.db
-        .prepare<[number], number>('SELECT uid FROM messages WHERE folder_id = ? ORDER BY uid')
-        .pluck(),
-      flagRowsIn: this.db
-        .prepare<[number, string], [number, string, string]>(
-          'SELECT uid, base, flags FROM messages WHERE folder_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid',
-        )
-        .raw(),
-      bases: this.db
-        .prepare<[number], string>('SELECT base FROM messages WHERE folder_id = ?')
-        .pluck(),
-      sizeOfBase: this.db
-        .prepare<[number, string], number>(
-          'SELECT size FROM messages INDEXED BY messages_by_base WHERE folder_id = ? AND base = ?',
-        )
-        .pluck(),
-      basesAndFlags: this.db
-        .prepare<[number], [string, string]>('SELECT base, flags FROM messages WHERE folder_id = ?')
-        .raw(),
-      flagRows: this.db
-        .prepare<[number], [number, string, string]>(
-          'SELECT uid, base, flags FROM messages WHERE folder_id = ? ORDER BY uid',
-        )
-        .raw(),
-      hasPartial: this.db.prepare<[number], { one: number }>(
-        'SELECT 1 AS one FROM messages WHERE folder_id = ? AND partial = 1 LIMIT 1',
-      ),
-      hasPendingAppend: this.db.prepare<[number], { one: number }>(
-        'SELECT 1 AS one FROM pending_appends WHERE folder_id = ? LIMIT 1',
-      ),
-      counts: this.db.prepare<{ account: string }, { folders: number; messages: number }>(
-        `SELECT (SELECT COUNT(*) FROM folders WHERE account_id = @account) AS folders,
-                (SELECT COUNT(*) FROM messages m JOIN folders f ON f.id = m.folder_id
-                  WHERE f.account_id = @account) AS messages`,
-      ),
-      lastAccountRun: this.db.prepare<[string], { finished_at: number; result: string }>(
-        'SELECT finished_at, result FROM account_runs WHERE account_id = ? ORDER BY finished_at DESC LIMIT 1',
-      ),
-      insertRun: this.db.prepare(
-        'INSERT INTO sync_runs (sync_id, trigger, flags, started_at, account_ids) VALUES (?, ?, ?, ?, ?)',
-      ),
-      setMessageId: this.db.prepare(
-        'UPDATE messages SET message_id = ? WHERE folder_id = ? AND uid = ?',
-      ),
-      withoutMessageId: this.db.prepare<[number], { uid: number; base: string }>(
-        'SELECT uid, base FROM messages WHERE folder_id = ? AND message_id IS NULL',
-      ),
-      byMessageId: this.db.prepare<
-        [string],
-        {
-          account_id: string;
-          path: string;
-          uid: number;
-          size: number;
-          partial: number;
-          last_sync_at: number | null;
-        }
-      >(
-        `SELECT f.account_id, f.path, m.uid, m.size, m.partial, f.last_sync_at
-           FROM messages m JOIN folders f ON f.id = m.folder_id
-          WHERE m.message_id = ? ORDER BY f.account_id, f.path, m.uid`,
-      ),
-      folderCounts: this.db.prepare<
-        [string],
-        { path: string; messages: number; partials: number; last_sync_at: number | null }
-      >(
-        // Counted from the indexes, not the rows (every summary the pane gets asks this):
-        // ~0.5 ms at 20,000 messages where a join grouped over the rows took 4–20 ms.
-        `SELECT f.path,
-                (SELECT COUNT(*) FROM messages m WHERE m.folder_id = f.id) AS messages,
-                (SELECT COUNT(*) FROM messages m WHERE m.folder_id = f.id AND m.partial = 1)
-                  AS partials,
-                f.last_sync_at
-           FROM folders f WHERE f.account_id = ? ORDER BY f.path`,
-      ),
-      recentRuns: this.db.prepare<
-        [number, number],
-        {
-          sync_id: string;
-          trigger: string;
-          flags: string;
-          account_ids: string | null;
-          started_at: number;
-          finished_at: number | null;
-          result: string | null;
-          stats: string | null;
-        }
-      >(
-        `SELECT r.sync_id, r.trigger, r.flags, r.started_at, r.finished_at, r.result, r.stats,
-                COALESCE(r.account_ids,
-                  (SELECT json_group_array(a.account_id) FROM account_runs a
-                    WHERE a.sync_id = r.sync_id)) AS account_ids
-           FROM sync_runs r WHERE r.started_at < ? ORDER BY r.started_at DESC LIMIT ?`,
-      ),
-      flagsOfBaseElsewhere: this.db
-        .prepare<[string, number, number, number], string>(
-          `SELECT m.flags FROM folders f JOIN messages m INDEXED BY messages_by_base
-              ON m.folder_id = f.id AND m.base = ? AND m.size = ?
-            WHERE f.account_id = (SELECT account_id FROM folders WHERE id = ?) AND f.id <> ?`,
-        )
-        .pluck(),
-      removedKeywords: this.db
-        .prepare<[number, string, number], string>(
-          'SELECT keywords FROM removed_keywords WHERE account_id = (SELECT account_id FROM folders WHERE id = ?) AND base = ? AND (size IS NULL OR size = ?)',
-        )
-        .pluck(),
-      // Before the row goes, in the same transaction: its size comes with it.
-      rememberRemovedKeywords: this.db.prepare(
-        `INSERT OR REPLACE INTO removed_keywords (account_id, base, keywords, removed_at, size)
-           SELECT f.account_id, @base, @keywords, @now,
-                  (SELECT m.size FROM messages m WHERE m.folder_id = f.id AND m.base = @base)
-             FROM folders f WHERE f.id = @folderId`,
-      ),
-      forgetRemovedKeywords: this.db.prepare(
-        'DELETE FROM removed_keywords WHERE account_id = (SELECT account_id FROM folders WHERE id = ?) AND base = ?',
-      ),
-      pruneRemovedKeywords: this.db.prepare('DELETE FROM removed_keywords WHERE removed_at < ?'),
-      finishRun: this.db.prepare(
-        'UPDATE sync_runs SET finished_at = ?, result = ?, stats = ? WHERE sync_id = ?',
-      ),
-      insertAccountRun: this.db.prepare(
-        'INSERT OR REPLACE INTO account_runs (sync_id, account_id, finished_at, result) VALUES (?, ?, ?, ?)',
-      ),
-    };
+  }
+
+  private open(): void {
+    const db = openDatabase(this.file);
+    try {
+      this.db = db;
+      this.migrate();
+      this.statements = prepareStatements(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Moves a damaged file (and its WAL) aside for support and starts an empty state in its
+   * place, to be rebuilt by the next pass. A damaged page may be found long after the open
+   * (the pages of a folder that had not changed are not read): the engine calls this then,
+   * once no pass holds ids read from the old file.
+   */
+  setAsideDamaged(err: unknown): void {
+    try {
+      this.db?.close();
+    } catch {
+      // Busy with a statement or already closed: the file is moved away all the same.
+    }
+    const damagedCopy = `${this.file}.damaged-${Date.now()}`;
+    for (const suffix of ['', '-wal', '-shm']) {
+      if (fs.existsSync(this.file + suffix))
+        fs.renameSync(this.file + suffix, damagedCopy + suffix);
+    }
+    this.recovered = { damagedCopy, reason: (err as Error)?.message ?? String(err) };
+    this.generation += 1;
+    this.open();
   }
 
   private migrate(): void {
@@ -898,6 +747,189 @@ export class StateDb {
     }
   }
 }
+
+/** Every statement the state runs, prepared once per open database. */
+function prepareStatements(db: Database.Database) {
+  return {
+    folder: db.prepare<[string, string], FolderRecord>(
+      'SELECT * FROM folders WHERE account_id = ? AND path = ?',
+    ),
+    insertFolder: db.prepare(
+      'INSERT INTO folders (account_id, path, server_path, delimiter) VALUES (?, ?, ?, ?)',
+    ),
+    updateFolderName: db.prepare('UPDATE folders SET server_path = ?, delimiter = ? WHERE id = ?'),
+    foldersOf: db.prepare<[string], FolderRecord>(
+      'SELECT * FROM folders WHERE account_id = ? ORDER BY path',
+    ),
+    messages: db.prepare<
+      [number],
+      {
+        uid: number;
+        base: string;
+        flags: string;
+        size: number;
+        internal_date: number | null;
+        partial: number;
+        message_id: string | null;
+      }
+    >(
+      'SELECT uid, base, flags, size, internal_date, partial, message_id FROM messages WHERE folder_id = ? ORDER BY uid',
+    ),
+    maxUid: db.prepare<[number], { max: number | null }>(
+      'SELECT MAX(uid) AS max FROM messages WHERE folder_id = ?',
+    ),
+    insertMessage: db.prepare(
+      'INSERT OR REPLACE INTO messages (folder_id, uid, base, flags, size, internal_date, partial, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    pendingAppends: db.prepare<
+      [number],
+      { base: string; sha256: string; size: number; uidnext_before: number }
+    >('SELECT base, sha256, size, uidnext_before FROM pending_appends WHERE folder_id = ?'),
+    insertPendingAppend: db.prepare(
+      'INSERT OR REPLACE INTO pending_appends (folder_id, base, sha256, size, uidnext_before) VALUES (?, ?, ?, ?, ?)',
+    ),
+    deletePendingAppend: db.prepare('DELETE FROM pending_appends WHERE folder_id = ? AND base = ?'),
+    updateFlags: db.prepare('UPDATE messages SET flags = ? WHERE folder_id = ? AND uid = ?'),
+    deleteMessage: db.prepare('DELETE FROM messages WHERE folder_id = ? AND uid = ?'),
+    markSynced: db.prepare(
+      'UPDATE folders SET uidvalidity = ?, uidnext = ?, highestmodseq = ?, last_sync_at = ?, exists_count = ?, local_mark = ?, flag_answers = ?, flag_answer_sets = ?, listing_digest = ? WHERE id = ?',
+    ),
+    touchSynced: db.prepare('UPDATE folders SET last_sync_at = ? WHERE id = ?'),
+    forgetFlagAnswers: db.prepare(
+      'UPDATE folders SET flag_answers = NULL, flag_answer_sets = NULL WHERE id = ? AND flag_answers IS NOT NULL',
+    ),
+    highestUid: db
+      .prepare<[number], number | null>('SELECT max(uid) FROM messages WHERE folder_id = ?')
+      .pluck(),
+    uidValidityOf: db
+      .prepare<[number], number | null>('SELECT uidvalidity FROM folders WHERE id = ?')
+      .pluck(),
+    messageCount: db
+      .prepare<[number], number>('SELECT count(*) FROM messages WHERE folder_id = ?')
+      .pluck(),
+    uids: db
+      .prepare<[number], number>('SELECT uid FROM messages WHERE folder_id = ? ORDER BY uid')
+      .pluck(),
+    flagRowsIn: db
+      .prepare<[number, string], [number, string, string]>(
+        'SELECT uid, base, flags FROM messages WHERE folder_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid',
+      )
+      .raw(),
+    bases: db.prepare<[number], string>('SELECT base FROM messages WHERE folder_id = ?').pluck(),
+    sizeOfBase: db
+      .prepare<[number, string], number>(
+        'SELECT size FROM messages INDEXED BY messages_by_base WHERE folder_id = ? AND base = ?',
+      )
+      .pluck(),
+    basesAndFlags: db
+      .prepare<[number], [string, string]>('SELECT base, flags FROM messages WHERE folder_id = ?')
+      .raw(),
+    flagRows: db
+      .prepare<[number], [number, string, string]>(
+        'SELECT uid, base, flags FROM messages WHERE folder_id = ? ORDER BY uid',
+      )
+      .raw(),
+    hasPartial: db.prepare<[number], { one: number }>(
+      'SELECT 1 AS one FROM messages WHERE folder_id = ? AND partial = 1 LIMIT 1',
+    ),
+    hasPendingAppend: db.prepare<[number], { one: number }>(
+      'SELECT 1 AS one FROM pending_appends WHERE folder_id = ? LIMIT 1',
+    ),
+    counts: db.prepare<{ account: string }, { folders: number; messages: number }>(
+      `SELECT (SELECT COUNT(*) FROM folders WHERE account_id = @account) AS folders,
+              (SELECT COUNT(*) FROM messages m JOIN folders f ON f.id = m.folder_id
+                WHERE f.account_id = @account) AS messages`,
+    ),
+    lastAccountRun: db.prepare<[string], { finished_at: number; result: string }>(
+      'SELECT finished_at, result FROM account_runs WHERE account_id = ? ORDER BY finished_at DESC LIMIT 1',
+    ),
+    insertRun: db.prepare(
+      'INSERT INTO sync_runs (sync_id, trigger, flags, started_at, account_ids) VALUES (?, ?, ?, ?, ?)',
+    ),
+    setMessageId: db.prepare('UPDATE messages SET message_id = ? WHERE folder_id = ? AND uid = ?'),
+    withoutMessageId: db.prepare<[number], { uid: number; base: string }>(
+      'SELECT uid, base FROM messages WHERE folder_id = ? AND message_id IS NULL',
+    ),
+    byMessageId: db.prepare<
+      [string],
+      {
+        account_id: string;
+        path: string;
+        uid: number;
+        size: number;
+        partial: number;
+        last_sync_at: number | null;
+      }
+    >(
+      `SELECT f.account_id, f.path, m.uid, m.size, m.partial, f.last_sync_at
+         FROM messages m JOIN folders f ON f.id = m.folder_id
+        WHERE m.message_id = ? ORDER BY f.account_id, f.path, m.uid`,
+    ),
+    folderCounts: db.prepare<
+      [string],
+      { path: string; messages: number; partials: number; last_sync_at: number | null }
+    >(
+      // Counted from the indexes, not the rows (every summary the pane gets asks this):
+      // ~0.5 ms at 20,000 messages where a join grouped over the rows took 4–20 ms.
+      `SELECT f.path,
+              (SELECT COUNT(*) FROM messages m WHERE m.folder_id = f.id) AS messages,
+              (SELECT COUNT(*) FROM messages m WHERE m.folder_id = f.id AND m.partial = 1)
+                AS partials,
+              f.last_sync_at
+         FROM folders f WHERE f.account_id = ? ORDER BY f.path`,
+    ),
+    recentRuns: db.prepare<
+      [number, number],
+      {
+        sync_id: string;
+        trigger: string;
+        flags: string;
+        account_ids: string | null;
+        started_at: number;
+        finished_at: number | null;
+        result: string | null;
+        stats: string | null;
+      }
+    >(
+      `SELECT r.sync_id, r.trigger, r.flags, r.started_at, r.finished_at, r.result, r.stats,
+              COALESCE(r.account_ids,
+                (SELECT json_group_array(a.account_id) FROM account_runs a
+                  WHERE a.sync_id = r.sync_id)) AS account_ids
+         FROM sync_runs r WHERE r.started_at < ? ORDER BY r.started_at DESC LIMIT ?`,
+    ),
+    flagsOfBaseElsewhere: db
+      .prepare<[string, number, number, number], string>(
+        `SELECT m.flags FROM folders f JOIN messages m INDEXED BY messages_by_base
+            ON m.folder_id = f.id AND m.base = ? AND m.size = ?
+          WHERE f.account_id = (SELECT account_id FROM folders WHERE id = ?) AND f.id <> ?`,
+      )
+      .pluck(),
+    removedKeywords: db
+      .prepare<[number, string, number], string>(
+        'SELECT keywords FROM removed_keywords WHERE account_id = (SELECT account_id FROM folders WHERE id = ?) AND base = ? AND (size IS NULL OR size = ?)',
+      )
+      .pluck(),
+    // Before the row goes, in the same transaction: its size comes with it.
+    rememberRemovedKeywords: db.prepare(
+      `INSERT OR REPLACE INTO removed_keywords (account_id, base, keywords, removed_at, size)
+         SELECT f.account_id, @base, @keywords, @now,
+                (SELECT m.size FROM messages m WHERE m.folder_id = f.id AND m.base = @base)
+           FROM folders f WHERE f.id = @folderId`,
+    ),
+    forgetRemovedKeywords: db.prepare(
+      'DELETE FROM removed_keywords WHERE account_id = (SELECT account_id FROM folders WHERE id = ?) AND base = ?',
+    ),
+    pruneRemovedKeywords: db.prepare('DELETE FROM removed_keywords WHERE removed_at < ?'),
+    finishRun: db.prepare(
+      'UPDATE sync_runs SET finished_at = ?, result = ?, stats = ? WHERE sync_id = ?',
+    ),
+    insertAccountRun: db.prepare(
+      'INSERT OR REPLACE INTO account_runs (sync_id, account_id, finished_at, result) VALUES (?, ?, ?, ?)',
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
 
 function openDatabase(file: string): Database.Database {
   // The user's only, whatever the umask or the dataDir's mode: folder names, Message-IDs and

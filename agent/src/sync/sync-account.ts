@@ -16,7 +16,7 @@ import { listLocalFolders } from './maildir/local-folders.js';
 import { planHierarchy } from './plan-hierarchy.js';
 import type { SyncLogger } from './logger.js';
 import { canonicalFolderPath } from './maildir/folder-path.js';
-import type { StateDb } from './state-db.js';
+import { isDamagedState, type StateDb } from './state-db.js';
 import { type FolderSyncResult, syncFolder, unchangedByStatus } from './sync-folder.js';
 
 export interface AccountSyncReporter {
@@ -134,6 +134,10 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
       queue.push(trashIndex);
     };
     let fatal: SyncFailure | null = null;
+    // A damaged page of the state (or the state set aside): no folder can go on, the engine
+    // sets the file aside and runs the pass again on a new one.
+    let stateLost: unknown = null;
+    const generation = input.state.generation;
     const worker = async (first: ImapFlow) => {
       // A large download uses the connection up (body-lane.ts): the folder's pass renews it.
       let connection = first;
@@ -219,6 +223,10 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
           stats.expungedRemote += result.expungedRemote;
         } catch (err) {
           if (signal.aborted) return 'stop';
+          if (isDamagedState(err) || input.state.generation !== generation) {
+            stateLost ??= err;
+            return 'stop';
+          }
           let failure = classifyError(err, remote.path);
           if (failure.code === 'CANCELLED' || isConnectionFatal(failure)) {
             fatal ??= failure;
@@ -236,7 +244,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
         }
         return 'next';
       };
-      while (!fatal && !signal.aborted && queue.length > 0) {
+      while (!fatal && !stateLost && !signal.aborted && queue.length > 0) {
         const i = queue.shift()!;
         inProgress.add(i);
         try {
@@ -262,6 +270,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
       },
     );
     await Promise.all([worker(client), ...joining]);
+    if (stateLost) throw stateLost;
     input.state.touchFoldersSynced(unchangedFolders);
     if (signal.aborted) throw new SyncFailure('CANCELLED', 'Sync cancelled');
     if (fatal) throw fatal;
