@@ -128,6 +128,47 @@ describe('local faults', function () {
       [0, 0, 0],
     );
   });
+  it('links files to new server messages when the state is put back to an older copy, instead of doubling them', async () => {
+    fixture.state.close();
+    const older = `${stateFile()}.older`;
+    await fs.copyFile(stateFile(), older);
+    fixture.state = new StateDb(stateFile());
+    // What the older copy never saw: mail downloaded, a file of another client's uploaded.
+    await fixture.dovecot.appendMessages(generateMailbox({ count: 8, folders: FOLDERS, seed: 73 }));
+    await fs.writeFile(
+      path.join(fixture.folderDir('INBOX'), 'new', '1725000002.draft.host'),
+      crlfToLf(generateMessage(7102)),
+    );
+    const since = await fixture.sync();
+    assert.deepEqual([since.done.stats.downloaded, since.done.stats.uploaded], [8, 1]);
+
+    fixture.state.close();
+    for (const suffix of ['-wal', '-shm']) await fs.rm(stateFile() + suffix, { force: true });
+    await fs.rename(older, stateFile());
+    fixture.state = new StateDb(stateFile());
+    // And what is new now, on each side: still a message to download and one to send.
+    await fixture.dovecot.appendMessages(
+      generateMailbox({ count: 1, folders: ['INBOX'], seed: 74 }),
+    );
+    await fs.writeFile(
+      path.join(fixture.folderDir('Archive'), 'new', '1725000003.later.host'),
+      crlfToLf(generateMessage(7103)),
+    );
+    const { done, errors } = await fixture.sync();
+    assert.equal(done.result, 'ok', JSON.stringify(errors));
+    assert.deepEqual(
+      [done.stats.downloaded, done.stats.uploaded],
+      [1, 1],
+      'only what is new since is sent or fetched',
+    );
+    await assertInSync();
+    const again = await fixture.sync();
+    assert.deepEqual(
+      [again.done.stats.downloaded, again.done.stats.uploaded, again.done.stats.flagsPushed],
+      [0, 0, 0],
+    );
+  });
+
   it('rebuilds a deleted state database the same way', async () => {
     await fixture.discardState();
     const { done } = await fixture.sync();

@@ -47,12 +47,17 @@ export async function rematchFolder(input: {
   uidValidity: number;
   exists: number;
   log: SyncLogger;
+  /**
+   * Only these files (which have no row) against only these server messages (which have
+   * none either), keeping every row: see adoptFilesOfNewMessages.
+   */
+  only?: { bases: ReadonlySet<string>; uids: readonly number[] };
 }): Promise<RematchResult> {
-  const { client, local } = input;
+  const { client, local, only } = input;
   const server: ServerMessage[] = [];
-  if (input.exists > 0) {
+  if (input.exists > 0 && (!only || only.uids.length > 0)) {
     for await (const m of client.fetch(
-      '1:*',
+      only ? sequenceSetOf(only.uids) : '1:*',
       { uid: true, flags: true, size: true, headers: ['message-id'] },
       { uid: true },
     )) {
@@ -88,8 +93,12 @@ export async function rematchFolder(input: {
     .pendingAppends(input.folderId)
     .map((pending) => pending.base)
     .filter((base) => files.has(base) && !known.some((row) => row.base === base));
-  const candidates: MessageRow[] =
-    known.length > 0
+  const candidates: MessageRow[] = only
+    ? [...only.bases].flatMap((base) => {
+        const file = files.get(base);
+        return file ? [fileRow(base, file.letters)] : [];
+      })
+    : known.length > 0
       ? [...known, ...journalled.map((base) => fileRow(base, files.get(base)!.letters))]
       : [...files].map(([base, file]) => fileRow(base, file.letters));
   // What matching needs of each file, read once; its bytes again only where they decide.
@@ -152,7 +161,7 @@ export async function rematchFolder(input: {
     rows.push({ ...old, uid: match.uid, size: summary.length });
   }
   let left = unmatched;
-  if (known.length === 0) {
+  if (known.length === 0 || only) {
     // First sight of files a headers-only pass stored (the state that said so is lost): each
     // is the header block of a server message, not a message to upload.
     const blocks = await headerBlocksAmong(client, left, server, taken);
@@ -173,17 +182,62 @@ export async function rematchFolder(input: {
     taken.add(match.uid);
     rows.push({ ...old, uid: match.uid, size: summaries.get(old.base)!.length });
   }
+  const serverFlags = new Map(server.map((m) => [m.uid, m.flags]));
+  if (only) {
+    // Their flags as the server has them are the base: a letter of the file that differs is
+    // this side's change and goes up. (The pass reads the server's changes of the rows it
+    // held, not of these.) UIDs the server did not send are left to be downloaded.
+    const adopted = rows.map((row) => ({ ...row, flags: serverFlags.get(row.uid) ?? [] }));
+    input.state.addMessages(input.folderId, adopted);
+    const toDownload = only.uids.filter((uid) => !taken.has(uid));
+    input.log.warn(
+      { adopted: adopted.length, toDownload: toDownload.length },
+      'files the state had no rows for are new server messages: linked to them, not sent again',
+    );
+    return { unmatchedServerUids: toDownload, serverFlags, matched: adopted.length };
+  }
   input.state.replaceFolderMessages(input.folderId, rows, input.uidValidity);
   const unmatchedServerUids = server.filter((m) => !taken.has(m.uid)).map((m) => m.uid);
   input.log.info(
     { matched: rows.length, toDownload: unmatchedServerUids.length },
     'folder renumbered by the server; messages matched again',
   );
-  return {
-    unmatchedServerUids,
-    serverFlags: new Map(server.map((m) => [m.uid, m.flags])),
-    matched: rows.length,
-  };
+  return { unmatchedServerUids, serverFlags, matched: rows.length };
+}
+
+/**
+ * Files with no row in a folder whose state holds rows, while the server has messages above
+ * the highest UID held: the same messages when the state lost rows it had (restored from an
+ * older copy, or its last transactions lost with its WAL file). Sending each file again and
+ * downloading each message again would double them on both sides. They are matched as after
+ * a renumbering (Message-ID and size, then the bytes); what matches is linked, the rest stays
+ * a new file to upload and a new message to download. The new messages' Message-IDs are read
+ * only when a pass finds both new files and new messages: a draft saved here while mail came.
+ */
+export async function adoptFilesOfNewMessages(input: {
+  client: ImapFlow;
+  state: StateDb;
+  folderId: number;
+  local: MaildirFolder;
+  uidValidity: number;
+  newUids: readonly number[];
+  log: SyncLogger;
+}): Promise<number[]> {
+  if (input.newUids.length === 0) return [...input.newUids];
+  const known = input.state.messageBases(input.folderId);
+  const journalled = new Set(input.state.pendingAppends(input.folderId).map((p) => p.base));
+  const bases = new Set(
+    [...(await input.local.scan()).keys()].filter(
+      (base) => !known.has(base) && !journalled.has(base),
+    ),
+  );
+  if (bases.size === 0) return [...input.newUids];
+  const result = await rematchFolder({
+    ...input,
+    exists: input.newUids.length,
+    only: { bases, uids: input.newUids },
+  });
+  return result.unmatchedServerUids;
 }
 
 /**

@@ -515,6 +515,14 @@ export class StateDb {
     })();
   }
 
+  /** Rows of messages linked to files already here (adoptFilesOfNewMessages). One transaction. */
+  addMessages(folderId: number, rows: readonly MessageRow[]): void {
+    if (rows.length === 0) return;
+    this.db.transaction(() => {
+      for (const row of rows) this.insertRow(folderId, row);
+    })();
+  }
+
   /**
    * After the server renumbered a folder: its messages under their new UIDs, the new
    * UIDVALIDITY, and no modseq or journal from the old numbering. One transaction.

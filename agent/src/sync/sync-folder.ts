@@ -18,7 +18,7 @@ import { BodyLane } from './body-lane.js';
 import type { ImapProtocolLog } from './imap-session.js';
 import { openFolder } from './open-folder.js';
 import { reconcileFolder, type ReconcileResult } from './reconcile-folder.js';
-import { rematchFolder, type RematchResult } from './rematch-folder.js';
+import { adoptFilesOfNewMessages, rematchFolder, type RematchResult } from './rematch-folder.js';
 import {
   answersReadBy,
   flagsDifferFromRecorded,
@@ -245,9 +245,22 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   let rows = localAsVouched ? null : state.flagRows(folder.id);
   const held = rows ? heldUidsOf(rows.map((r) => r.uid)) : heldUidsInState(state, folder.id);
   const highestKnown = held.highest;
-  const newUids = rematched
+  let newUids = rematched
     ? rematched.unmatchedServerUids
     : await listNewUids(client, opened.uidNext, highestKnown);
+  // Files without rows beside new messages: the state may have lost rows it had. A Maildir
+  // as vouched for has no file the state does not know, and a folder seen for the first
+  // time had no rows to lose (its files, if any, were matched above).
+  if (!rematched && !localAsVouched && folder.uidValidity !== null && newUids.length > 0)
+    newUids = await adoptFilesOfNewMessages({
+      client,
+      state,
+      folderId: folder.id,
+      local,
+      uidValidity: opened.uidValidity,
+      newUids,
+      log,
+    });
   /** What a download needs, on the session the pass is on now. */
   /** UIDs a download of this pass asked for and did not store. */
   const notReceived: number[] = [];
