@@ -9,6 +9,7 @@ import type { SyncEngine } from '../../agent/src/sync/engine.js';
 import { silentLogger } from '../../agent/src/sync/logger.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import { SyncScheduler } from '../../agent/src/sync/scheduler.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
@@ -70,5 +71,28 @@ describe('background sync and IDLE push', function () {
       for (const message of burst) if (!(await inboxHas(message.raw))) return false;
       return true;
     });
+  });
+
+  it('leaves no connection open after failed watches of a folder it cannot open', async function () {
+    this.timeout(60_000);
+    // Every attempt logs in, then fails to SELECT the folder; each must log its connection
+    // out, or they pile up until the server refuses the account (Dovecot: 10 per user and IP).
+    const proxy = await startFaultProxy({ host: fixture.dovecot.host, port: fixture.dovecot.port });
+    const account = {
+      ...fixture.account,
+      imap: { ...fixture.account.imap, port: proxy.port },
+      idleFolders: ['No such folder'],
+      syncIntervalSeconds: 0,
+    };
+    const watching = new SyncScheduler(engine, [account], silentLogger);
+    try {
+      watching.start();
+      await eventually('three attempts to watch', async () => proxy.connections >= 3);
+      await watching.stop();
+      await eventually('every connection closed', async () => proxy.openConnections === 0);
+    } finally {
+      await watching.stop();
+      await proxy.close();
+    }
   });
 });

@@ -111,19 +111,25 @@ class FolderWatcher {
   }
 
   private async connect(): Promise<void> {
+    let client: ImapFlow | null = null;
     try {
-      const client = await openImapSession(this.account);
+      client = await openImapSession(this.account);
       if (this.stopped) {
-        await client.logout().catch(() => client.close());
+        await client.logout().catch(() => client?.close());
         return;
       }
-      this.client = client;
+      const current = client;
+      this.client = current;
       const changed = () => this.changed();
-      client.on('exists', changed);
-      client.on('expunge', changed);
-      client.on('flags', changed);
-      client.on('close', () => this.reconnectLater('connection closed'));
-      await client.mailboxOpen(this.folder, { readOnly: true });
+      current.on('exists', changed);
+      current.on('expunge', changed);
+      current.on('flags', changed);
+      // Only the connection watched now may start another: one given up below must not, or
+      // each would start a watcher of its own.
+      current.on('close', () => {
+        if (this.client === current) this.reconnectLater('connection closed');
+      });
+      await current.mailboxOpen(this.folder, { readOnly: true });
       this.retryMs = RECONNECT_MIN_MS;
       this.log.info(
         { accountId: this.account.id, folder: this.folder },
@@ -131,8 +137,13 @@ class FolderWatcher {
       );
       // IDLE now, not after imapflow's inactivity delay; re-enter it whenever it ends (servers
       // and imapflow end it periodically to keep the connection alive).
-      while (!this.stopped && this.client === client && client.usable) await client.idle();
+      while (!this.stopped && this.client === current && current.usable) await current.idle();
     } catch (err) {
+      // A connection that failed here (the folder cannot be opened, IDLE refused) may still be
+      // open: close it before the next attempt opens another, or they pile up on the server
+      // until it refuses the account's every connection.
+      if (client && this.client === client) this.client = null;
+      client?.close();
       this.reconnectLater((err as Error).message);
     }
   }
