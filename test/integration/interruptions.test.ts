@@ -73,6 +73,18 @@ describe('interrupted syncs', function () {
       assert.equal(next.stats.downloaded, 400 - files.length);
       await assertSameContent(dovecot, fixture.account.maildir, 'INBOX');
     });
+
+    it('stops with nothing running, a run asked for while it stops included', async () => {
+      // The agent closes the state once the engine has stopped: a "Sync now" that came in
+      // meanwhile must not be left to run on after that.
+      const engine = fixture.engine();
+      engine.start({ flags: FULL_SYNC, trigger: 'schedule' });
+      const stopping = engine.stop();
+      const late = engine.start({ flags: FULL_SYNC, trigger: 'user' });
+      await stopping;
+      assert.deepEqual(engine.running(), []);
+      assert.equal((await late.done).result, 'cancelled');
+    });
   });
 
   describe('connection cut mid-sync', () => {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
-import type { DoneEvent } from '../../agent/src/protocol/index.js';
+import { type DoneEvent, FULL_SYNC } from '../../agent/src/protocol/index.js';
 import type { SyncEngine } from '../../agent/src/sync/engine.js';
 import { silentLogger } from '../../agent/src/sync/logger.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
@@ -71,6 +71,28 @@ describe('background sync and IDLE push', function () {
       for (const message of burst) if (!(await inboxHas(message.raw))) return false;
       return true;
     });
+  });
+
+  it('starts nothing once stopped, not even the run it queued behind a busy one', async () => {
+    const started: string[] = [];
+    const off = engine.onEvent((e) => void (e.type === 'syncStarted' && started.push(e.trigger)));
+    try {
+      const busy = engine.start({ flags: FULL_SYNC, trigger: 'user' });
+      // Its first run queues behind the busy one; then it stops (the agent stopping, or a
+      // reload that may have removed the account).
+      const background = new SyncScheduler(
+        engine,
+        [{ ...fixture.account, idleFolders: [], syncIntervalSeconds: 3600 }],
+        silentLogger,
+      );
+      background.start();
+      await background.stop();
+      await busy.done;
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(started, ['user']);
+    } finally {
+      off();
+    }
   });
 
   it('leaves no connection open after failed watches of a folder it cannot open', async function () {

@@ -184,6 +184,9 @@ export class SyncEngine {
     const syncId = randomUUID();
     const startedAt = Date.now();
     const controller = new AbortController();
+    // Asked for while the engine stops (a pane's "Sync now" before it is told): cancelled
+    // before it begins, so that nothing runs once stop() has returned.
+    if (this.stopping) controller.abort();
     const run: RunningSync = {
       syncId,
       accountIds: ids,
@@ -206,9 +209,10 @@ export class SyncEngine {
       at: startedAt,
     });
     const preempted = Promise.allSettled(busy.map((b) => b.done));
-    run.done = preempted.then(() =>
-      this.execute(run, accounts, request.flags, request.folders ?? []),
-    );
+    run.done = preempted
+      .then(() => this.execute(run, accounts, request.flags, request.folders ?? []))
+      // Never left in running(), whatever happened: stop() waits until that is empty.
+      .finally(() => this.runs.delete(syncId));
     return run;
   }
 
@@ -290,12 +294,19 @@ export class SyncEngine {
     return [...this.runs.values()];
   }
 
-  /** Cancels every run and waits for them to leave the state consistent. */
+  private stopping = false;
+
+  /**
+   * Cancels every run and waits for them to leave the state consistent, runs started while
+   * it waits included: its caller closes the state next.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.stopAlerts();
-    const runs = this.running();
-    for (const run of runs) run.controller.abort();
-    await Promise.allSettled(runs.map((run) => run.done));
+    for (let runs = this.running(); runs.length > 0; runs = this.running()) {
+      for (const run of runs) run.controller.abort();
+      await Promise.allSettled(runs.map((run) => run.done));
+    }
     await this.pool?.closeAll();
   }
 

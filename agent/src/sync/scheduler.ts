@@ -21,6 +21,7 @@ const RECONNECT_MAX_MS = 5 * 60_000;
 export class SyncScheduler {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly watchers: FolderWatcher[] = [];
+  private stopped = false;
 
   constructor(
     private readonly engine: SyncEngine,
@@ -51,6 +52,10 @@ export class SyncScheduler {
   }
 
   async stop(): Promise<void> {
+    // A follow-up queued behind a busy run must not start after this: the agent may be
+    // stopping, or a reload may have removed the account (its run would then throw).
+    this.stopped = true;
+    this.followUps.clear();
     for (const timer of this.timers) clearInterval(timer);
     await Promise.all(this.watchers.map((w) => w.stop()));
   }
@@ -59,6 +64,7 @@ export class SyncScheduler {
 
   /** Starts a run, or queues one right after the run already busy with this account. */
   private request(account: AccountConfig, folders: string[]): void {
+    if (this.stopped) return;
     const busy = this.engine.running().find((run) => run.accountIds.includes(account.id));
     if (!busy) {
       this.engine.start({
@@ -74,10 +80,14 @@ export class SyncScheduler {
       queued === 'all' || folders.length === 0 ? 'all' : new Set([...(queued ?? []), ...folders]);
     this.followUps.set(account.id, merged);
     if (queued !== undefined) return; // a follow-up is already waiting for this run
-    void busy.done.finally(() => {
+    const followUp = () => {
       const next = this.followUps.get(account.id);
       this.followUps.delete(account.id);
       if (next !== undefined) this.request(account, next === 'all' ? [] : [...next]);
+    };
+    busy.done.then(followUp, followUp).catch((err: Error) => {
+      // Background work that cannot start now is tried again at the next announcement.
+      this.log.warn({ accountId: account.id, err: err.message }, 'background sync not started');
     });
   }
 }
@@ -149,7 +159,8 @@ class FolderWatcher {
   }
 
   private changed(): void {
-    if (this.debounce) return;
+    // An announcement read while the connection logs out comes after stop(): not a change.
+    if (this.debounce || this.stopped) return;
     this.debounce = setTimeout(() => {
       this.debounce = null;
       this.onChange();
