@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { normalizeMessageId, StateDb } from '../../agent/src/sync/state-db.js';
+import { normalizeMessageId, RUNS_KEPT, StateDb } from '../../agent/src/sync/state-db.js';
 import { FULL_SYNC, emptyStats } from '../../agent/src/protocol/index.js';
 
 describe('sync state database', () => {
@@ -147,5 +147,26 @@ describe('sync state database', () => {
       'paging back by start time',
     );
     state.close();
+  });
+
+  it('keeps the newest runs only, with their accounts, however many ran', () => {
+    const state = new StateDb(path.join(dir, 'state.db'));
+    const runs = RUNS_KEPT + 50;
+    for (let i = 1; i <= runs; i++) {
+      state.startRun(`r${i}`, 'schedule', FULL_SYNC, i * 1000, ['work']);
+      state.finishAccountRun(`r${i}`, 'work', 'ok', i * 1000 + 500);
+      state.finishRun(`r${i}`, 'ok', emptyStats(), i * 1000 + 500);
+    }
+    const kept = state.recentRuns(runs);
+    assert.equal(kept.length, RUNS_KEPT);
+    assert.equal(kept[0]!.syncId, `r${runs}`);
+    assert.equal(kept.at(-1)!.syncId, `r${runs - RUNS_KEPT + 1}`);
+    assert.deepEqual(state.lastAccountRun('work'), { finishedAt: runs * 1000 + 500, result: 'ok' });
+    state.close();
+    const db = new Database(path.join(dir, 'state.db'), { readonly: true });
+    const count = (table: string) =>
+      (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    assert.deepEqual([count('sync_runs'), count('account_runs')], [RUNS_KEPT, RUNS_KEPT]);
+    db.close();
   });
 });

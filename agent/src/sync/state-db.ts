@@ -60,6 +60,9 @@ const MIGRATIONS: readonly string[] = [
 ];
 const SCHEMA_VERSION = 1 + MIGRATIONS.length;
 
+/** Sync runs the history keeps: weeks of background passes, a few MB at most. */
+export const RUNS_KEPT = 5000;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS folders (
   id INTEGER PRIMARY KEY,
@@ -720,9 +723,17 @@ export class StateDb {
     );
   }
 
+  /**
+   * Records the run's end, and forgets the runs older than the newest RUNS_KEPT: the agent
+   * runs for months, a pass at every announcement of new mail, and every snapshot a pane
+   * gets reads this history.
+   */
   finishRun(syncId: string, result: SyncResult, stats: SyncStats, finishedAt: number): void {
     this.withoutWaitingForTheDisk(() =>
-      this.statements.finishRun.run(finishedAt, result, JSON.stringify(stats), syncId),
+      this.db.transaction(() => {
+        this.statements.finishRun.run(finishedAt, result, JSON.stringify(stats), syncId);
+        this.statements.pruneRuns.run(RUNS_KEPT);
+      })(),
     );
   }
 
@@ -930,6 +941,11 @@ function prepareStatements(db: Database.Database) {
     pruneRemovedKeywords: db.prepare('DELETE FROM removed_keywords WHERE removed_at < ?'),
     finishRun: db.prepare(
       'UPDATE sync_runs SET finished_at = ?, result = ?, stats = ? WHERE sync_id = ?',
+    ),
+    // All but the newest RUNS_KEPT, by rowid: the order they started in, whatever the clock
+    // did, and a range, not a sort. Their account_runs go with them (ON DELETE CASCADE).
+    pruneRuns: db.prepare<[number]>(
+      'DELETE FROM sync_runs WHERE rowid <= (SELECT MAX(rowid) FROM sync_runs) - ?',
     ),
     insertAccountRun: db.prepare(
       'INSERT OR REPLACE INTO account_runs (sync_id, account_id, finished_at, result) VALUES (?, ?, ?, ?)',
