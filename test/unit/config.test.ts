@@ -73,7 +73,9 @@ describe('config', () => {
     (json.accounts[0]!.imap as Record<string, unknown>).password = 'hunter2';
     const message = errorOf(json);
     assert.match(message, /accounts\[0\]\.imap\.tls/);
-    assert.match(message, /accounts\[0\]\.imap\.password/);
+    // What goes there instead of the password, which is not repeated.
+    assert.match(message, /accounts\[0\]\.imap\.password: must say where the secret is: \{"env"/);
+    assert.doesNotMatch(message, /hunter2/);
   });
 
   describe('OAuth2 access token instead of a password', () => {

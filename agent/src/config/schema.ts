@@ -7,11 +7,19 @@ import '../protocol/zod-messages.js';
 
 export const DEFAULT_PORT = 4643;
 
-const SecretSourceSchema = z.union([
-  z.strictObject({ env: z.string().check(z.minLength(1, 'must name an environment variable')) }),
-  z.strictObject({ file: z.string().check(z.minLength(1, 'must be a file path')) }),
-  z.strictObject({ command: z.string().check(z.minLength(1, 'must be a shell command')) }),
-]);
+const SecretSourceSchema = z.union(
+  [
+    z.strictObject({ env: z.string().check(z.minLength(1, 'must name an environment variable')) }),
+    z.strictObject({ file: z.string().check(z.minLength(1, 'must be a file path')) }),
+    z.strictObject({ command: z.string().check(z.minLength(1, 'must be a shell command')) }),
+  ],
+  // The usual mistake is the secret itself written here: say what goes here instead (zod
+  // would say "Invalid input").
+  {
+    error:
+      'must say where the secret is: {"env": "VARIABLE"}, {"file": "path"} or {"command": "shell command"}, one of them, not the secret itself',
+  },
+);
 export type SecretSource = z.infer<typeof SecretSourceSchema>;
 
 /** The SASL mechanisms that carry an OAuth2 bearer token (RFC 7628, and Google's older one). */
