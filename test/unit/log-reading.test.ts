@@ -95,6 +95,9 @@ describe('support bundle redaction', () => {
         { id: 'a', imap: { user: 'u', password: { env: 'MY_PW' } } },
         { id: 'b', imap: { user: 'v', accessToken: { command: 'echo hunter2' } } },
         { id: 'c', imap: { user: 'w', password: 'inline-by-mistake' } },
+        // Misspelt: the config does not load, and it is then that support is asked.
+        { id: 'd', imap: { user: 'x', pasword: { command: 'echo hunter2' }, passwd: 'hunter3' } },
+        { id: 'e', imap: { user: 'y', access_token: 'abc', Password: 'hunter4' } },
       ],
     };
     assert.deepEqual(redactConfig(config), {
@@ -103,6 +106,8 @@ describe('support bundle redaction', () => {
         { id: 'a', imap: { user: 'u', password: { env: '[removed]' } } },
         { id: 'b', imap: { user: 'v', accessToken: { command: '[removed]' } } },
         { id: 'c', imap: { user: 'w', password: '[removed]' } },
+        { id: 'd', imap: { user: 'x', pasword: { command: '[removed]' }, passwd: '[removed]' } },
+        { id: 'e', imap: { user: 'y', access_token: '[removed]', Password: '[removed]' } },
       ],
     });
   });

@@ -7,17 +7,13 @@
 
 export const REMOVED = '[removed]';
 
-/** Keys whose value is a secret or says where one is. Compared case-insensitively. */
-const SECRET_KEYS = new Set([
-  'password',
-  'pass',
-  'accesstoken',
-  'refreshtoken',
-  'token',
-  'secret',
-  'clientsecret',
-  'authorization',
-]);
+/**
+ * Keys whose value is a secret or says where one is, matched loosely: the config sent to
+ * support is often one that failed to load, and a misspelt key ("pasword", "passwd",
+ * "Password ", "access_token") holds the secret all the same. No key the config knows
+ * otherwise matches.
+ */
+const SECRET_KEY = /pass|pasw|word|pwd|secret|token|credential|authori[sz]ation|api.?key/i;
 
 /** A copy of the config with every secret (or secret source) replaced by "[removed]". */
 export function redactConfig(value: unknown): unknown {
@@ -26,7 +22,7 @@ export function redactConfig(value: unknown): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([key, inner]) => [
       key,
-      SECRET_KEYS.has(key.toLowerCase()) ? removeSecret(inner) : redactConfig(inner),
+      SECRET_KEY.test(key) ? removeSecret(inner) : redactConfig(inner),
     ]),
   );
 }
