@@ -149,6 +149,26 @@ describe('network faults', function () {
     await assertIdentical('INBOX');
   });
 
+  it('deletes on the server a message whose EXPUNGE a dropped connection never delivered', async () => {
+    await fixture.sync();
+    const [file] = (await readMaildirFolder(fixture.folderDir('INBOX'))).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    );
+    await fs.rm(path.join(fixture.folderDir('INBOX'), file!.subdir, file!.name));
+    const data = file!.data;
+    const fired = proxy.fired.length;
+    proxy.arm({ kind: 'cut-when-client-says', pattern: /UID EXPUNGE/ });
+    await syncThroughFaults('INBOX');
+    assert.equal(proxy.fired.length, fired + 1, 'the cut happened');
+    await fixture.sync();
+    const copies = (await fixture.dovecot.listMessages('INBOX')).filter((m) =>
+      crlfToLf(m.raw).equals(data),
+    );
+    // Recorded as expunged though it was not, it came back (downloaded again, flagged T).
+    assert.deepEqual(copies, [], 'gone from the server');
+    await assertIdentical('INBOX');
+  });
+
   it('reconnects IDLE after a cut and still brings new mail in', async () => {
     const engine = fixture.engine({ ...throughProxy, idleFolders: ['INBOX'] });
     const scheduler = new SyncScheduler(

@@ -11,6 +11,11 @@ export type Fault =
   | { kind: 'cut-after-server-bytes'; bytes: number }
   /** Cut once the client has sent this many bytes on the connection (mid-APPEND). */
   | { kind: 'cut-after-client-bytes'; bytes: number }
+  /**
+   * Cut when the client's output matches, before that chunk reaches the server (a command
+   * sent into a connection that has just dropped: the server never runs it).
+   */
+  | { kind: 'cut-when-client-says'; pattern: RegExp }
   /** Cut when the server's output matches (e.g. /\+ idling/ for mid-IDLE). */
   | { kind: 'cut-when-server-says'; pattern: RegExp }
   /** Hold the server's bytes for `ms` once it has sent `afterBytes`, then let them through. */
@@ -104,6 +109,10 @@ export async function startFaultProxy(target: { host: string; port: number }): P
         });
         return;
       }
+      const unsent = armed.find(
+        (f) => f.kind === 'cut-when-client-says' && f.pattern.test(chunk.toString('latin1')),
+      );
+      if (unsent) return cut(unsent);
       const fault = armed.find((f) => f.kind === 'cut-after-client-bytes' && fromClient >= f.bytes);
       if (fault) {
         // Let the part before the limit through: the server sees a truncated command.

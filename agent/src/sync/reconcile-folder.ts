@@ -9,7 +9,7 @@ import type { SyncLogger } from './logger.js';
 import type { MaildirFolder } from './maildir/maildir-folder.js';
 import { imapFlagsOfLetters, keywordsWithoutLetter, maildirLetters } from './maildir/flags.js';
 import { mergeChangesNothing, mergeFlags, remoteChangesNothing } from './merge-flags.js';
-import { expungeExactly, moveExactly } from './expunge-exactly.js';
+import { expungeExactly, moveExactly, stillConnected } from './expunge-exactly.js';
 import type { RemoteChanges } from './remote-changes.js';
 import type { FlagRow, StateDb } from './state-db.js';
 
@@ -138,9 +138,11 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
   // agreeing on the changed flags, which the next merge takes as already in sync.
   for (const group of pushes.values()) {
     const uids = group.uids.join(',');
-    if (group.add.length > 0) await input.client.messageFlagsAdd(uids, group.add, { uid: true });
+    const { client } = input;
+    if (group.add.length > 0)
+      stillConnected(client, await client.messageFlagsAdd(uids, group.add, { uid: true }));
     if (group.remove.length > 0)
-      await input.client.messageFlagsRemove(uids, group.remove, { uid: true });
+      stillConnected(client, await client.messageFlagsRemove(uids, group.remove, { uid: true }));
   }
   const removedKeywords: Array<{ base: string; keywords: string[] }> = [];
   if (locallyDeleted.length > 0) {
