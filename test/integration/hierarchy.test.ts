@@ -9,6 +9,7 @@ import { generateMailbox, generateMessage } from '../../agent/src/demo/sample-ma
 import { FULL_SYNC, type SyncFlags } from '../../agent/src/protocol/index.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import type { TestDovecot } from '../support/dovecot.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
@@ -105,6 +106,38 @@ describe('folder hierarchy, both ways', function () {
     const { errors } = await sync();
     assert.equal(errors.find((e) => e.folder === 'Busy')?.code, 'FOLDER_KEPT');
     assert.equal((await dovecot.listMessages('Busy')).length, before);
+  });
+
+  it('keeps a folder deleted here when the server will not say what it holds', async () => {
+    const client = await dovecot.client();
+    await client.mailboxCreate('Quiet');
+    await client.logout();
+    await dovecot.appendMessages(generateMailbox({ count: 2, folders: ['Quiet'], seed: 54 }));
+    await sync();
+    // Mail the last sync did not see; the folder deleted here; the server's answer to the
+    // search of its messages refused (no list, a NO).
+    await dovecot.appendMessages(generateMailbox({ count: 1, folders: ['Quiet'], seed: 55 }));
+    await fs.rm(folderDir('Quiet'), { recursive: true });
+    const proxy = await startFaultProxy({ host: dovecot.host, port: dovecot.port });
+    try {
+      proxy.arm({ kind: 'drop-server-line', pattern: /^\* SEARCH/ });
+      proxy.arm({
+        kind: 'edit-server-line',
+        pattern: /OK Search completed/,
+        edit: (line) => line.replace(/OK Search completed.*/, 'NO Search failed\r\n'),
+      });
+      const { errors } = await fixture.sync(FULL_SYNC, {
+        imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
+        // Busy, kept above, would meet the faults first.
+        folders: { include: ['*'], exclude: ['Busy'] },
+      });
+      assert.equal(proxy.fired.length, 2, 'the answer was refused');
+      assert.equal(errors.find((e) => e.folder === 'Quiet')?.code, 'FOLDER_KEPT');
+    } finally {
+      await proxy.close();
+    }
+    assert.ok((await serverFolders()).includes('Quiet'));
+    assert.equal((await dovecot.listMessages('Quiet')).length, 3);
   });
 
   it('never uploads files again that are already on the server (first sight of a filled Maildir)', async () => {

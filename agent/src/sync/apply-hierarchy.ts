@@ -72,8 +72,16 @@ export async function applyHierarchy(input: {
       await attempt(folder.path, async () => {
         const known = new Set(state.messages(folder.id).map((m) => m.uid));
         await client.mailboxOpen(folder.serverPath, { readOnly: true });
-        const uids = (await client.search({ all: true }, { uid: true })) || [];
+        const uids = await client.search({ all: true }, { uid: true });
         await client.mailboxClose();
+        // No answer (refused, or the connection dropped) is not "no messages": kept.
+        if (!uids) {
+          throw new SyncFailure(
+            'FOLDER_KEPT',
+            `"${folder.path}" was deleted here but the server would not say what it holds; kept`,
+            folder.path,
+          );
+        }
         if (uids.some((uid) => !known.has(uid))) {
           throw new SyncFailure(
             'FOLDER_KEPT',
