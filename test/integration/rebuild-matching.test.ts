@@ -92,6 +92,24 @@ describe('matching files to messages again with hard messages', function () {
     }
   }
 
+  for (const how of ['the state lost', 'the folder renumbered'] as const) {
+    it(`a file uploaded with a NUL in its Message-ID (served as 0x80): ${how}`, async () => {
+      fixture = await startSyncFixture();
+      await sync(fixture); // creates the local INBOX
+      const raw = bytes('Subject: nul\0here\nMessage-ID: <nul\0id@x>\n\nbody\0\n');
+      const file = path.join(fixture.folderDir('INBOX'), 'cur', '1700000009.nul.host:2,S');
+      await fs.writeFile(file, raw);
+      assert.equal((await sync(fixture)).uploaded, 1);
+      if (how === 'the state lost') await fixture.discardState();
+      else await renumber(fixture);
+      const stats = await sync(fixture);
+      assert.deepEqual([stats.downloaded, stats.uploaded], [0, 0], 'downloaded, uploaded');
+      assert.equal((await fixture.dovecot.listMessages('INBOX')).length, 1);
+      assert.equal((await readMaildirFolder(fixture.folderDir('INBOX'))).length, 1);
+      assert.ok((await fs.readFile(file)).equals(raw), 'the file changed');
+    });
+  }
+
   it('header blocks a headers-only pass stored, the state lost: none uploaded as a message', async () => {
     const raws = [
       bytes('Message-ID: <plain@x>\r\nSubject: plain\r\n\r\nan ordinary body\r\n'),

@@ -5,7 +5,8 @@
  * read the way an IMAP server reads it, so that a file and the server's copy of it agree: the
  * header block ends at the first empty line (a message that starts with one has none, and
  * one without any is all header), and a field starts only after a line feed (a lone CR is
- * part of its line).
+ * part of its line). A NUL reads as 0x80, the way Dovecot serves it (IMAP cannot send one):
+ * a file that kept the NUL it was uploaded with has the Message-ID of the server's copy.
  */
 export function messageIdOf(data: Buffer | undefined): string | null {
   if (!data) return null;
@@ -16,7 +17,12 @@ export function messageIdOf(data: Buffer | undefined): string | null {
   const end = crlf >= 0 ? crlf : lf;
   const head = data.subarray(0, end >= 0 ? end : data.length).toString('latin1');
   const match = FIELD.exec(head);
-  return match ? match[1]!.replace(/\r?\n[ \t]+/g, ' ').trim() : null;
+  return match
+    ? match[1]!
+        .replace(/\r?\n[ \t]+/g, ' ')
+        .replaceAll('\0', '\x80')
+        .trim()
+    : null;
 }
 
 const LF = 0x0a;
