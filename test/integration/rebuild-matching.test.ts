@@ -114,16 +114,18 @@ describe('matching files to messages again with hard messages', function () {
     const raws = [
       bytes('Message-ID: <plain@x>\r\nSubject: plain\r\n\r\nan ordinary body\r\n'),
       bytes('Subject: no id\r\n\r\nanother body\r\n'),
+      // No header field: its header block is the blank line alone.
+      bytes('\r\nSubject: in the body\r\n'),
     ];
     fixture = await startSyncFixture({ mail: inInbox(raws) });
-    assert.equal((await sync(fixture, true)).downloaded, 2);
+    assert.equal((await sync(fixture, true)).downloaded, 3);
     await fixture.discardState();
     const stats = await sync(fixture, true);
     assert.deepEqual([stats.uploaded, stats.downloaded], [0, 0]);
-    assert.equal((await fixture.dovecot.listMessages('INBOX')).length, 2);
+    assert.equal((await fixture.dovecot.listMessages('INBOX')).length, 3);
     // And a full pass still completes them: the rows know they are header blocks.
     await sync(fixture);
-    await assertOneCopyEach(fixture, 2);
+    await assertOneCopyEach(fixture, 3);
   });
 
   it('two messages alike in Message-ID and size: each file stays with its own', async () => {

@@ -310,8 +310,10 @@ interface Unmatched extends FileSummary {
   file: LocalFile;
 }
 
+/** The blank line may be all there is: the header block of a message with no header field. */
 function endsWithBlankLine(data: Buffer): boolean {
-  return data.length >= 2 && data[data.length - 1] === 0x0a && data[data.length - 2] === 0x0a;
+  const n = data.length;
+  return n >= 1 && data[n - 1] === 0x0a && (n === 1 || data[n - 2] === 0x0a);
 }
 
 function digestOf(data: Uint8Array): string {
