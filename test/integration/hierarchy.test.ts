@@ -140,6 +140,22 @@ describe('folder hierarchy, both ways', function () {
     assert.equal((await dovecot.listMessages('Quiet')).length, 3);
   });
 
+  it('makes here a folder whose first pass a crash cut before its directory was made', async () => {
+    const client = await dovecot.client();
+    await client.mailboxCreate('Early');
+    await client.logout();
+    await dovecot.appendMessages(generateMailbox({ count: 2, folders: ['Early'], seed: 56 }));
+    // What a crash right after the folder's record was written leaves: a row, no directory.
+    fixture.state.folder('a', 'Early', 'Early', '/');
+    const { errors } = await fixture.sync();
+    assert.deepEqual(
+      errors.filter((e) => e.folder === 'Early'),
+      [],
+    );
+    assert.ok((await serverFolders()).includes('Early'), 'not deleted on the server');
+    assert.equal((await readMaildirFolder(folderDir('Early'))).length, 2);
+  });
+
   it('never uploads files again that are already on the server (first sight of a filled Maildir)', async () => {
     // A lost state database: every folder is seen for the first time, every file exists.
     await fixture.discardState();

@@ -33,7 +33,11 @@ export function planHierarchy(input: {
   for (const folder of input.known) {
     const onServer = remote.has(folder.path);
     const here = local.has(folder.path);
-    if (onServer && !here && folder.path !== 'INBOX') plan.deleteRemote.push(folder);
+    // A folder whose first pass never ended (no UIDVALIDITY recorded) was not on both sides
+    // at a last sync: a crash between its record and its directory leaves it so, and the
+    // folder is to be made here, not deleted there.
+    if (onServer && !here && folder.path !== 'INBOX' && folder.uidValidity !== null)
+      plan.deleteRemote.push(folder);
     else if (!onServer && here) plan.deleteLocal.push(folder);
     else if (!onServer && !here) plan.forget.push(folder);
   }
