@@ -69,6 +69,17 @@ const CASES: Record<string, Buffer> = {
   ),
 };
 
+/** Files written here whose server copy reads otherwise than a careless reading of them. */
+const LOCAL_CASES: Record<string, Buffer> = {
+  // The server keeps the NUL and serves it as 0x80.
+  'a NUL in its Message-ID': bytes('Subject: nul\0here\nMessage-ID: <nul\0id@x>\n\nbody\0\n'),
+  // A line ended by LF alone, then an empty line ended by CRLF: the header block ends there,
+  // and the "Message-ID:" line is in the body.
+  'a header block closed by "\\n\\r\\n"': bytes(
+    'Subject: mixed\n\r\nMessage-ID: <in-body@x>\n\nbody\n',
+  ),
+};
+
 describe('matching files to messages again with hard messages', function () {
   this.timeout(120_000);
   let fixture: SyncFixture | undefined;
@@ -92,22 +103,23 @@ describe('matching files to messages again with hard messages', function () {
     }
   }
 
-  for (const how of ['the state lost', 'the folder renumbered'] as const) {
-    it(`a file uploaded with a NUL in its Message-ID (served as 0x80): ${how}`, async () => {
-      fixture = await startSyncFixture();
-      await sync(fixture); // creates the local INBOX
-      const raw = bytes('Subject: nul\0here\nMessage-ID: <nul\0id@x>\n\nbody\0\n');
-      const file = path.join(fixture.folderDir('INBOX'), 'cur', '1700000009.nul.host:2,S');
-      await fs.writeFile(file, raw);
-      assert.equal((await sync(fixture)).uploaded, 1);
-      if (how === 'the state lost') await fixture.discardState();
-      else await renumber(fixture);
-      const stats = await sync(fixture);
-      assert.deepEqual([stats.downloaded, stats.uploaded], [0, 0], 'downloaded, uploaded');
-      assert.equal((await fixture.dovecot.listMessages('INBOX')).length, 1);
-      assert.equal((await readMaildirFolder(fixture.folderDir('INBOX'))).length, 1);
-      assert.ok((await fs.readFile(file)).equals(raw), 'the file changed');
-    });
+  for (const [name, raw] of Object.entries(LOCAL_CASES)) {
+    for (const how of ['the state lost', 'the folder renumbered'] as const) {
+      it(`a file uploaded from here, ${name}: ${how}`, async () => {
+        fixture = await startSyncFixture();
+        await sync(fixture); // creates the local INBOX
+        const file = path.join(fixture.folderDir('INBOX'), 'cur', '1700000009.mine.host:2,S');
+        await fs.writeFile(file, raw);
+        assert.equal((await sync(fixture)).uploaded, 1);
+        if (how === 'the state lost') await fixture.discardState();
+        else await renumber(fixture);
+        const stats = await sync(fixture);
+        assert.deepEqual([stats.downloaded, stats.uploaded], [0, 0], 'downloaded, uploaded');
+        assert.equal((await fixture.dovecot.listMessages('INBOX')).length, 1);
+        assert.equal((await readMaildirFolder(fixture.folderDir('INBOX'))).length, 1);
+        assert.ok((await fs.readFile(file)).equals(raw), 'the file changed');
+      });
+    }
   }
 
   it('header blocks a headers-only pass stored, the state lost: none uploaded as a message', async () => {

@@ -15,7 +15,7 @@ import {
   uniqueBaseName,
 } from './maildir/maildir-folder.js';
 import { normalizeMessageId, type FolderState, type MessageRow, type StateDb } from './state-db.js';
-import { messageIdOf } from './message-id.js';
+import { headerBlockEnd, messageIdOf } from './message-id.js';
 import type { SyncLogger } from './logger.js';
 import { SyncFailure } from './errors.js';
 import { uidsMatching, uidsOf } from './remote-changes.js';
@@ -339,7 +339,7 @@ export async function downloadNewMessages(
 function messageIdOfHead(head: Buffer, size: number): string | null {
   const id = messageIdOf(head);
   if (id !== null) return normalizeMessageId(id);
-  const cut = head.length < size && head.indexOf('\n\n') < 0 && head.indexOf('\r\n\r\n') < 0;
+  const cut = head.length < size && headerBlockEnd(head) < 0;
   return cut ? null : '';
 }
 

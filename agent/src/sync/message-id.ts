@@ -11,10 +11,7 @@
 export function messageIdOf(data: Buffer | undefined): string | null {
   if (!data) return null;
   if (data[0] === LF || (data[0] === CR && data[1] === LF)) return null;
-  const lf = data.indexOf('\n\n');
-  // Only before the first "\n\n": a whole message's body is not searched.
-  const crlf = data.subarray(0, lf >= 0 ? lf : data.length).indexOf('\r\n\r\n');
-  const end = crlf >= 0 ? crlf : lf;
+  const end = headerBlockEnd(data);
   const head = data.subarray(0, end >= 0 ? end : data.length).toString('latin1');
   const match = FIELD.exec(head);
   return match
@@ -23,6 +20,19 @@ export function messageIdOf(data: Buffer | undefined): string | null {
         .replaceAll('\0', '\x80')
         .trim()
     : null;
+}
+
+/**
+ * Where the header block's closing empty line starts (at the line feed before it), or -1 if
+ * there is none: a line ends at a line feed, with or without a CR before it, so the block
+ * ends at the first "\n\n" or "\n\r\n", whichever line ends the file mixes ("\n\r\n"
+ * is a line ended by LF alone, then an empty one ended by CRLF). Only what precedes the
+ * first "\n\n" is searched for the other: a whole message's body is not.
+ */
+export function headerBlockEnd(data: Buffer): number {
+  const lf = data.indexOf('\n\n');
+  const crlf = data.subarray(0, lf >= 0 ? lf : data.length).indexOf('\n\r\n');
+  return crlf >= 0 ? crlf : lf;
 }
 
 const LF = 0x0a;

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AccountConfig } from '../config/load.js';
 import { openLocalFolder } from './maildir/open-local-folder.js';
-import { messageIdOf } from './message-id.js';
+import { headerBlockEnd, messageIdOf } from './message-id.js';
 import { normalizeMessageId, type StateDb } from './state-db.js';
 
 /** Read at a time from the start of a file, until the header block has ended. */
@@ -54,7 +54,7 @@ async function readHead(file: string): Promise<Buffer | null> {
       if (bytesRead < buffer.length || read >= HEADER_MAX_BYTES) break;
       // The blank line may straddle two reads: look a few bytes back.
       const tail = Buffer.concat(pieces.slice(-2)).subarray(-(bytesRead + 3));
-      if (tail.indexOf('\n\n') >= 0 || tail.indexOf('\r\n\r\n') >= 0) break;
+      if (headerBlockEnd(tail) >= 0) break;
     }
     return Buffer.concat(pieces, read);
   } catch {
