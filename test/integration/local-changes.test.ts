@@ -248,6 +248,60 @@ describe('local changes reach the server', function () {
     assert.ok(trash.some((m) => crlfToLf(m.raw).equals(victim!.data)));
   });
 
+  it('deletes nothing for a file another program renamed while the pass listed cur/ (the listing missed it)', async () => {
+    // A listing of a directory read in several parts (a few hundred files and more) misses a
+    // file renamed meanwhile when its new name lands where the listing has already been: mutt
+    // marking a message read while the pass lists the folder. Played here at the first listing
+    // of Archive's cur/ that finds the file under its old name.
+    const [other, victim] = (await readMaildirFolder(folderDir('Archive'))).filter(
+      (f) => f.subdir === 'cur',
+    );
+    // \Flagged set or cleared: the name another program gives the file.
+    const toggled = (name: string) =>
+      name.replace(/:2,(.*)$/, (_, l: string) =>
+        l.includes('F') ? `:2,${l.replace('F', '')}` : `:2,${[...l, 'F'].sort().join('')}`,
+      );
+    // A change of this side's beforehand, so that the pass lists the folder.
+    await fs.rename(
+      path.join(folderDir('Archive'), 'cur', other!.name),
+      path.join(folderDir('Archive'), 'cur', toggled(other!.name)),
+    );
+    const cur = path.join(folderDir('Archive'), 'cur');
+    const renamed = path.join(cur, toggled(victim!.name));
+    const realReaddir = fs.readdir;
+    let missed = false;
+    const readdir = async (dir: string, ...rest: unknown[]) => {
+      const names = (await (realReaddir as (...a: unknown[]) => Promise<string[]>)(
+        dir,
+        ...rest,
+      )) as string[];
+      if (missed || dir !== cur || rest.length > 0 || !names.includes(victim!.name)) return names;
+      missed = true;
+      await fs.rename(path.join(cur, victim!.name), renamed);
+      return names.filter((name) => name !== victim!.name);
+    };
+    (fs as { readdir: unknown }).readdir = readdir;
+    const [trashBefore, archiveBefore] = [await serverCount('Trash'), await serverCount('Archive')];
+    try {
+      const { done, errors } = await sync('trash');
+      assert.deepEqual(errors, []);
+      assert.ok(missed, 'the listing was played');
+      assert.equal(done.stats.expungedRemote, 0);
+      assert.equal(done.stats.uploaded, 0);
+    } finally {
+      (fs as { readdir: unknown }).readdir = realReaddir;
+    }
+    assert.equal(await serverCount('Trash'), trashBefore);
+    assert.equal(await serverCount('Archive'), archiveBefore);
+    // The rename is this side's flag change: the next pass pushes it, and nothing else.
+    const { done } = await sync('trash');
+    assert.deepEqual([done.stats.expungedRemote, done.stats.uploaded], [0, 0]);
+    const held = (await dovecot.listMessages('Archive')).find((m) =>
+      crlfToLf(m.raw).equals(victim!.data),
+    );
+    assert.equal(held?.flags.includes('\\Flagged'), !victim!.letters.includes('F'));
+  });
+
   it('with deletePolicy "trash", puts nothing in the Trash for files another client moved between folders', async () => {
     // One each way: whichever folder the pass takes first, the file is found where it went.
     const [fromInbox] = await readMaildirFolder(folderDir('INBOX'));

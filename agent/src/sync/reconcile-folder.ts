@@ -83,7 +83,7 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
   const removals: Array<{ subdir: 'cur' | 'new'; name: string }> = [];
   let updatedRows: Array<{ uid: number; flags: string[] }> = [];
   const deletedUids: number[] = [];
-  const locallyDeleted: number[] = [];
+  let locallyDeleted: number[] = [];
   const pushes = new Map<string, { add: string[]; remove: string[]; uids: number[] }>();
 
   const stores = flagsTheServerStores(input.client);
@@ -133,6 +133,8 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
     if (merged.base.join(' ') !== [...row.flags].sort().join(' '))
       updatedRows.push({ uid: row.uid, flags: merged.base });
   }
+
+  if (locallyDeleted.length > 0) locallyDeleted = await stillMissing(input, walk, locallyDeleted);
 
   // Server first, then files, then the base: a crash between any two leaves both sides
   // agreeing on the changed flags, which the next merge takes as already in sync.
@@ -184,6 +186,28 @@ export async function reconcileFolder(input: ReconcileInput): Promise<ReconcileR
     input.log.info(result, 'folder changes reconciled');
   }
   return result;
+}
+
+/**
+ * Of the messages whose file the scan did not find, those that are really gone: a file
+ * another program renamed while the scan listed the directory may be missing from it, and
+ * deleting such a message on the server would put it in the Trash (or take it from the
+ * server) and upload it again as new. A file found now is left for the next pass to merge.
+ */
+async function stillMissing(
+  input: ReconcileInput,
+  walk: readonly FlagRow[],
+  uids: readonly number[],
+): Promise<number[]> {
+  const wanted = new Set(uids);
+  const baseOf = new Map(walk.filter((row) => wanted.has(row.uid)).map((r) => [r.uid, r.base]));
+  const listed = await input.local.alsoListed(new Set(baseOf.values()));
+  if (listed.size === 0) return [...uids];
+  input.log.info(
+    { count: listed.size },
+    'message files missing from a listing were there after all (renamed meanwhile); not deleted',
+  );
+  return uids.filter((uid) => !listed.has(baseOf.get(uid)!));
 }
 
 /** The server expunged the message or reports flags other than the base's. */

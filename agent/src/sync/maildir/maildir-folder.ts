@@ -37,6 +37,9 @@ const KEEP_OPEN_AT_MOST = 512;
 /** Files written and fsynced at once; bounded so a batch never exhausts file descriptors. */
 const WRITE_CONCURRENCY = 16;
 
+/** Listings `alsoListed` makes at most while each finds another file a scan missed. */
+const CONFIRM_LISTINGS_AT_MOST = 4;
+
 export interface PendingFile {
   base: string;
   letters: string;
@@ -204,6 +207,41 @@ export class MaildirFolder {
     this.scanned = digest;
     this.shadowed = shadowed;
     return files;
+  }
+
+  /**
+   * Of these bases, which a scan did not find, those that have a file after all. A listing
+   * of a directory read in several parts (one of more than a few hundred files) can miss a
+   * file another program renames meanwhile (mutt marking a message read): its new name
+   * lands where the listing has already been, its old one is gone where it has not. So a
+   * missing file is listed again, until a listing finds none of those still missing. Leaves
+   * the last scan's digest and shadowed files as they were.
+   */
+  async alsoListed(bases: ReadonlySet<string>): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let listing = 0; listing < CONFIRM_LISTINGS_AT_MOST; listing++) {
+      let foundNow = 0;
+      for (const subdir of ['new', 'cur'] as const) {
+        let names: string[];
+        try {
+          names = await fs.readdir(this.subdirs[subdir]);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw err;
+        }
+        for (const name of names) {
+          if (name.startsWith('.')) continue;
+          const { base } = splitMaildirName(name, this.infoSeparator);
+          if (bases.has(base) && !found.has(base)) {
+            found.add(base);
+            foundNow += 1;
+          }
+        }
+      }
+      // A listing that finds none of them: no rename crossed it, they are gone.
+      if (foundNow === 0 || found.size === bases.size) break;
+    }
+    return found;
   }
 
   /**
