@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -269,6 +270,23 @@ describe('password sources', () => {
       resolveSecret({ command: 'echo topsecret; exit 3' }, 'pw'),
       (err: Error) => /exited with code 3/.test(err.message) && !err.message.includes('topsecret'),
     );
+  });
+});
+
+describe('password commands that hang', () => {
+  it('end with everything they started, and the error names the field', async () => {
+    // A pipeline: the shell waits for its two processes, and killing it alone left them.
+    const marker = `sleep 60.${process.pid}${Date.now() % 1000}`;
+    await assert.rejects(
+      resolveSecret({ command: `${marker} | cat` }, 'accounts.work.imap.password', 'password', {
+        timeoutMs: 300,
+      }),
+      /^SecretError: accounts\.work\.imap\.password: password command timed out$/,
+    );
+    const left = execFileSync('ps', ['-A', '-o', 'args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(marker));
+    assert.deepEqual(left, []);
   });
 });
 

@@ -5,6 +5,7 @@
  * token, is picked up at the next connection).
  */
 import { readFile } from 'node:fs/promises';
+import { killTree } from './process-tree.js';
 import type { SecretSource } from './schema.js';
 
 export class SecretError extends Error {
@@ -24,6 +25,7 @@ export async function resolveSecret(
   source: SecretSource,
   field: string,
   kind: SecretKind = 'password',
+  options: { timeoutMs?: number } = {},
 ): Promise<string> {
   const clean = kind === 'password' ? stripFinalNewline : (text: string) => text.trim();
   if ('env' in source) {
@@ -50,14 +52,16 @@ export async function resolveSecret(
   // Loaded here: starting child processes is Node's heaviest module, and most configs never do.
   const { execFile } = await import('node:child_process');
   return new Promise((resolve, reject) => {
-    execFile(
+    let timedOut = false;
+    const child = execFile(
       '/bin/sh',
       ['-c', source.command],
-      { timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024 },
+      { maxBuffer: 64 * 1024 },
       (err, stdout) => {
+        clearTimeout(timer);
         if (err) {
           // The command's output may contain the secret: report only how it failed.
-          const how = err.killed ? 'timed out' : `exited with code ${err.code ?? 'unknown'}`;
+          const how = timedOut ? 'timed out' : `exited with code ${err.code ?? 'unknown'}`;
           reject(new SecretError(`${field}: ${kind} command ${how}`));
           return;
         }
@@ -66,6 +70,11 @@ export async function resolveSecret(
         else resolve(value);
       },
     );
+    // Not execFile's own timeout: it kills the shell only (process-tree.ts).
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid !== undefined) void killTree(child.pid);
+    }, options.timeoutMs ?? COMMAND_TIMEOUT_MS);
   });
 }
 
