@@ -23,7 +23,7 @@ export const ERROR_CAUSES: Record<ErrorCode, string> = {
   FOLDER_NAME_INVALID:
     "A folder name cannot be carried to the other side: a server folder name that cannot be a directory on this machine (a character or a name the file system does not allow), a folder made here whose name the server cannot take (it contains the server's hierarchy delimiter), or two directories of the Maildir that both store the same folder name (one made by hand beside another spelling). The message names the folder and the hint says what to rename or move; nothing of the folder is deleted meanwhile.",
   FOLDER_KEPT:
-    'A folder was deleted on one side, but the other side holds messages the last sync has not seen; deleting it would lose them, so it was kept on both sides.',
+    'A folder was deleted on one side, but the other side holds messages the last sync has not seen; deleting it would lose them. The deletion is carried out for the messages the last sync had, and the folder is made again where it was deleted to hold the others (when the sync may change folders there). When the server would not say what the folder holds, the folder is kept as it is and the next sync asks again.',
   UIDVALIDITY_CHANGED:
     'The server renumbered a folder (its UIDVALIDITY changed, as after a server migration or a mailbox restore). StoreSync matches the stored files to the new numbers by Message-ID and size instead of downloading them again. Informational: the sync still succeeds.',
   DISK_FULL:

@@ -99,13 +99,61 @@ describe('folder hierarchy, both ways', function () {
     assert.ok(!(await serverFolders()).includes('FromServer'));
   });
 
-  it('keeps a folder deleted here when the server has mail the last sync did not see', async () => {
-    await dovecot.appendMessages(generateMailbox({ count: 1, folders: ['Busy'], seed: 53 }));
-    const before = (await dovecot.listMessages('Busy')).length;
+  it('keeps a folder deleted here when the server has mail the last sync did not see, with that mail only', async () => {
+    const seen = (await dovecot.listMessages('Busy')).length;
+    assert.ok(seen > 0, 'Busy held messages at the last sync');
+    const [fresh] = generateMailbox({ count: 1, folders: ['Busy'], seed: 53 });
+    await dovecot.appendMessages([fresh!]);
     await fs.rm(folderDir('Busy'), { recursive: true });
-    const { errors } = await sync();
-    assert.equal(errors.find((e) => e.folder === 'Busy')?.code, 'FOLDER_KEPT');
-    assert.equal((await dovecot.listMessages('Busy')).length, before);
+    const { done, errors } = await sync();
+    assert.deepEqual(
+      errors.map((e) => [e.folder, e.code, e.severity]),
+      [['Busy', 'FOLDER_KEPT', 'warning']],
+    );
+    assert.equal(done.result, 'ok', 'the folder syncs on: nothing is left failing');
+    // The deletion stands for the messages it was made on; the unseen one is on both sides.
+    const server = await dovecot.listMessages('Busy');
+    assert.deepEqual(
+      server.map((m) => m.raw.toString('latin1')),
+      [fresh!.raw.toString('latin1')],
+    );
+    const local = await readMaildirFolder(folderDir('Busy'));
+    assert.deepEqual(
+      local.map((f) => f.data.toString('latin1')),
+      [crlfToLf(fresh!.raw).toString('latin1')],
+    );
+    const again = await sync();
+    assert.deepEqual([again.errors, again.done.result], [[], 'ok'], 'settled');
+  });
+
+  it('keeps a folder deleted on the server when it has files here the last sync did not see, with those only', async () => {
+    await makeLocalFolder('Drafts2', 2);
+    assert.equal((await sync()).done.stats.uploaded, 2);
+    const client = await dovecot.client();
+    await client.mailboxDelete('Drafts2');
+    await client.logout();
+    const unseen = crlfToLf(generateMessage(7050));
+    await fs.writeFile(path.join(folderDir('Drafts2'), 'new', '1700009999.unseen.host'), unseen);
+    const { done, errors } = await sync();
+    assert.deepEqual(
+      errors.map((e) => [e.folder, e.code, e.severity]),
+      [['Drafts2', 'FOLDER_KEPT', 'warning']],
+    );
+    assert.equal(done.result, 'ok');
+    assert.ok((await serverFolders()).includes('Drafts2'), 'made again on the server');
+    assert.deepEqual(
+      (await dovecot.listMessages('Drafts2')).map((m) => crlfToLf(m.raw).toString('latin1')),
+      [unseen.toString('latin1')],
+    );
+    assert.deepEqual(
+      (await readMaildirFolder(folderDir('Drafts2'))).map((f) => f.data.toString('latin1')),
+      [unseen.toString('latin1')],
+    );
+    const again = await sync();
+    assert.deepEqual(
+      [again.errors, again.done.stats.uploaded, again.done.stats.downloaded],
+      [[], 0, 0],
+    );
   });
 
   it('keeps a folder deleted here when the server will not say what it holds', async () => {
@@ -128,8 +176,8 @@ describe('folder hierarchy, both ways', function () {
       });
       const { errors } = await fixture.sync(FULL_SYNC, {
         imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
-        // Busy, kept above, would meet the faults first.
-        folders: { include: ['*'], exclude: ['Busy'] },
+        // Only Quiet meets the faults.
+        folders: { include: ['*'], exclude: ['Busy', 'Drafts2'] },
       });
       assert.equal(proxy.fired.length, 2, 'the answer was refused');
       assert.equal(errors.find((e) => e.folder === 'Quiet')?.code, 'FOLDER_KEPT');

@@ -82,10 +82,21 @@ export async function applyHierarchy(input: {
             folder.path,
           );
         }
-        if (uids.some((uid) => !known.has(uid))) {
+        const unseen = uids.filter((uid) => !known.has(uid)).length;
+        if (unseen > 0) {
+          // The deletion stands for what it was made on, the messages the last sync had: the
+          // folder is made again here, where the pass deletes those (deletePolicy) and brings
+          // in the others. Kept as it was, it would be asked to go at every sync, unsynced.
+          openLocalFolder(
+            state,
+            { id: folder.accountId, maildir: input.maildirRoot },
+            folder.path,
+            { create: true },
+          ).ensure();
+          outcome.removed.delete(folder.path);
           throw new SyncFailure(
             'FOLDER_KEPT',
-            `"${folder.path}" was deleted here but has new messages on the server; kept`,
+            `"${folder.path}" was deleted here but has ${unseen} new message${unseen === 1 ? '' : 's'} on the server: made again here with ${unseen === 1 ? 'it' : 'them'}, the others deleted`,
             folder.path,
           );
         }
@@ -101,7 +112,29 @@ export async function applyHierarchy(input: {
     for (const folder of plan.deleteLocal) {
       outcome.removed.add(folder.path);
       await attempt(folder.path, async () => {
-        await deleteLocalFolder(input.maildirRoot, folder, state);
+        const unseen = await deleteLocalFolder(input.maildirRoot, folder, state, {
+          keepUnseen: flags.uploadHierarchy,
+        });
+        if (unseen > 0) {
+          // As above, the other way: the files the last sync had are gone with the folder,
+          // and the folder is made again on the server for the others, synced as new.
+          state.deleteFolder(folder.id);
+          const serverPath = folder.serverPath;
+          await client.mailboxCreate(serverPath);
+          outcome.removed.delete(folder.path);
+          outcome.created.push({
+            serverPath,
+            path: folder.path,
+            delimiter: folder.delimiter,
+            specialUse: null,
+            status: null,
+          });
+          throw new SyncFailure(
+            'FOLDER_KEPT',
+            `"${folder.path}" was deleted on the server but has ${unseen} new message${unseen === 1 ? '' : 's'} here: made again on the server with ${unseen === 1 ? 'it' : 'them'}, the others deleted`,
+            folder.path,
+          );
+        }
         state.deleteFolder(folder.id);
         outcome.foldersDeleted += 1;
         log.info({ folder: folder.path }, 'folder deleted locally');
@@ -111,12 +144,28 @@ export async function applyHierarchy(input: {
   return outcome;
 }
 
-async function deleteLocalFolder(root: string, folder: FolderState, state: StateDb): Promise<void> {
+/**
+ * Deletes a folder the server deleted, unless it has files the last sync did not have. Then,
+ * with `keepUnseen`, only the files it had are deleted and the number of the others returned
+ * (the folder is to be made again on the server for them); without, it is kept whole.
+ */
+async function deleteLocalFolder(
+  root: string,
+  folder: FolderState,
+  state: StateDb,
+  options: { keepUnseen: boolean },
+): Promise<number> {
   const local = openLocalFolder(state, { id: folder.accountId, maildir: root }, folder.path);
   const dir = local.dir;
   const known = new Set(state.messages(folder.id).map((m) => m.base));
   const files = await local.scan();
-  if ([...files.keys()].some((base) => !known.has(base))) {
+  const unseen = [...files.keys()].filter((base) => !known.has(base)).length;
+  if (unseen > 0 && options.keepUnseen) {
+    for (const [base, file] of files)
+      if (known.has(base)) await fs.rm(path.join(dir, file.subdir, file.name), { force: true });
+    return unseen;
+  }
+  if (unseen > 0) {
     throw new SyncFailure(
       'FOLDER_KEPT',
       `"${folder.path}" was deleted on the server but has new messages here; kept`,
@@ -127,4 +176,5 @@ async function deleteLocalFolder(root: string, folder: FolderState, state: State
     await fs.rm(path.join(dir, sub), { recursive: true, force: true });
   // Subfolders that still exist keep the directory; that is their business.
   await fs.rmdir(dir).catch(() => undefined);
+  return 0;
 }

@@ -45,8 +45,10 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
     retryable: false,
   },
   FOLDER_KEPT: {
-    hint: 'The folder was deleted on one side, but the other side has messages this sync has not seen yet, so it was kept. Check them, then delete the folder again.',
+    hint: 'The folder was deleted on one side, but the other side has messages the last sync had not seen: the folder is there again with those only. Check them, then delete the folder again if you mean to.',
     retryable: false,
+    // Nothing lost and nothing stuck: the folder syncs on with the messages nobody had seen.
+    severity: 'warning',
   },
   UIDVALIDITY_CHANGED: {
     hint: 'The server renumbered this folder; its messages are being matched again. Nothing is lost.',

@@ -82,10 +82,13 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
       wanted.length > 0
         ? listed.filter((f) => wanted.includes(f.path))
         : await syncHierarchy(client, input, listed, (failure) => {
-            allOk = false;
             // A folder that could not be created, deleted or named failed as much as one
-            // whose messages could not be synced: the count says so.
-            if (failure.severity === 'error') stats.foldersFailed += 1;
+            // whose messages could not be synced: the count says so. A warning (a folder
+            // kept for unseen mail) fails nothing.
+            if (failure.severity === 'error') {
+              allOk = false;
+              stats.foldersFailed += 1;
+            }
             report.failure(failure);
           });
     for (const name of wanted) {
