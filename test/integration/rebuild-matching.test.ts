@@ -177,35 +177,42 @@ describe('matching files to messages again with hard messages', function () {
     );
   });
 
-  it('the state lost, and the server reports a size other than it serves: matched by Message-ID and bytes', async () => {
-    const raw = bytes('Message-ID: <estimated@x>\r\nSubject: s\r\n\r\nthe body\r\n');
-    fixture = await startSyncFixture({ mail: inInbox([raw]) });
-    await sync(fixture);
-    await fixture.discardState();
-    const proxy = await startFaultProxy({
-      host: fixture.dovecot.host,
-      port: fixture.dovecot.port,
+  for (const [how, raw] of [
+    [
+      'by Message-ID and bytes',
+      bytes('Message-ID: <estimated@x>\r\nSubject: s\r\n\r\nthe body\r\n'),
+    ],
+    ['without a Message-ID, by bytes', bytes('Subject: no id\r\n\r\nthe body\r\n')],
+  ] as const) {
+    it(`the state lost, and the server reports a size other than it serves: matched ${how}`, async () => {
+      fixture = await startSyncFixture({ mail: inInbox([raw]) });
+      await sync(fixture);
+      await fixture.discardState();
+      const proxy = await startFaultProxy({
+        host: fixture.dovecot.host,
+        port: fixture.dovecot.port,
+      });
+      try {
+        // As some servers do, an estimate: a few bytes more than the message has.
+        proxy.arm({
+          kind: 'edit-server-line',
+          pattern: /^\* \d+ FETCH \(.*RFC822\.SIZE \d+/,
+          edit: (line) =>
+            line.replace(/RFC822\.SIZE (\d+)/, (_, n) => `RFC822.SIZE ${Number(n) + 7}`),
+        });
+        const { done, errors } = await fixture.sync(undefined, {
+          imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
+          maxConnections: 1,
+        });
+        assert.equal(proxy.fired.length, 1, 'the size was doctored');
+        assert.deepEqual(errors, []);
+        assert.deepEqual([done.stats.downloaded, done.stats.uploaded], [0, 0]);
+        await assertOneCopyEach(fixture, 1);
+      } finally {
+        await proxy.close();
+      }
     });
-    try {
-      // As some servers do, an estimate: a few bytes more than the message has.
-      proxy.arm({
-        kind: 'edit-server-line',
-        pattern: /^\* \d+ FETCH \(.*RFC822\.SIZE \d+/,
-        edit: (line) =>
-          line.replace(/RFC822\.SIZE (\d+)/, (_, n) => `RFC822.SIZE ${Number(n) + 7}`),
-      });
-      const { done, errors } = await fixture.sync(undefined, {
-        imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
-        maxConnections: 1,
-      });
-      assert.equal(proxy.fired.length, 1, 'the size was doctored');
-      assert.deepEqual(errors, []);
-      assert.deepEqual([done.stats.downloaded, done.stats.uploaded], [0, 0]);
-      await assertOneCopyEach(fixture, 1);
-    } finally {
-      await proxy.close();
-    }
-  });
+  }
 
   it('an APPEND a crash left unconfirmed, then the folder renumbered: the file is that message', async () => {
     const raw = bytes('Message-ID: <kept@x>\r\nSubject: s\r\n\r\nbody\r\n');

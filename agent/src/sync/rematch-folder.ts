@@ -182,6 +182,32 @@ export async function rematchFolder(input: {
     taken.add(match.uid);
     rows.push({ ...old, uid: match.uid, size: summaries.get(old.base)!.length });
   }
+  // Without a Message-ID, the messages without one whose size is near the file's: each
+  // fetched once, however many files it is near, and matched by the digest of its bytes.
+  const withoutId = left.filter((candidate) => candidate.messageId === null);
+  const near = server.filter(
+    (m) =>
+      !taken.has(m.uid) &&
+      m.messageId === null &&
+      withoutId.some(({ sizes }) => sizes.some((size) => isNear(m.size, size))),
+  );
+  if (near.length > 0) {
+    const served = await servedDigests(
+      client,
+      near.map((m) => m.uid),
+    );
+    for (const { old, file } of withoutId) {
+      const read = await local.readMessage(file);
+      if (read.kind !== 'message') continue;
+      const uid = [
+        ...(served.asSent.get(digestOf(asServed(lfToCrlf(read.data)))) ?? []),
+        ...(served.asStored.get(digestOf(asServed(read.data))) ?? []),
+      ].find((u) => !taken.has(u));
+      if (uid === undefined) continue;
+      taken.add(uid);
+      rows.push({ ...old, uid, size: summaries.get(old.base)!.length });
+    }
+  }
   const serverFlags = new Map(server.map((m) => [m.uid, m.flags]));
   if (only) {
     // Their flags as the server has them are the base: a letter of the file that differs is
@@ -241,15 +267,22 @@ export async function adoptFilesOfNewMessages(input: {
 }
 
 /**
- * The keys a file's server copy may have: its Message-ID and its size on the server. A file
- * with CRLFs in it has two sizes there: as a line end already (a file written with CRLF line
- * ends is uploaded as it is), or as a CR before a line end (a server's "\r\r\n", stored
- * "\r\n").
+ * The sizes a file's server copy may have (with its Message-ID, the keys it is looked up
+ * by). A file with CRLFs in it has two sizes there: as a line end already (a file written
+ * with CRLF line ends is uploaded as it is), or as a CR before a line end (a server's
+ * "\r\r\n", stored "\r\n").
  */
-function keysOf(data: Buffer): string[] {
-  const messageId = messageIdOf(data);
-  const sizes = new Set([sizeAfterLfToCrlf(data), sizeBeforeCrlfToLf(data)]);
-  return [...sizes].map((size) => `${messageId}\u0000${size}`);
+function sizesOf(data: Buffer): number[] {
+  return [...new Set([sizeAfterLfToCrlf(data), sizeBeforeCrlfToLf(data)])];
+}
+
+/**
+ * Whether a size the server reports may be its estimate of one it serves: within an eighth
+ * of it plus a kilobyte. Asked only of messages without a Message-ID, to bound the bodies
+ * fetched to compare.
+ */
+function isNear(reported: number, size: number): boolean {
+  return reported >= 0 && Math.abs(reported - size) <= size / 8 + 1024;
 }
 
 /** `byContent` with the file read now; undefined if it is no message any more. */
@@ -286,9 +319,36 @@ async function byContent(
   return undefined;
 }
 
+/**
+ * The digests of these messages' bytes as served (what `byContent` compares): as they came,
+ * for a file uploaded as it is, and with CRLF → LF, for one stored from the server.
+ */
+async function servedDigests(
+  client: ImapFlow,
+  uids: readonly number[],
+): Promise<{ asSent: Map<string, number[]>; asStored: Map<string, number[]> }> {
+  const asSent = new Map<string, number[]>();
+  const asStored = new Map<string, number[]>();
+  const add = (map: Map<string, number[]>, key: string, uid: number) =>
+    map.set(key, [...(map.get(key) ?? []), uid]);
+  const asked = new Set(uids);
+  for await (const m of client.fetch(
+    sequenceSetOf(uids),
+    { uid: true, source: true },
+    { uid: true },
+  )) {
+    if (!m.source || !asked.has(m.uid)) continue;
+    add(asSent, digestOf(m.source), m.uid);
+    add(asStored, digestOf(crlfToLf(m.source)), m.uid);
+  }
+  return { asSent, asStored };
+}
+
 /** What matching needs of a file's bytes. */
 interface FileSummary {
   keys: string[];
+  /** What its server copy may measure (see `sizesOf`). */
+  sizes: number[];
   length: number;
   messageId: string | null;
   /** Of the file's bytes, if it may be a header block (it ends in a blank line). */
@@ -296,10 +356,13 @@ interface FileSummary {
 }
 
 function summaryOf(data: Buffer): FileSummary {
+  const messageId = messageIdOf(data);
+  const sizes = sizesOf(data);
   return {
-    keys: keysOf(data),
+    keys: sizes.map((size) => `${messageId}\u0000${size}`),
+    sizes,
     length: data.length,
-    messageId: messageIdOf(data),
+    messageId,
     digest: endsWithBlankLine(data) ? digestOf(data) : null,
   };
 }
