@@ -4,8 +4,8 @@
  *
  * The server's rules win where IMAP has them: a NUL byte cannot travel in a FETCH literal,
  * so Dovecot sends it as 0x80 (and we store what it sends), while an upload carries it in a
- * BINARY literal8 and the server keeps it. A message the server refuses to store is an error
- * for that message only; its file stays.
+ * BINARY literal8 and the server keeps it. A message the server refuses to store, or a file
+ * too large to read, is an error for that message only; its file stays.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -169,6 +169,53 @@ describe('a message the server refuses to store', function () {
     );
     assert.equal((await fixture.dovecot.listMessages('INBOX')).length, 2);
     assert.equal((await readMaildirFolder(inbox())).length, 3);
+  });
+});
+
+describe('a message file too large to read', function () {
+  let fixture: SyncFixture;
+  const inbox = () => fixture.folderDir('INBOX');
+  const hugeName = '1700000002.huge.host:2,S';
+  const hugeSize = 2 ** 31 + 4096;
+
+  before(async () => {
+    fixture = await startSyncFixture();
+    assert.equal((await fixture.sync()).done.result, 'ok'); // creates the local INBOX
+    await fs.writeFile(path.join(inbox(), 'cur', '1700000001.a.host:2,S'), 'Subject: a\n\na\n');
+    // Sparse: it takes no room on the disk, but reads as 2 GiB and more.
+    const huge = await fs.open(path.join(inbox(), 'cur', hugeName), 'w');
+    await huge.write('Subject: huge\n\n');
+    await huge.truncate(hugeSize);
+    await huge.close();
+    await fs.writeFile(path.join(inbox(), 'new', '1700000003.c.host'), 'Subject: c\n\nc\n');
+  });
+
+  after(async () => fixture?.cleanup());
+
+  it('is an error naming it; the folder syncs, the others are uploaded, the file stays', async () => {
+    for (const pass of [1, 2]) {
+      const { done, errors } = await fixture.sync();
+      assert.equal(done.stats.uploaded, pass === 1 ? 2 : 0);
+      assert.equal(done.stats.foldersFailed, 0, 'the folder itself synced');
+      assert.deepEqual(
+        errors.map((e) => [e.code, e.folder]),
+        [['LOCAL_IO', 'INBOX']],
+      );
+      assert.match(errors[0]!.message, /1700000002\.huge\.host.*too large/);
+      assert.equal((await fixture.dovecot.listMessages('INBOX')).length, 2);
+      assert.equal((await fs.stat(path.join(inbox(), 'cur', hugeName))).size, hugeSize);
+    }
+  });
+
+  it('is left out when the state is lost: the others are matched, not uploaded again', async () => {
+    await fixture.discardState();
+    const { done, errors } = await fixture.sync();
+    assert.deepEqual([done.stats.uploaded, done.stats.downloaded], [0, 0]);
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['LOCAL_IO'],
+    );
+    assert.equal((await fixture.dovecot.listMessages('INBOX')).length, 2);
   });
 });
 

@@ -16,7 +16,12 @@ import { classifyError, SyncFailure } from './errors.js';
 import type { SyncLogger } from './logger.js';
 import { crlfToLf, lfToCrlf, sizeBeforeCrlfToLf } from './maildir/crlf.js';
 import { imapFlagsOfLetters, keywordsWithoutLetter } from './maildir/flags.js';
-import { uniqueBaseName, type LocalFile, type MaildirFolder } from './maildir/maildir-folder.js';
+import {
+  MESSAGE_FILE_MAX_BYTES,
+  uniqueBaseName,
+  type LocalFile,
+  type MaildirFolder,
+} from './maildir/maildir-folder.js';
 import {
   normalizeMessageId,
   type FolderState,
@@ -117,8 +122,19 @@ export async function uploadNewMessages(
     if (known.has(base)) continue;
     try {
       const outcome = await appendOne(ctx, base, file);
+      if (outcome === 'too-large') {
+        // The file's own fault, not the folder's: reported, and the rest of the folder goes.
+        onRefused(
+          new SyncFailure(
+            'LOCAL_IO',
+            `${file.name} is too large to upload (over ${MESSAGE_FILE_MAX_BYTES} bytes)`,
+            ctx.folder.path,
+            'Move this file out of the Maildir: no mail server takes a message this large. It is kept, and offered again at every sync while it is there.',
+          ),
+        );
+      }
       if (outcome !== 'sent') {
-        if (outcome === 'left-may-change') leftOut += 1;
+        if (outcome === 'left-may-change' || outcome === 'too-large') leftOut += 1;
         continue;
       }
     } catch (err) {
@@ -158,9 +174,10 @@ const REFUSALS = new Set(['SERVER_NO', 'SERVER_BAD', 'QUOTA_EXCEEDED']);
 /**
  * 'sent', or why not: the entry is no message to send (see MaildirFolder.readMessage) and
  * will stay so until its directory changes ('left'), or may become one without that (an
- * empty file filled in place, a file made readable, a link whose target appears).
+ * empty file filled in place, a file made readable, a link whose target appears, a file
+ * too large to send cut down: 'too-large' is also reported to the user).
  */
-type AppendOutcome = 'sent' | 'left' | 'left-may-change';
+type AppendOutcome = 'sent' | 'left' | 'left-may-change' | 'too-large';
 
 async function appendOne(
   ctx: UploadContext,
@@ -186,6 +203,13 @@ async function appendOne(
       'message file in the Maildir cannot be read (its permissions); left alone until it can',
     );
     return 'left-may-change';
+  }
+  if (read.kind === 'too-large') {
+    ctx.log.warn(
+      { file: `${file.subdir}/${file.name}`, size: read.size },
+      'message file too large to read and upload; left alone',
+    );
+    return 'too-large';
   }
   const { data, mtime } = read;
   if (data.length === 0) {

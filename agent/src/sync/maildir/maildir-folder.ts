@@ -59,7 +59,12 @@ export type MessageRead =
   | { kind: 'gone' }
   | { kind: 'not-a-file'; type: string }
   /** A file this user may not read (its permissions): `code` says why. */
-  | { kind: 'unreadable'; code: string };
+  | { kind: 'unreadable'; code: string }
+  /** A file larger than one read can hold (`MESSAGE_FILE_MAX_BYTES`): never a message to send. */
+  | { kind: 'too-large'; size: number };
+
+/** What Node can read into one buffer (a larger file makes readFile throw). */
+export const MESSAGE_FILE_MAX_BYTES = 2 ** 31 - 1;
 
 function entryType(stat: fsSync.Stats): string {
   if (stat.isDirectory()) return 'a directory';
@@ -368,6 +373,7 @@ export class MaildirFolder {
     try {
       const stat = await handle.stat();
       if (!stat.isFile()) return { kind: 'not-a-file', type: entryType(stat) };
+      if (stat.size > MESSAGE_FILE_MAX_BYTES) return { kind: 'too-large', size: stat.size };
       return { kind: 'message', data: await handle.readFile(), mtime: stat.mtime };
     } finally {
       await handle.close();
