@@ -9,7 +9,7 @@ import type { SyncEngine } from '../../agent/src/sync/engine.js';
 import { silentLogger } from '../../agent/src/sync/logger.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import { SyncScheduler } from '../../agent/src/sync/scheduler.js';
-import { startFaultProxy } from '../support/fault-proxy.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
@@ -74,6 +74,9 @@ describe('background sync and IDLE push', function () {
   });
 
   it('starts nothing once stopped, not even the run it queued behind a busy one', async () => {
+    // This block's own watch is done with: a late announcement of the burst above would
+    // start a background run of its own while this one looks.
+    await scheduler.stop();
     const started: string[] = [];
     const off = engine.onEvent((e) => void (e.type === 'syncStarted' && started.push(e.trigger)));
     try {
@@ -116,5 +119,53 @@ describe('background sync and IDLE push', function () {
       await watching.stop();
       await proxy.close();
     }
+  });
+});
+
+describe('waking from sleep', function () {
+  this.timeout(90_000);
+  let fixture: SyncFixture;
+  let proxy: FaultProxy;
+  let engine: SyncEngine;
+  let scheduler: SyncScheduler;
+  const inboxHas = async (raw: Buffer) =>
+    (await readMaildirFolder(fixture.folderDir('INBOX'))).some((m) => m.data.equals(crlfToLf(raw)));
+
+  before(async () => {
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 4, folders: ['INBOX'], seed: 64 }),
+    });
+    proxy = await startFaultProxy({ host: fixture.dovecot.host, port: fixture.dovecot.port });
+    const account = {
+      ...fixture.account,
+      imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
+      syncIntervalSeconds: 0,
+    };
+    // As in the agent: sessions kept between runs, an IDLE watch on INBOX.
+    engine = fixture.engine(account, { keepSessions: true });
+    scheduler = new SyncScheduler(engine, [account], silentLogger);
+    scheduler.start();
+  });
+
+  after(async () => {
+    await scheduler?.stop();
+    await engine?.stop();
+    await proxy?.close();
+    await fixture?.cleanup();
+  });
+
+  it('connects again at once, so mail announced after waking still comes in', async () => {
+    const [before, after] = generateMailbox({ count: 2, folders: ['INBOX'], seed: 65 });
+    await eventually('INBOX watched', async () => scheduler.watchingNow() === 1);
+    await fixture.dovecot.appendMessages([before!]);
+    await eventually('mail announced before the sleep', () => inboxHas(before!.raw));
+    // The machine slept: its connections (the watch, the kept session) are dead, silently.
+    proxy.silenceAll();
+    const connections = proxy.connections;
+    scheduler.woke(3_600_000);
+    await eventually('INBOX watched again', async () => scheduler.watchingNow() === 1);
+    assert.ok(proxy.connections > connections, 'new connections were made');
+    await fixture.dovecot.appendMessages([after!]);
+    await eventually('mail announced after waking', () => inboxHas(after!.raw));
   });
 });

@@ -8,7 +8,8 @@ import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { FULL_SYNC, type SyncEvent } from '../../agent/src/protocol/index.js';
 import type { SyncEngine } from '../../agent/src/sync/engine.js';
 import type { ImapLineContext } from '../../agent/src/sync/imap-session.js';
-import { SessionPool } from '../../agent/src/sync/session-pool.js';
+import { KEPT_CHECK_MS, SessionPool } from '../../agent/src/sync/session-pool.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
 describe('IMAP sessions kept between runs (agent)', function () {
@@ -136,5 +137,34 @@ describe('IMAP sessions kept between runs (agent)', function () {
     await mailForBothConnections(12);
     await run();
     assert.equal(logins(), 2, 'the next run logs in anew');
+  });
+
+  it('gives up a kept session that went dead without a word, within seconds', async function () {
+    // Minutes of the socket's own timeout would otherwise pass before the run could go on.
+    this.timeout(KEPT_CHECK_MS * 2 + 20_000);
+    const proxy = await startFaultProxy({ host: fixture.dovecot.host, port: fixture.dovecot.port });
+    const overProxy = fixture.engine(
+      { imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port } },
+      { keepSessions: true },
+    );
+    try {
+      assert.equal(
+        (await overProxy.start({ flags: FULL_SYNC, trigger: 'user' }).done).result,
+        'ok',
+      );
+      const before = proxy.connections;
+      proxy.silenceAll(); // the kept sessions: open, answering nothing
+      await fixture.dovecot.appendMessages(
+        generateMailbox({ count: 2, folders: ['INBOX'], seed: 9 }),
+      );
+      const done = await overProxy.start({ flags: FULL_SYNC, trigger: 'user' }).done;
+      assert.equal(done.result, 'ok');
+      assert.equal(done.stats.downloaded, 2);
+      assert.ok(proxy.connections > before, 'new sessions were opened');
+    } finally {
+      overProxy.dropKeptSessions();
+      await overProxy.stop();
+      await proxy.close();
+    }
   });
 });

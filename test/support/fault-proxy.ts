@@ -46,6 +46,11 @@ export interface FaultProxy {
   readonly openConnections: number;
   /** Cuts every open connection now (a network drop). */
   cutAll(): void;
+  /**
+   * Nothing passes any more, either way, on the connections open now, and none is closed: a
+   * laptop woken from sleep whose router forgot them sends into the void and hears nothing.
+   */
+  silenceAll(): void;
   close(): Promise<void>;
 }
 
@@ -54,6 +59,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
   const fired: Fault[] = [];
   const sockets = new Set<net.Socket>();
   const clients = new Set<net.Socket>();
+  const silenced = new WeakSet<net.Socket>();
   let connections = 0;
 
   const server = net.createServer((client) => {
@@ -90,6 +96,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     upstream.on('error', () => client.destroy());
 
     client.on('data', (chunk: Buffer) => {
+      if (silenced.has(client)) return;
       fromClient += chunk.length;
       if (held) {
         held.push(chunk);
@@ -125,6 +132,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     /** Server bytes kept back until a whole line can be told apart (a drop is armed). */
     let partialLine: Buffer | null = null;
     upstream.on('data', (chunk: Buffer) => {
+      if (silenced.has(client)) return;
       // Every armed line fault looks at every line: each fires on the first it matches.
       const lineFaults = () =>
         armed.filter(
@@ -200,6 +208,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       return clients.size;
     },
     cutAll: () => sockets.forEach((s) => s.destroy()),
+    silenceAll: () => clients.forEach((c) => silenced.add(c)),
     close: async () => {
       sockets.forEach((s) => s.destroy());
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -310,6 +310,11 @@ export class SyncEngine {
     await this.pool?.closeAll();
   }
 
+  /** Closes the sessions kept between runs (the machine slept: they are likely dead). */
+  dropKeptSessions(): void {
+    this.pool?.dropAll();
+  }
+
   /** Replaces the account list (config reload); running syncs keep the config they started with. */
   setAccounts(accounts: readonly AccountConfig[]): void {
     this.accounts = accounts;

@@ -10,6 +10,7 @@ import { FULL_SYNC, type SyncFlags } from '../protocol/index.js';
 import type { SyncEngine } from './engine.js';
 import { openImapSession } from './imap-session.js';
 import type { SyncLogger } from './logger.js';
+import { watchForWake } from './wake-detector.js';
 
 /** Background runs do everything a full sync does; they are simply not on demand. */
 const BACKGROUND_SYNC: SyncFlags = { ...FULL_SYNC, onDemand: false };
@@ -22,6 +23,7 @@ export class SyncScheduler {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly watchers: FolderWatcher[] = [];
   private stopped = false;
+  private stopWakeWatch: (() => void) | null = null;
 
   constructor(
     private readonly engine: SyncEngine,
@@ -30,6 +32,7 @@ export class SyncScheduler {
   ) {}
 
   start(): void {
+    this.stopWakeWatch = watchForWake((sleptMs) => this.woke(sleptMs));
     for (const account of this.accounts) {
       if (account.syncIntervalSeconds > 0) {
         const runAll = () => this.request(account, []);
@@ -55,9 +58,28 @@ export class SyncScheduler {
     // A follow-up queued behind a busy run must not start after this: the agent may be
     // stopping, or a reload may have removed the account (its run would then throw).
     this.stopped = true;
+    this.stopWakeWatch?.();
     this.followUps.clear();
     for (const timer of this.timers) clearInterval(timer);
     await Promise.all(this.watchers.map((w) => w.stop()));
+  }
+
+  /**
+   * The machine woke from sleep (wake-detector.ts): every connection is likely dead without
+   * knowing it. The watches connect again at once, kept sessions are dropped, and each
+   * account is synced for the mail that came meanwhile.
+   */
+  woke(sleptMs: number): void {
+    if (this.stopped) return;
+    this.log.info({ sleptS: Math.round(sleptMs / 1000) }, 'woke from sleep: connecting again');
+    this.engine.dropKeptSessions();
+    for (const watcher of this.watchers) watcher.renew();
+    for (const account of this.accounts) this.request(account, []);
+  }
+
+  /** How many folders are watched with IDLE at this moment (for status and tests). */
+  watchingNow(): number {
+    return this.watchers.filter((watcher) => watcher.idling).length;
   }
 
   private readonly followUps = new Map<string, Set<string> | 'all'>();
@@ -99,6 +121,8 @@ class FolderWatcher {
   private debounce: NodeJS.Timeout | null = null;
   private retryMs = RECONNECT_MIN_MS;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Raised by renew(): a connection of an earlier epoch starts nothing when it fails. */
+  private epoch = 0;
 
   constructor(
     private readonly account: AccountConfig,
@@ -120,11 +144,31 @@ class FolderWatcher {
     if (client) await client.logout().catch(() => client.close());
   }
 
+  /** In IDLE now, as far as this side knows. */
+  get idling(): boolean {
+    return this.client?.idling === true;
+  }
+
+  /** Gives the connection up, however alive it looks, and connects again now. */
+  renew(): void {
+    if (this.stopped) return;
+    this.epoch += 1;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.retryMs = RECONNECT_MIN_MS;
+    const old = this.client;
+    this.client = null;
+    // Closed, not logged out: a LOGOUT into a dead connection waits for an answer.
+    old?.close();
+    void this.connect();
+  }
+
   private async connect(): Promise<void> {
+    const epoch = this.epoch;
     let client: ImapFlow | null = null;
     try {
       client = await openImapSession(this.account);
-      if (this.stopped) {
+      if (this.stopped || epoch !== this.epoch) {
         await client.logout().catch(() => client?.close());
         return;
       }
@@ -154,7 +198,7 @@ class FolderWatcher {
       // until it refuses the account's every connection.
       if (client && this.client === client) this.client = null;
       client?.close();
-      this.reconnectLater((err as Error).message);
+      if (epoch === this.epoch) this.reconnectLater((err as Error).message);
     }
   }
 

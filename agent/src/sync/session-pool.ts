@@ -14,6 +14,13 @@ import { type ImapProtocolLog, openImapSession } from './imap-session.js';
 /** Well below the 30 minutes after which servers may log an idle session out (RFC 9051). */
 export const IDLE_KEEP_MS = 4 * 60_000;
 
+/**
+ * How long a kept session has to answer its NOOP. A live one answers in milliseconds; one
+ * that went dead without a word (the laptop slept, the Wi-Fi changed, a NAT forgot it) would
+ * otherwise hold the run until the socket's own timeout, minutes later.
+ */
+export const KEPT_CHECK_MS = 5_000;
+
 /** Where syncAccount gets its connections and gives them back. */
 export interface SessionSource {
   open(account: AccountConfig, protocolLog?: ImapProtocolLog): Promise<ImapFlow>;
@@ -90,7 +97,7 @@ export class SessionPool implements SessionSource {
       this.sinks.set(client, protocolLog);
       try {
         if (!client.usable) throw new Error('closed');
-        await client.noop();
+        await answersWithin(client.noop(), KEPT_CHECK_MS);
         if (client.usable) return client;
       } catch {
         // Dropped while kept (server restart, NAT timeout): a new one is opened instead.
@@ -126,6 +133,20 @@ export class SessionPool implements SessionSource {
     session.timer.unref();
     list.push(session);
     this.kept.set(key, list);
+  }
+
+  /**
+   * Closes every kept session without a word to the server: after the machine slept they
+   * are most likely dead, and a LOGOUT into a dead connection waits for an answer that never
+   * comes.
+   */
+  dropAll(): void {
+    const all = [...this.kept.values()].flat();
+    this.kept.clear();
+    for (const session of all) {
+      clearTimeout(session.timer);
+      session.client.close();
+    }
   }
 
   /** Logs every kept session out (config reload, shutdown). */
@@ -164,4 +185,14 @@ export async function logoutQuietly(client: ImapFlow): Promise<void> {
   } catch {
     client.close();
   }
+}
+
+/** Rejects when `answer` has not settled within `ms`. */
+function answersWithin<T>(answer: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  answer.catch(() => undefined); // settles after the race is lost: no unhandled rejection
+  return Promise.race([answer, late]).finally(() => clearTimeout(timer));
 }
