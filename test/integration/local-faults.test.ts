@@ -251,6 +251,55 @@ describe('local faults', function () {
     assert.ok(server.some((m) => crlfToLf(m.raw).equals(delivered)));
   });
 
+  it('removes the file of a message moved away on the server though another client renamed it after the pass listed the folder', async () => {
+    const inbox = fixture.folderDir('INBOX');
+    const cur = path.join(inbox, 'cur');
+    const [other, victim] = (await fs.readdir(cur)).sort();
+    const toggled = (name: string) =>
+      name.replace(/:2,(.*)$/, (_, l: string) =>
+        l.includes('S') ? `:2,${l.replace('S', '')}` : `:2,${[...l, 'S'].sort().join('')}`,
+      );
+    // A change here beforehand, so that the pass lists INBOX.
+    await fs.rename(path.join(cur, other!), path.join(cur, toggled(other!)));
+    // The phone moves the message to Archive.
+    const data = await fs.readFile(path.join(cur, victim!));
+    const held = (await fixture.dovecot.listMessages('INBOX')).find((m) =>
+      crlfToLf(m.raw).equals(data),
+    );
+    const client = await fixture.dovecot.client();
+    await client.mailboxOpen('INBOX');
+    await client.messageMove(String(held!.uid), 'Archive', { uid: true });
+    await client.logout();
+    // mutt marks it read (renames its file) right after the pass listed cur/.
+    const realReaddir = fs.readdir;
+    let renamed = false;
+    (fs as { readdir: unknown }).readdir = async (dir: string, ...rest: unknown[]) => {
+      const names = (await (realReaddir as (...a: unknown[]) => Promise<string[]>)(
+        dir,
+        ...rest,
+      )) as string[];
+      if (!renamed && dir === cur && rest.length === 0 && names.includes(victim!)) {
+        renamed = true;
+        await fs.rename(path.join(cur, victim!), path.join(cur, toggled(victim!)));
+      }
+      return names;
+    };
+    try {
+      const { done, errors } = await fixture.sync();
+      assert.equal(done.result, 'ok', JSON.stringify(errors));
+      assert.ok(renamed, 'the rename was played');
+      assert.equal(done.stats.uploaded, 0, 'not uploaded back into INBOX');
+    } finally {
+      (fs as { readdir: unknown }).readdir = realReaddir;
+    }
+    assert.deepEqual((await fixture.sync()).done.stats.uploaded, 0);
+    await assertInSync();
+    const copies = async (folder: string) =>
+      (await fixture.dovecot.listMessages(folder)).filter((m) => crlfToLf(m.raw).equals(data))
+        .length;
+    assert.deepEqual([await copies('INBOX'), await copies('Archive')], [0, 1]);
+  });
+
   it('keeps the keywords of messages another client moved between folders, either way', async () => {
     // Keywords (tags) live on the server and in the state only: no file name carries them.
     const tagged = async (folder: string, keywords: string[]) => {

@@ -225,28 +225,32 @@ export class MaildirFolder {
   async alsoListed(bases: ReadonlySet<string>): Promise<Set<string>> {
     const found = new Set<string>();
     for (let listing = 0; listing < CONFIRM_LISTINGS_AT_MOST; listing++) {
-      let foundNow = 0;
-      for (const subdir of ['new', 'cur'] as const) {
-        let names: string[];
-        try {
-          names = await fs.readdir(this.subdirs[subdir]);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-          throw err;
-        }
-        for (const name of names) {
-          if (name.startsWith('.')) continue;
-          const { base } = splitMaildirName(name, this.infoSeparator);
-          if (bases.has(base) && !found.has(base)) {
-            found.add(base);
-            foundNow += 1;
-          }
-        }
-      }
+      const before = found.size;
+      for (const base of (await this.filesOf(bases)).keys()) found.add(base);
       // A listing that finds none of them: no rename crossed it, they are gone.
-      if (foundNow === 0 || found.size === bases.size) break;
+      if (found.size === before || found.size === bases.size) break;
     }
     return found;
+  }
+
+  /** One listing of cur/ and new/: the files of these bases. No digest, nothing shadowed. */
+  private async filesOf(bases: ReadonlySet<string>): Promise<Map<string, LocalFile>> {
+    const files = new Map<string, LocalFile>();
+    for (const subdir of ['new', 'cur'] as const) {
+      let names: string[];
+      try {
+        names = await fs.readdir(this.subdirs[subdir]);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      for (const name of names) {
+        if (name.startsWith('.')) continue;
+        const { base, letters } = splitMaildirName(name, this.infoSeparator);
+        if (bases.has(base)) files.set(base, { subdir, name, letters });
+      }
+    }
+    return files;
   }
 
   /**
@@ -585,11 +589,27 @@ export class MaildirFolder {
         refused(err);
       }
     });
+    // A file not under the name it was listed by was renamed since (another program changed
+    // its flags, or moved it from new/ to cur/): left there, it would be taken for a new
+    // message and uploaded again, bringing back what the server deleted or moved away.
+    const renamedSince = new Set<string>();
+    const remove = (file: { subdir: 'cur' | 'new'; name: string }) => {
+      try {
+        fsSync.rmSync(this.file(file.subdir, file.name));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        return false;
+      } finally {
+        this.expected?.remove(file.subdir, file.name);
+        touched.add(file.subdir);
+      }
+      return true;
+    };
     await eachInSlices(removals, (file) => {
-      fsSync.rmSync(this.file(file.subdir, file.name), { force: true });
-      this.expected?.remove(file.subdir, file.name);
-      touched.add(file.subdir);
+      if (!remove(file)) renamedSince.add(splitMaildirName(file.name, this.infoSeparator).base);
     });
+    if (renamedSince.size > 0)
+      for (const file of (await this.filesOf(renamedSince)).values()) remove(file);
     for (const subdir of touched) await fsyncDirectory(this.subdirs[subdir]);
     return failed;
   }
