@@ -332,6 +332,28 @@ describe('local changes reach the server', function () {
     );
   });
 
+  it('with deletePolicy "trash", puts nothing in the Trash for a file moved into a folder made here since the last pass', async () => {
+    // mutt's save to a folder it creates: the folder is created on the server by the pass
+    // that finds the file gone from Archive, and synced after Archive.
+    const [moved] = await readMaildirFolder(folderDir('Archive'));
+    for (const sub of ['cur', 'new', 'tmp'])
+      await fs.mkdir(path.join(folderDir('Saved'), sub), { recursive: true });
+    await fs.rename(
+      path.join(folderDir('Archive'), moved!.subdir, moved!.name),
+      path.join(folderDir('Saved'), moved!.subdir, moved!.name),
+    );
+    const trashBefore = await serverCount('Trash');
+
+    const { done, errors } = await sync('trash');
+    assert.deepEqual(errors, []);
+    assert.deepEqual([done.stats.foldersCreated, done.stats.uploaded], [1, 1]);
+    assert.equal(await serverCount('Trash'), trashBefore, 'nothing put in the Trash');
+    const copiesIn = async (folder: string) =>
+      (await dovecot.listMessages(folder)).filter((m) => crlfToLf(m.raw).equals(moved!.data))
+        .length;
+    assert.deepEqual([await copiesIn('Saved'), await copiesIn('Archive')], [1, 0]);
+  });
+
   it('with deletePolicy "trash", trashes a file moved to a folder that is not synced', async () => {
     // The account excludes Trash: a local directory of that name is not synced.
     const [victim] = await readMaildirFolder(folderDir('Archive'));

@@ -104,6 +104,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
         ),
       );
     }
+    const runFolders = folders.map((f) => f.path);
     // The account's config (or the admin policy) can make every sync headers-only.
     const headersOnly = flags.headersOnly || account.headersOnly === true;
     // Folders the listing's counters already show unchanged (folder index → state id).
@@ -178,6 +179,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             accountId: account.id,
             maildirRoot: account.maildir,
             folderSynced: (path) => folderSelected(path, account.folders),
+            runFolders,
             remote,
             downloadContents: flags.downloadContents,
             uploadContents: flags.uploadContents,

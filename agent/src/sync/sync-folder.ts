@@ -54,6 +54,11 @@ export interface FolderSyncInput {
   maildirRoot: string;
   /** Whether the account's config syncs a folder (by display path); all when absent. */
   folderSynced?: (path: string) => boolean;
+  /**
+   * Folders this run syncs (display paths), also those the state does not know yet: one made
+   * here since the last pass and created on the server by this run uploads what was moved in.
+   */
+  runFolders?: readonly string[];
   remote: RemoteFolder;
   downloadContents: boolean;
   uploadContents: boolean;
@@ -353,6 +358,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
           remote.path,
           rows,
           input.folderSynced,
+          input.runFolders,
         );
         return new Set(rows.filter((row) => found.has(row.base)).map((row) => row.uid));
       },
