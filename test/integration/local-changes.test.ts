@@ -334,12 +334,12 @@ describe('local changes reach the server', function () {
 
   it('with deletePolicy "trash", puts nothing in the Trash for a file moved into a folder made here since the last pass', async () => {
     // mutt's save to a folder it creates: the folder is created on the server by the pass
-    // that finds the file gone from Archive, and synced after Archive.
-    const [moved] = await readMaildirFolder(folderDir('Archive'));
+    // that finds the file gone from INBOX, and synced after INBOX.
+    const [moved] = await readMaildirFolder(folderDir('INBOX'));
     for (const sub of ['cur', 'new', 'tmp'])
       await fs.mkdir(path.join(folderDir('Saved'), sub), { recursive: true });
     await fs.rename(
-      path.join(folderDir('Archive'), moved!.subdir, moved!.name),
+      path.join(folderDir('INBOX'), moved!.subdir, moved!.name),
       path.join(folderDir('Saved'), moved!.subdir, moved!.name),
     );
     const trashBefore = await serverCount('Trash');
@@ -351,7 +351,37 @@ describe('local changes reach the server', function () {
     const copiesIn = async (folder: string) =>
       (await dovecot.listMessages(folder)).filter((m) => crlfToLf(m.raw).equals(moved!.data))
         .length;
-    assert.deepEqual([await copiesIn('Saved'), await copiesIn('Archive')], [1, 0]);
+    assert.deepEqual([await copiesIn('Saved'), await copiesIn('INBOX')], [1, 0]);
+  });
+
+  it('with deletePolicy "trash", puts nothing in the Trash for a file moved into a folder made here that the run does not create', async () => {
+    // A run of INBOX alone creates no folder (as a run that listed the folders before the
+    // new one was made): the file reaches the server with the folder, in a later run.
+    const [moved] = await readMaildirFolder(folderDir('INBOX'));
+    for (const sub of ['cur', 'new', 'tmp'])
+      await fs.mkdir(path.join(folderDir('Later'), sub), { recursive: true });
+    await fs.rename(
+      path.join(folderDir('INBOX'), moved!.subdir, moved!.name),
+      path.join(folderDir('Later'), moved!.subdir, moved!.name),
+    );
+    const trashBefore = await serverCount('Trash');
+    const engine = fixture.engine({ deletePolicy: 'trash' });
+    const archiveOnly = await engine.start({
+      flags: FULL_SYNC,
+      trigger: 'cli',
+      folders: ['INBOX'],
+    }).done;
+    assert.equal(archiveOnly.stats.expungedRemote, 1);
+    assert.equal(await serverCount('Trash'), trashBefore, 'nothing put in the Trash');
+
+    const { done, errors } = await sync('trash');
+    assert.deepEqual(errors, []);
+    assert.deepEqual([done.stats.foldersCreated, done.stats.uploaded], [1, 1]);
+    assert.equal(await serverCount('Trash'), trashBefore);
+    const copiesIn = async (folder: string) =>
+      (await dovecot.listMessages(folder)).filter((m) => crlfToLf(m.raw).equals(moved!.data))
+        .length;
+    assert.deepEqual([await copiesIn('Later'), await copiesIn('INBOX')], [1, 0]);
   });
 
   it('with deletePolicy "trash", trashes a file moved to a folder that is not synced', async () => {

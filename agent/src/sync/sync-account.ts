@@ -180,6 +180,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             maildirRoot: account.maildir,
             folderSynced: (path) => folderSelected(path, account.folders),
             runFolders,
+            foldersMadeHereUploaded: flags.uploadHierarchy,
             remote,
             downloadContents: flags.downloadContents,
             uploadContents: flags.uploadContents,

@@ -59,6 +59,11 @@ export interface FolderSyncInput {
    * here since the last pass and created on the server by this run uploads what was moved in.
    */
   runFolders?: readonly string[];
+  /**
+   * Syncs create on the server the folders made here (upload hierarchy): a file moved into
+   * one, even one made after this run listed the folders, reaches the server with it.
+   */
+  foldersMadeHereUploaded?: boolean;
   remote: RemoteFolder;
   downloadContents: boolean;
   uploadContents: boolean;
@@ -358,7 +363,7 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
           remote.path,
           rows,
           input.folderSynced,
-          input.runFolders,
+          { run: input.runFolders, anyLocal: input.foldersMadeHereUploaded },
         );
         return new Set(rows.filter((row) => found.has(row.base)).map((row) => row.uid));
       },

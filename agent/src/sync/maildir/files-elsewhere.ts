@@ -13,9 +13,10 @@ import { openLocalFolder } from './open-local-folder.js';
 
 /**
  * The bases of `messages` whose file (same base, same size: names without a unique part
- * repeat) is in another synced folder of the account's Maildir: one the state knows, or one
- * this run syncs (a folder made here since the last pass, that the run created on the
- * server). A file moved to a folder that is not synced does not reach the server. One
+ * repeat) is in another synced folder of the account's Maildir: one the state knows, one
+ * this run syncs, or, where syncs create on the server the folders made here, any the config
+ * selects (made since the last pass, even since this run listed the folders: a later pass
+ * creates it). A file moved to a folder that is not synced does not reach the server. One
  * listing of each.
  */
 export async function filesInOtherFolders(
@@ -25,18 +26,25 @@ export async function filesInOtherFolders(
   messages: ReadonlyArray<{ base: string; size: number }>,
   /** The config's choice: a folder the state knows may be excluded since. */
   folderSynced: (path: string) => boolean = () => true,
-  /** Folders this run syncs, known to the state or not. */
-  runFolders: readonly string[] = [],
+  reach: {
+    /** Folders this run syncs, known to the state or not. */
+    run?: readonly string[];
+    /** Every folder here that the config selects. */
+    anyLocal?: boolean;
+  } = {},
 ): Promise<Set<string>> {
   const found = new Set<string>();
   if (messages.length === 0) return found;
   const sizes = new Map(messages.map((m) => [m.base, m.size]));
-  const known = [...new Set([...state.folders(account.id).map((f) => f.path), ...runFolders])];
+  const known = [
+    ...new Set([...state.folders(account.id).map((f) => f.path), ...(reach.run ?? [])]),
+  ];
   const synced = new Set(known.filter(folderSynced).map(canonicalFolderPath));
   const self = canonicalFolderPath(displayPath);
   for (const other of await listLocalFolders(account.maildir, hostFolderNameRules(), known)) {
     const name = canonicalFolderPath(other);
-    if (name === self || !synced.has(name)) continue;
+    if (name === self) continue;
+    if (!synced.has(name) && !(reach.anyLocal && folderSynced(other))) continue;
     let folder;
     try {
       folder = openLocalFolder(state, account, other);
