@@ -99,6 +99,37 @@ describe('folder hierarchy, both ways', function () {
     assert.ok(!(await serverFolders()).includes('FromServer'));
   });
 
+  it('does not make again a folder made here and removed while the run went on', async () => {
+    // Made in mutt, then removed (or renamed) right after the run listed the folders: the
+    // run creates it on the server, then finds no directory when its turn comes.
+    await makeLocalFolder('Brief', 0);
+    const realReaddir = fs.readdir;
+    let removed = false;
+    (fs as { readdir: unknown }).readdir = async (dir: string, ...rest: unknown[]) => {
+      const entries = await (realReaddir as (...a: unknown[]) => Promise<unknown>)(dir, ...rest);
+      if (!removed && dir === folderDir('Brief')) {
+        removed = true;
+        await fs.rm(folderDir('Brief'), { recursive: true });
+      }
+      return entries;
+    };
+    try {
+      const { errors } = await sync();
+      assert.ok(removed, 'the removal was played');
+      assert.deepEqual(
+        errors.map((e) => [e.code, e.folder]),
+        [['FOLDER_GONE', 'Brief']],
+      );
+    } finally {
+      (fs as { readdir: unknown }).readdir = realReaddir;
+    }
+    assert.equal(await exists(folderDir('Brief')), false, 'not made again here');
+    const { done } = await sync();
+    assert.equal(done.result, 'ok');
+    assert.ok(!(await serverFolders()).includes('Brief'), 'gone from the server too');
+    assert.equal(await exists(folderDir('Brief')), false);
+  });
+
   it('keeps a folder deleted here when the server has mail the last sync did not see, with that mail only', async () => {
     const seen = (await dovecot.listMessages('Busy')).length;
     assert.ok(seen > 0, 'Busy held messages at the last sync');

@@ -77,11 +77,13 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
     const { folders: listed, trashPath } = await listRemoteFolders(client, account);
     let allOk = true;
     const wanted = [...new Set(input.folders.map(canonicalFolderPath))];
+    // Folders whose directory the listing found here (a run of some folders lists none).
+    const listedHere = new Set<string>();
     // A run limited to some folders cannot judge which others were created or deleted.
     const folders =
       wanted.length > 0
         ? listed.filter((f) => wanted.includes(f.path))
-        : await syncHierarchy(client, input, listed, (failure) => {
+        : await syncHierarchy(client, input, listed, listedHere, (failure) => {
             // A folder that could not be created, deleted or named failed as much as one
             // whose messages could not be synced: the count says so. A warning (a folder
             // kept for unseen mail) fails nothing.
@@ -180,6 +182,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             maildirRoot: account.maildir,
             folderSynced: (path) => folderSelected(path, account.folders),
             runFolders,
+            listedHere: listedHere.has(remote.path),
             foldersMadeHereUploaded: flags.uploadHierarchy,
             remote,
             downloadContents: flags.downloadContents,
@@ -390,6 +393,8 @@ async function syncHierarchy(
   client: ImapFlow,
   input: AccountSyncInput,
   listed: RemoteFolder[],
+  /** Filled with the folders found here. */
+  here: Set<string>,
   fail: (failure: SyncFailure) => void,
 ): Promise<RemoteFolder[]> {
   const { account, state, flags, stats } = input;
@@ -407,6 +412,7 @@ async function syncHierarchy(
         ),
     )
   ).filter(selected);
+  for (const path of local) here.add(path);
   const known = knownFolders.filter((f) => selected(f.path));
   const plan = planHierarchy({ remote: listed, local, known });
   const outcome = await applyHierarchy({

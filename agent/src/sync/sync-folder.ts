@@ -4,6 +4,7 @@
  */
 import type { ImapFlow } from 'imapflow';
 import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -65,6 +66,8 @@ export interface FolderSyncInput {
    */
   foldersMadeHereUploaded?: boolean;
   remote: RemoteFolder;
+  /** This run's listing found the folder's directory here. */
+  listedHere?: boolean;
   downloadContents: boolean;
   uploadContents: boolean;
   headersOnly: boolean;
@@ -145,6 +148,18 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     throw new SyncFailure(
       'FOLDER_GONE',
       `The local folder "${remote.path}" was removed; nothing is deleted on the server because of it`,
+      remote.path,
+    );
+  }
+  // Found here when the run listed the folders, gone now: removed (or renamed) here while
+  // the run went on. Made again, it would come back on both sides; the next run deletes it
+  // on the server (it is then a folder deleted here).
+  if (created && input.listedHere) {
+    // Opening it made its directory again: taken away if nothing else was put there.
+    await fs.rmdir(dir).catch(() => undefined);
+    throw new SyncFailure(
+      'FOLDER_GONE',
+      `The local folder "${remote.path}" was removed while syncing; not made again`,
       remote.path,
     );
   }
