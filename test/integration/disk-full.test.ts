@@ -2,14 +2,18 @@
  * The disk holding the Maildir fills up mid-download (a real ENOSPC: the Maildir is a 2 MB
  * tmpfs): the folder stops with DISK_FULL and a hint, what was committed before is intact,
  * and no partial file is left behind to keep the disk full. Once space is freed, the next
- * sync finishes the job.
+ * sync finishes the job. The same when it is the disk of the sync state that is full.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
+import { type ErrorEvent, FULL_SYNC } from '../../agent/src/protocol/index.js';
+import { SyncEngine } from '../../agent/src/sync/engine.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
+import { StateDb } from '../../agent/src/sync/state-db.js';
 import { readMaildirFolder, tmpIsEmpty } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
@@ -80,5 +84,73 @@ describe('disk full while downloading (tmpfs Maildir)', function () {
       'contents differ',
     );
     assert.ok(await tmpIsEmpty(inbox));
+  });
+});
+
+describe('disk full where the sync state lives (tmpfs dataDir)', function () {
+  let fixture: SyncFixture;
+  let dataDir: string;
+  let mounted = false;
+  let state: StateDb;
+  let engine: SyncEngine;
+  const inbox = () => fixture.folderDir('INBOX');
+  const sync = async () => {
+    const errors: ErrorEvent[] = [];
+    const off = engine.onEvent((e) => void (e.type === 'error' && errors.push(e)));
+    try {
+      return { done: await engine.start({ flags: FULL_SYNC, trigger: 'user' }).done, errors };
+    } finally {
+      off();
+    }
+  };
+
+  before(async () => {
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 20, folders: ['INBOX'], seed: 6 }),
+    });
+    dataDir = path.join(fixture.dir, 'data-on-small-disk');
+    await fs.mkdir(dataDir);
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dataDir]);
+    mounted = true;
+    state = new StateDb(path.join(dataDir, 'state.db'));
+    engine = new SyncEngine([fixture.account], state);
+    assert.equal((await sync()).done.result, 'ok');
+    // The state's disk fills up (the Maildir's has room); new mail arrives.
+    await run('dd', ['if=/dev/zero', `of=${path.join(dataDir, 'filler')}`, 'bs=64k']).catch(
+      () => undefined,
+    );
+    await fixture.dovecot.appendMessages(
+      generateMailbox({ count: 10, folders: ['INBOX'], seed: 7 }),
+    );
+  });
+
+  after(async () => {
+    await engine?.stop();
+    state?.close();
+    if (mounted) await run('umount', [dataDir]);
+    await fixture?.cleanup();
+  });
+
+  it('ends each run with DISK_FULL, leaving no run behind and no file in tmp/', async () => {
+    for (let pass = 0; pass < 2; pass++) {
+      const { done, errors } = await sync();
+      assert.equal(done.result, 'error');
+      assert.ok(
+        errors.some((e) => e.code === 'DISK_FULL' && /dataDir/.test(e.hint)),
+        JSON.stringify(errors),
+      );
+      assert.deepEqual(engine.running(), [], 'the run ended');
+      assert.ok(await tmpIsEmpty(inbox()), 'the uncommitted batch was removed');
+      assert.equal((await readMaildirFolder(inbox())).length, 20);
+    }
+  });
+
+  it('syncs once space is freed, each message once', async () => {
+    await fs.rm(path.join(dataDir, 'filler'));
+    const { done, errors } = await sync();
+    assert.equal(done.result, 'ok', JSON.stringify(errors));
+    assert.equal(done.stats.downloaded, 10);
+    assert.equal((await readMaildirFolder(inbox())).length, 30);
+    assert.ok(await tmpIsEmpty(inbox()));
   });
 });

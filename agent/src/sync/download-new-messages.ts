@@ -142,7 +142,17 @@ export async function downloadNewMessages(
         throw writeFailed;
       }
       await local.syncTmp(bases);
-      state.recordMessages(folder.id, fileRows);
+      try {
+        state.recordMessages(folder.id, fileRows);
+      } catch (err) {
+        // Not committed (the state's disk full): the files are nobody's. Left in tmp/ they
+        // would stay while the agent runs (a sweep spares its own process's files), a copy
+        // of the batch more at every pass that fails the same way.
+        if (bases.every((base) => state.sizeOfBase(folder.id, base) === null)) {
+          await local.removeFromTmp(bases);
+        }
+        throw err;
+      }
       await local.publish(files);
     })();
     flushing.catch((err: unknown) => {

@@ -199,7 +199,9 @@ export class SyncEngine {
       done: Promise.resolve(null as unknown as DoneEvent),
     };
     this.runs.set(syncId, run);
-    this.state.startRun(syncId, request.trigger, request.flags, startedAt, ids);
+    this.recordHistory(() =>
+      this.state.startRun(syncId, request.trigger, request.flags, startedAt, ids),
+    );
     this.emit({
       type: 'syncStarted',
       syncId,
@@ -406,7 +408,7 @@ export class SyncEngine {
         ? 'ok'
         : 'error';
     const finishedAt = Date.now();
-    this.state.finishRun(run.syncId, result, stats, finishedAt);
+    this.recordHistory(() => this.state.finishRun(run.syncId, result, stats, finishedAt));
     // Gone from running() before anyone hears it is done, so a snapshot taken then is current.
     this.runs.delete(run.syncId);
     const done: DoneEvent = {
@@ -537,7 +539,9 @@ export class SyncEngine {
       addStats(stats, counted, { folders: true });
       break;
     }
-    this.state.finishAccountRun(run.syncId, account.id, result, Date.now());
+    this.recordHistory(() =>
+      this.state.finishAccountRun(run.syncId, account.id, result, Date.now()),
+    );
     return result;
   }
 
@@ -602,6 +606,20 @@ export class SyncEngine {
       severity,
       at: Date.now(),
     });
+  }
+
+  /**
+   * The history is a record of runs, not their work: a write of it that fails (the disk of the
+   * dataDir full) is logged, and the run goes on and ends as usual. Thrown, it left a run that
+   * never ended in running(), which every later sync of its accounts joined, or a throw from
+   * the scheduler's timer that stopped the agent; the run itself reports the disk.
+   */
+  private recordHistory(write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'sync history not recorded');
+    }
   }
 
   /** A listener that throws (a pane gone bad) must not break the sync or the other listeners. */

@@ -170,6 +170,13 @@ export function classifyError(err: unknown, folder: string | null = null): SyncF
     case 'ENOSPC':
     case 'EDQUOT':
       return new SyncFailure('DISK_FULL', 'The disk holding the Maildir is full', folder);
+    case 'SQLITE_FULL':
+      return new SyncFailure(
+        'DISK_FULL',
+        "The disk holding StoreSync's data (the sync state) is full",
+        folder,
+        'Free some disk space where the dataDir lives, then sync again; nothing was corrupted.',
+      );
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
