@@ -18,6 +18,8 @@ import {
   folderDirectory,
 } from '../../agent/src/sync/maildir/folder-path.js';
 import { listLocalFolders } from '../../agent/src/sync/maildir/local-folders.js';
+import { silentLogger, type SyncLogger } from '../../agent/src/sync/logger.js';
+import { SyncScheduler } from '../../agent/src/sync/scheduler.js';
 import { readMaildirFolder } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
 
@@ -48,6 +50,14 @@ const HOSTILE = [
 
 /** As the state, events and local listing name them: "\" written "\\". */
 const display = (name: string) => displayPathOf(name, '/');
+
+/** Resolves when `check` holds, polling; rejects naming `what` after a generous limit. */
+async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 30_000; !(await check());) {
+    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 function oneMessageEach(folders: readonly string[], seed: number): SampleMessage[] {
   return folders.map((folder, i) => ({
@@ -228,6 +238,31 @@ describe('a server whose hierarchy delimiter is "."', function () {
     assert.match(errors[0]!.hint, /Rename the folder's directory in the Maildir.*no "\."/);
     assert.equal(done.stats.foldersFailed, 1);
     assert.equal(done.result, 'error');
+  });
+
+  it('watches with IDLE a folder named in idleFolders by its display path (Archive/2024)', async () => {
+    const account = { ...fixture.account, idleFolders: ['Archive/2024'], syncIntervalSeconds: 0 };
+    const engine = fixture.engine(account);
+    let watching = false;
+    const log: SyncLogger = {
+      ...silentLogger,
+      info: (_fields: object, message: string) =>
+        void (watching ||= /watching folder/.test(message)),
+      child: () => log,
+    };
+    const scheduler = new SyncScheduler(engine, [account], log);
+    try {
+      scheduler.start();
+      await eventually('the watch of Archive.2024', async () => watching);
+      await fixture.dovecot.appendMessages(oneMessageEach(['Archive.2024'], 410));
+      const dir = path.join(fixture.account.maildir, 'Archive', '2024');
+      await eventually('the new message synced', async () => {
+        return (await readMaildirFolder(dir)).length === 2;
+      });
+    } finally {
+      await scheduler.stop();
+      await engine.stop();
+    }
   });
 });
 

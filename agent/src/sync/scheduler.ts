@@ -9,6 +9,7 @@ import type { AccountConfig } from '../config/load.js';
 import { FULL_SYNC, type SyncFlags } from '../protocol/index.js';
 import type { SyncEngine } from './engine.js';
 import { openImapSession } from './imap-session.js';
+import { canonicalFolderPath, displayPathOf } from './maildir/folder-path.js';
 import type { SyncLogger } from './logger.js';
 import { watchForWake } from './wake-detector.js';
 
@@ -183,7 +184,7 @@ class FolderWatcher {
       current.on('close', () => {
         if (this.client === current) this.reconnectLater('connection closed');
       });
-      await current.mailboxOpen(this.folder, { readOnly: true });
+      await current.mailboxOpen(await serverPathOf(current, this.folder), { readOnly: true });
       this.retryMs = RECONNECT_MIN_MS;
       this.log.info(
         { accountId: this.account.id, folder: this.folder },
@@ -198,7 +199,9 @@ class FolderWatcher {
       // until it refuses the account's every connection.
       if (client && this.client === client) this.client = null;
       client?.close();
-      if (epoch === this.epoch) this.reconnectLater((err as Error).message);
+      // The server's words ("Mailbox doesn't exist") say more than imapflow's "Command failed".
+      const { responseText, message } = err as { responseText?: string; message: string };
+      if (epoch === this.epoch) this.reconnectLater(responseText || message);
     }
   }
 
@@ -225,4 +228,18 @@ class FolderWatcher {
     this.retryTimer.unref();
     this.retryMs = Math.min(RECONNECT_MAX_MS, this.retryMs * 2);
   }
+}
+
+/**
+ * The folder's name on the server. The config names it by its display path, "/" between
+ * levels as everywhere else (`Archive/2024`), which a server with another delimiter calls
+ * `Archive.2024`: SELECT needs the server's name, found in its listing.
+ */
+async function serverPathOf(client: ImapFlow, folder: string): Promise<string> {
+  const wanted = canonicalFolderPath(folder);
+  if (wanted === 'INBOX') return wanted;
+  const entry = (await client.list()).find(
+    (e) => displayPathOf(e.path, e.delimiter || null) === wanted,
+  );
+  return entry?.path ?? folder;
 }
