@@ -11,7 +11,7 @@ import path from 'node:path';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { type ErrorEvent, FULL_SYNC } from '../../agent/src/protocol/index.js';
 import type { AccountConfig } from '../../agent/src/config/load.js';
-import { silentLogger } from '../../agent/src/sync/logger.js';
+import { silentLogger, type SyncLogger } from '../../agent/src/sync/logger.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import { SyncScheduler } from '../../agent/src/sync/scheduler.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
@@ -200,6 +200,43 @@ describe('network faults', function () {
         );
       }
       assert.ok(arrived, 'the new message reached the Maildir after the IDLE was cut');
+    } finally {
+      await scheduler.stop();
+      await engine.stop();
+    }
+    await assertIdentical('INBOX');
+  });
+
+  it('brings in mail delivered while the IDLE watch was down once it is back', async () => {
+    const account = { ...fixture.account, ...throughProxy, idleFolders: ['INBOX'] };
+    const engine = fixture.engine(account);
+    let watches = 0;
+    const log: SyncLogger = {
+      ...silentLogger,
+      info: (_fields: object, message: string) =>
+        void (/watching folder/.test(message) && watches++),
+      child: () => log,
+    };
+    const scheduler = new SyncScheduler(engine, [{ ...account, syncIntervalSeconds: 0 }], log);
+    try {
+      await engine.start({ flags: FULL_SYNC, trigger: 'user' }).done;
+      scheduler.start();
+      for (let i = 0; i < 300 && watches === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      // The network drops; a message arrives before the watch is back (a second or more):
+      // no IDLE announces it, and no pass is scheduled.
+      proxy.cutAll();
+      const [message] = generateMailbox({ count: 1, folders: ['INBOX'], seed: 94 });
+      await fixture.dovecot.appendMessages([message!]);
+      const wanted = crlfToLf(message!.raw);
+      let arrived = false;
+      for (let i = 0; i < 300 && !arrived; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        arrived = (await readMaildirFolder(fixture.folderDir('INBOX'))).some((m) =>
+          m.data.equals(wanted),
+        );
+      }
+      assert.ok(watches >= 2, 'the watch came back');
+      assert.ok(arrived, 'the message delivered meanwhile reached the Maildir');
     } finally {
       await scheduler.stop();
       await engine.stop();

@@ -124,6 +124,8 @@ class FolderWatcher {
   private retryTimer: NodeJS.Timeout | null = null;
   /** Raised by renew(): a connection of an earlier epoch starts nothing when it fails. */
   private epoch = 0;
+  /** Whether a watch of this folder ever started: a new one follows a lost one. */
+  private watchedBefore = false;
 
   constructor(
     private readonly account: AccountConfig,
@@ -186,6 +188,10 @@ class FolderWatcher {
       });
       await current.mailboxOpen(await serverPathOf(current, this.folder), { readOnly: true });
       this.retryMs = RECONNECT_MIN_MS;
+      // Mail delivered while the watch was down was announced to nobody: a pass of the
+      // folder takes it in now, not at the next scheduled one (if any).
+      if (this.watchedBefore) this.changed();
+      this.watchedBefore = true;
       this.log.info(
         { accountId: this.account.id, folder: this.folder },
         'watching folder with IDLE',
