@@ -152,11 +152,16 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
     );
   }
   // Found here when the run listed the folders, gone now: removed (or renamed) here while
-  // the run went on. Made again, it would come back on both sides; the next run deletes it
-  // on the server (it is then a folder deleted here).
+  // the run went on. Made again, it would come back on both sides; a folder this run did not
+  // make on the server is deleted there by the next run (it is then a folder deleted here).
   if (created && input.listedHere) {
     // Opening it made its directory again: taken away if nothing else was put there.
     await fs.rmdir(dir).catch(() => undefined);
+    // Never passed yet, so this run made it on the server moments ago: taken back there too
+    // while it holds nothing, or the next run would take it for a folder new on the server
+    // (one a crash left without its directory) and make it here again.
+    if (folder.uidValidity === null)
+      await takeBackIfEmpty(client, remote.serverPath, state, folder.id);
     throw new SyncFailure(
       'FOLDER_GONE',
       `The local folder "${remote.path}" was removed while syncing; not made again`,
@@ -699,4 +704,21 @@ async function downloadOverLane(
   await lane.logout();
   await session.reopen(await session.renew());
   return downloaded;
+}
+
+/** Deletes a folder on the server, and its row, if it holds no message; else leaves both. */
+async function takeBackIfEmpty(
+  client: ImapFlow,
+  serverPath: string,
+  state: StateDb,
+  folderId: number,
+): Promise<void> {
+  try {
+    const status = await client.status(serverPath, { messages: true });
+    if (!status || status.messages !== 0) return;
+    await client.mailboxDelete(serverPath);
+    state.deleteFolder(folderId);
+  } catch {
+    // Not known empty, or not deletable: the next run sees it on the server and syncs it.
+  }
 }
