@@ -569,13 +569,21 @@ export class SyncEngine {
     while (this.statePasses > 0 && this.state.generation === generation)
       await new Promise<void>((wake) => this.waitingForStateIdle.push(wake));
     if (this.state.generation !== generation) return false;
-    this.state.setAsideDamaged(err);
+    try {
+      this.state.setAsideDamaged(err);
+    } catch (failed) {
+      // Cannot be moved (a read-only dataDir): the pass fails as it would have, and says why.
+      log.error({ err: (failed as Error).message }, 'damaged state database not set aside');
+      return false;
+    }
     log.warn(
       this.state.recovered ?? {},
       'state database was damaged; set aside, rebuilding from Maildir and server',
     );
     for (const run of this.runs.values())
-      this.state.startRun(run.syncId, run.trigger, run.flags, run.startedAt, run.accountIds);
+      this.recordHistory(() =>
+        this.state.startRun(run.syncId, run.trigger, run.flags, run.startedAt, run.accountIds),
+      );
     return true;
   }
 

@@ -281,9 +281,15 @@ export class StateDb {
       // Busy with a statement or already closed: the file is moved away all the same.
     }
     const damagedCopy = `${this.file}.damaged-${Date.now()}`;
-    for (const suffix of ['', '-wal', '-shm']) {
-      if (fs.existsSync(this.file + suffix))
-        fs.renameSync(this.file + suffix, damagedCopy + suffix);
+    try {
+      for (const suffix of ['', '-wal', '-shm']) {
+        if (fs.existsSync(this.file + suffix))
+          fs.renameSync(this.file + suffix, damagedCopy + suffix);
+      }
+    } catch (failed) {
+      // Not moved (a read-only directory): the file as it is, open again, serves what it can.
+      if (this.db && !this.db.open) this.open();
+      throw failed;
     }
     this.recovered = { damagedCopy, reason: (err as Error)?.message ?? String(err) };
     this.generation += 1;
