@@ -9,7 +9,9 @@
  *
  * Files that match nothing stay as local messages (the upload step APPENDs them); server
  * messages that match nothing are returned for download; the old base flags carry over, so
- * flag changes made here before the renumbering still reach the server.
+ * flag changes made here before the renumbering still reach the server. A row whose file was
+ * deleted or moved away here keeps its message where that message is beyond doubt, so the
+ * deletion or move still reaches the server.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -19,7 +21,7 @@ import type { SyncLogger } from './logger.js';
 import { crlfToLf, lfToCrlf, sizeAfterLfToCrlf, sizeBeforeCrlfToLf } from './maildir/crlf.js';
 import { imapFlagsOfLetters } from './maildir/flags.js';
 import type { LocalFile, MaildirFolder } from './maildir/maildir-folder.js';
-import type { MessageRow, StateDb } from './state-db.js';
+import { normalizeMessageId, type MessageRow, type StateDb } from './state-db.js';
 import { messageIdOf } from './message-id.js';
 import { sequenceSetOf } from './remote-changes.js';
 import { asServed } from './served-bytes.js';
@@ -117,7 +119,7 @@ export async function rematchFolder(input: {
   const unmatched: Unmatched[] = [];
   for (const old of candidates) {
     const file = files.get(old.base);
-    if (!file) continue; // deleted here before the renumbering: the server copy comes back
+    if (!file) continue; // deleted or moved here before the renumbering: see filelessRowsMatched
     if (old.partial) {
       const read = await local.readMessage(file);
       // Gone meanwhile, or no file at all (a directory made in cur/): nothing to match.
@@ -206,6 +208,28 @@ export async function rematchFolder(input: {
       if (uid === undefined) continue;
       taken.add(uid);
       rows.push({ ...old, uid, size: summaries.get(old.base)!.length });
+    }
+  }
+  if (!only) {
+    // Rows whose file is gone: deleted here, or moved to another folder, since the last pass.
+    // Kept, with no file, on their message, the reconcile that follows applies that change;
+    // dropped, the message would come back here (or be in both folders).
+    const placed = new Set(rows.map((row) => row.base));
+    const idsOfFilesLeft = new Set(
+      candidates
+        .filter((old) => files.has(old.base) && !placed.has(old.base))
+        .map((old) => normalizeMessageId(summaries.get(old.base)?.messageId ?? '')),
+    );
+    const fileless = known.filter((old) => !files.has(old.base));
+    for (const { old, uid } of await filelessRowsMatched(
+      client,
+      fileless,
+      server,
+      taken,
+      idsOfFilesLeft,
+    )) {
+      taken.add(uid);
+      rows.push({ ...old, uid });
     }
   }
   const serverFlags = new Map(server.map((m) => [m.uid, m.flags]));
@@ -421,4 +445,77 @@ async function headerBlocksAmong(
     found.push({ old, uid, size: length });
   }
   return found;
+}
+
+/**
+ * Rows whose file is gone (deleted or moved away here before the renumbering), each with the
+ * server message that is certainly the one it held: the only one left with its Message-ID
+ * whose bytes, stored here (CRLF → LF; the header block of a partial row), have the row's
+ * size, and no other such row nor any unmatched file with that Message-ID. The file is not
+ * here for its bytes to decide, and a wrong match would delete a message the user kept: any
+ * doubt leaves the row out, and the server's copy comes back here (nothing lost).
+ */
+async function filelessRowsMatched(
+  client: ImapFlow,
+  rows: readonly MessageRow[],
+  server: readonly ServerMessage[],
+  taken: ReadonlySet<number>,
+  idsOfFilesLeft: ReadonlySet<string>,
+): Promise<Array<{ old: MessageRow; uid: number }>> {
+  const serverById = new Map<string, ServerMessage[]>();
+  for (const m of server) {
+    const id = normalizeMessageId(m.messageId ?? '');
+    if (taken.has(m.uid) || id === '') continue;
+    serverById.set(id, [...(serverById.get(id) ?? []), m]);
+  }
+  // Null: the row's Message-ID was never read; '': it has none (the size alone says little).
+  const wanted = rows.filter(
+    (row) => row.messageId && !idsOfFilesLeft.has(row.messageId) && serverById.has(row.messageId),
+  );
+  if (wanted.length === 0) return [];
+  const sizes = await storedSizes(
+    client,
+    wanted.flatMap((row) => serverById.get(row.messageId!)!.map((m) => m.uid)),
+    new Set(
+      wanted
+        .filter((row) => row.partial)
+        .flatMap((row) => serverById.get(row.messageId!)!.map((m) => m.uid)),
+    ),
+  );
+  const fits = (row: MessageRow) =>
+    serverById
+      .get(row.messageId!)!
+      .filter((m) => sizes.get(m.uid)?.[row.partial ? 'head' : 'whole'] === row.size);
+  const fitted = wanted.map((row) => ({ row, fit: fits(row) }));
+  const rowsFitting = new Map<number, number>();
+  for (const { fit } of fitted)
+    for (const m of fit) rowsFitting.set(m.uid, (rowsFitting.get(m.uid) ?? 0) + 1);
+  return fitted
+    .filter(({ fit }) => fit.length === 1 && rowsFitting.get(fit[0]!.uid) === 1)
+    .map(({ row, fit }) => ({ old: row, uid: fit[0]!.uid }));
+}
+
+/**
+ * What these messages measure once stored here (CRLF → LF): whole, and for those in
+ * `heads` also their header block (what a headers-only pass stores).
+ */
+async function storedSizes(
+  client: ImapFlow,
+  uids: readonly number[],
+  heads: ReadonlySet<number>,
+): Promise<Map<number, { whole: number; head?: number }>> {
+  const sizes = new Map<number, { whole: number; head?: number }>();
+  const asked = new Set(uids);
+  for await (const m of client.fetch(
+    sequenceSetOf([...asked].sort((a, b) => a - b)),
+    { uid: true, source: true, ...(heads.size > 0 ? { headers: true } : {}) },
+    { uid: true },
+  )) {
+    if (!m.source || !asked.has(m.uid)) continue;
+    sizes.set(m.uid, {
+      whole: crlfToLf(m.source).length,
+      ...(heads.has(m.uid) && m.headers ? { head: crlfToLf(m.headers).length } : {}),
+    });
+  }
+  return sizes;
 }
