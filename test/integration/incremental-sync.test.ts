@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+import { ImapFlow } from 'imapflow';
 import path from 'node:path';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { FULL_SYNC, type DoneEvent } from '../../agent/src/protocol/index.js';
@@ -149,6 +150,53 @@ for (const server of SERVERS) {
       const names = (await readMaildirFolder(inbox())).map((f) => f.name);
       assert.ok(!names.includes(file3.name), 'the expunged message file is gone');
       assert.equal(names.length, (await dovecot.listMessages('INBOX')).length);
+    });
+
+    it('finds what another client delivered and expunged between this pass opening the folder and its upload', async () => {
+      // The delivery gets a UID below the upload's: the upload is then the highest UID held.
+      await fs.writeFile(
+        path.join(inbox(), 'new', '1700000300.here.host'),
+        'Subject: written here\nMessage-ID: <here@storesync.test>\n\nbody\n',
+      );
+      const theirs = generateMailbox({ count: 1, folders: ['INBOX'], seed: 23 });
+      const [gone] = await dovecot.listMessages('INBOX');
+      const realAppend = ImapFlow.prototype.append;
+      let meanwhile = false;
+      ImapFlow.prototype.append = async function (this: ImapFlow, ...args) {
+        if (!meanwhile) {
+          meanwhile = true;
+          await dovecot.appendMessages(theirs);
+          const other = await dovecot.client();
+          await other.mailboxOpen('INBOX');
+          await other.messageDelete(String(gone!.uid), { uid: true });
+          await other.logout();
+        }
+        return realAppend.apply(this, args);
+      } as typeof realAppend;
+      try {
+        assert.equal((await sync()).stats.uploaded, 1);
+      } finally {
+        ImapFlow.prototype.append = realAppend;
+      }
+      // A flag changed here as well, so that the next pass reads the state's rows up front.
+      const [flagged] = (await readMaildirFolder(inbox())).filter(
+        (f) => f.subdir === 'cur' && !f.letters.includes('F'),
+      );
+      const base = flagged!.name.slice(0, flagged!.name.lastIndexOf(':2,'));
+      await fs.rename(
+        path.join(inbox(), 'cur', flagged!.name),
+        path.join(inbox(), 'cur', maildirName(base, [...`F${flagged!.letters}`].sort().join(''))),
+      );
+      const next = await sync();
+      assert.deepEqual(
+        [next.stats.downloaded, next.stats.expungedLocal, next.stats.flagsPushed],
+        [1, 1, 1],
+      );
+      const server = (await dovecot.listMessages('INBOX'))
+        .map((m) => crlfToLf(m.raw).toString('latin1'))
+        .sort();
+      const local = (await readMaildirFolder(inbox())).map((f) => f.data.toString('latin1')).sort();
+      assert.deepEqual(local, server);
     });
 
     it('then finds nothing more to do', async () => {

@@ -63,7 +63,8 @@ export interface DownloadResult {
 }
 
 /**
- * UIDs above the highest we hold, ascending; no command at all when UIDNEXT did not move.
+ * UIDs above the highest we hold, and those since the last pass's UIDNEXT that the state
+ * lacks, ascending; no command at all when UIDNEXT did not move.
  * Asked as an ESEARCH range list where the server offers it: a folder's first sync then
  * reads "1:29899" instead of 29,899 numbers through imapflow's parser.
  */
@@ -71,11 +72,23 @@ export async function listNewUids(
   client: ImapFlow,
   uidNext: number | null,
   highestKnown: number,
+  /**
+   * The UIDNEXT the last pass opened the folder with, and which UIDs from there up to the
+   * highest known the state holds. A message another client delivered after that pass
+   * opened the folder and before its APPEND got a UID below the one of the upload: above
+   * the highest known only, it would never be looked for.
+   */
+  since?: { uidNext: number | null; held(uids: readonly number[]): Set<number> },
 ): Promise<number[]> {
-  if (uidNext !== null && uidNext <= highestKnown + 1) return [];
-  const found = await uidsMatching(client, { uid: `${highestKnown + 1}:*` });
+  const from = Math.min(highestKnown + 1, since?.uidNext ?? Infinity);
+  if (uidNext !== null && uidNext <= from) return [];
+  const found = await uidsMatching(client, { uid: `${from}:*` });
   // "N:*" always matches the highest UID even when it is below N: filter it out.
-  return [...uidsOf(found ?? [])].filter((uid) => uid > highestKnown).sort((a, b) => a - b);
+  const uids = [...uidsOf(found ?? [])].filter((uid) => uid >= from).sort((a, b) => a - b);
+  const below = uids.filter((uid) => uid <= highestKnown);
+  if (below.length === 0 || !since) return uids;
+  const held = since.held(below);
+  return uids.filter((uid) => !held.has(uid));
 }
 
 export async function downloadNewMessages(

@@ -277,7 +277,10 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
   const highestKnown = held.highest;
   let newUids = rematched
     ? rematched.unmatchedServerUids
-    : await listNewUids(client, opened.uidNext, highestKnown);
+    : await listNewUids(client, opened.uidNext, highestKnown, {
+        uidNext: folder.uidValidity === opened.uidValidity ? folder.uidNext : null,
+        held: (uids) => new Set(state.flagRowsOf(folder.id, uids).map((row) => row.uid)),
+      });
   // Files without rows beside new messages: the state may have lost rows it had. A Maildir
   // as vouched for has no file the state does not know, and a folder seen for the first
   // time had no rows to lose (its files, if any, were matched above).
@@ -396,6 +399,12 @@ export async function syncFolder(input: FolderSyncInput): Promise<FolderSyncResu
       { count: changes.omitted.length, uids: changes.omitted.slice(0, 20) },
       'the server left messages out of its answer with every flag; a UID SEARCH says it still has them: kept as they were',
     );
+  }
+  // Those this pass has stored since (new UIDs below the highest held, from the last pass's
+  // UIDNEXT on) are held now: fetched again, they would be stored twice.
+  if (changes.unheld?.length) {
+    const stored = new Set(state.flagRowsOf(folder.id, changes.unheld).map((row) => row.uid));
+    changes.unheld = changes.unheld.filter((uid) => !stored.has(uid));
   }
   if (input.downloadContents && changes.unheld?.length) {
     // Left behind by an earlier pass (the server left them out of a FETCH, or refused them):
