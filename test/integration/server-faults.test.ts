@@ -84,6 +84,52 @@ describe('server-side changes during a sync', function () {
     for (const folder of ['INBOX', 'Projects 2025']) await assertIdentical(folder);
   });
 
+  it('takes a folder deleted while this pass has it open for gone, not the connection, and syncs the rest', async () => {
+    await fixture.dovecot.appendMessages(
+      generateMailbox({ count: 6, folders: ['Doomed', 'Zeta'], seed: 33 }),
+    );
+    assert.equal((await fixture.sync()).done.result, 'ok');
+    await fixture.dovecot.appendMessages(
+      generateMailbox({ count: 4, folders: ['INBOX', 'Doomed', 'Zeta'], seed: 34 }),
+    );
+    const proxy = await startFaultProxy({ host: fixture.dovecot.host, port: fixture.dovecot.port });
+    try {
+      // Once the pass has Doomed open, another client deletes it: Dovecot then ends the
+      // session with "BYE … Mailbox was deleted under us".
+      proxy.arm({
+        kind: 'hold-client-when-says',
+        pattern: /SELECT "?Doomed"?/,
+        meanwhile: async () => {
+          proxy.arm({
+            kind: 'hold-client-when-says',
+            pattern: / UID (SEARCH|FETCH|STORE) /,
+            meanwhile: async () => {
+              const client = await fixture.dovecot.client();
+              await client.mailboxDelete('Doomed');
+              await client.logout();
+            },
+          });
+        },
+      });
+      const { done, errors } = await fixture.sync(FULL_SYNC, {
+        imap: { ...fixture.account.imap, host: proxy.host, port: proxy.port },
+        maxConnections: 1,
+      });
+      assert.equal(proxy.fired.length, 2, 'the deletion was played');
+      assert.deepEqual(
+        errors.map((e) => [e.code, e.folder]),
+        [['FOLDER_GONE', 'Doomed']],
+      );
+      assert.equal(done.stats.foldersFailed, 1);
+    } finally {
+      await proxy.close();
+    }
+    for (const folder of ['INBOX', 'Zeta']) await assertIdentical(folder);
+    const next = await fixture.sync();
+    assert.equal(next.done.result, 'ok', JSON.stringify(next.errors));
+    assert.equal(await localFolderExists('Doomed'), false);
+  });
+
   it('tells a folder the server lists but cannot open apart from one deleted, and syncs the rest', async () => {
     // Another program made a directory in Dovecot's mail store under a name that is not
     // modified UTF-7: Dovecot lists it ("R&-D") and then says it does not exist.

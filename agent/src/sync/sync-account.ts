@@ -237,6 +237,28 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
             return 'stop';
           }
           let failure = classifyError(err, remote.path);
+          const bye = closedByServer(err);
+          if (failure.code === 'CONNECTION_LOST' && bye !== null) {
+            // The server ended the session in the middle of this folder (Dovecot does when
+            // another client deletes the open folder: "BYE IMAP session state is
+            // inconsistent"). Gone from a new session's listing, the folder is gone, not the
+            // network: the other folders go on over that session instead of the whole run
+            // starting again.
+            let listed: boolean;
+            try {
+              const fresh = await renewSession();
+              listed = (await fresh.list()).some((f) => f.path === remote.serverPath);
+            } catch {
+              fatal ??= failure; // no new session either: the connection's trouble after all
+              return 'stop';
+            }
+            if (!listed)
+              failure = new SyncFailure(
+                'FOLDER_GONE',
+                `The server no longer has this folder (it ended the session: ${bye})`,
+                remote.path,
+              );
+          }
           if (failure.code === 'CANCELLED' || isConnectionFatal(failure)) {
             fatal ??= failure;
             return 'stop';
@@ -300,6 +322,12 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
 }
 
 const CANCEL_GRACE_MS = 1000;
+
+/** The server's words when it ended the session itself (a BYE), else null. */
+function closedByServer(err: unknown): string | null {
+  const reason = (err as { reason?: unknown } | null)?.reason;
+  return typeof reason === 'string' && reason.length > 0 ? reason : null;
+}
 
 /**
  * A session being opened, given up a second after the run is cancelled (as a transfer is
