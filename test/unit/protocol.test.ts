@@ -159,6 +159,14 @@ describe('error classification', () => {
         },
         'FOLDER_GONE',
       ],
+      // Dovecot, to a command on a folder another client deleted while it was open.
+      [
+        {
+          responseStatus: 'NO',
+          responseText: 'Mailbox was deleted under us (0.001 + 0.000 secs).',
+        },
+        'FOLDER_GONE',
+      ],
       [{ responseStatus: 'NO', responseText: 'Permission denied' }, 'SERVER_NO'],
       [{ responseStatus: 'BAD', responseText: 'Error in IMAP command' }, 'SERVER_BAD'],
       [{ code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: 'certificate mismatch' }, 'TLS_ERROR'],

@@ -210,7 +210,8 @@ export function classifyError(err: unknown, folder: string | null = null): SyncF
   }
   if (
     e.serverResponseCode === 'NONEXISTENT' ||
-    /nonexistent|doesn't exist|does not exist/i.test(text)
+    // Dovecot's "Mailbox was deleted under us": another client deleted it while it was open.
+    /nonexistent|doesn't exist|does not exist|deleted under us/i.test(text)
   ) {
     return new SyncFailure('FOLDER_GONE', `The server no longer has this folder: ${text}`, folder);
   }
