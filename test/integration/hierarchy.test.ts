@@ -245,3 +245,59 @@ describe('folder hierarchy, both ways', function () {
     assert.equal((await dovecot.listMessages('INBOX')).length, serverBefore);
   });
 });
+
+describe('a folder deleted here, as deletePolicy says of its messages', function () {
+  let fixture: SyncFixture;
+  const bytes = (raw: Buffer) => crlfToLf(raw).toString('latin1');
+
+  before(async () => {
+    fixture = await startSyncFixture({
+      mail: generateMailbox({ count: 12, folders: ['INBOX', 'Trash', 'Gone', 'Kept'], seed: 57 }),
+    });
+    const setup = await fixture.dovecot.client();
+    for (const folder of ['Gone', 'Kept'])
+      if (!(await setup.list()).some((f) => f.path === folder)) await setup.mailboxCreate(folder);
+    await setup.logout();
+    assert.equal((await fixture.sync()).done.result, 'ok');
+  });
+  after(async () => fixture?.cleanup());
+
+  it('"trash": its messages go to the Trash before the folder goes', async () => {
+    const gone = (await fixture.dovecot.listMessages('Gone')).map((m) => bytes(m.raw)).sort();
+    assert.ok(gone.length > 0, 'Gone holds mail');
+    const trashBefore = (await fixture.dovecot.listMessages('Trash')).length;
+    await fs.rm(fixture.folderDir('Gone'), { recursive: true });
+    const { done, errors } = await fixture.sync(FULL_SYNC, { deletePolicy: 'trash' });
+    assert.deepEqual([done.result, errors], ['ok', []]);
+    const client = await fixture.dovecot.client();
+    const folders = (await client.list()).map((f) => f.path);
+    await client.logout();
+    assert.ok(!folders.includes('Gone'), 'the folder is gone from the server');
+    const trash = (await fixture.dovecot.listMessages('Trash')).map((m) => bytes(m.raw));
+    assert.equal(trash.length, trashBefore + gone.length);
+    for (const message of gone) assert.ok(trash.includes(message), 'in the Trash on the server');
+    const local = (await readMaildirFolder(fixture.folderDir('Trash'))).map((f) =>
+      f.data.toString('latin1'),
+    );
+    for (const message of gone) assert.ok(local.includes(message), 'in the Trash here, same sync');
+  });
+
+  it('"keep-remote": the folder and its messages stay on the server, and do not come back here', async () => {
+    const kept = (await fixture.dovecot.listMessages('Kept')).length;
+    assert.ok(kept > 0, 'Kept holds mail');
+    await fs.rm(fixture.folderDir('Kept'), { recursive: true });
+    for (let pass = 0; pass < 2; pass++) {
+      const { done, errors } = await fixture.sync(FULL_SYNC, { deletePolicy: 'keep-remote' });
+      assert.deepEqual([done.result, errors, done.stats.downloaded], ['ok', [], 0]);
+      assert.equal((await fixture.dovecot.listMessages('Kept')).length, kept);
+      assert.equal(
+        await fs.stat(fixture.folderDir('Kept')).then(
+          () => true,
+          () => false,
+        ),
+        false,
+        'not made again here',
+      );
+    }
+  });
+});

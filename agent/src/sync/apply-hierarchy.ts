@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { ImapFlow } from 'imapflow';
 import type { SyncFlags } from '../protocol/index.js';
 import { classifyError, SyncFailure } from './errors.js';
+import { moveExactly } from './expunge-exactly.js';
 import type { RemoteFolder } from './list-folders.js';
 import type { SyncLogger } from './logger.js';
 import { serverPathOf } from './maildir/folder-path.js';
@@ -21,6 +22,8 @@ export interface HierarchyOutcome {
   removed: Set<string>;
   foldersCreated: number;
   foldersDeleted: number;
+  /** Messages of a deleted folder were moved into the Trash (deletePolicy "trash"). */
+  trashed: boolean;
 }
 
 export async function applyHierarchy(input: {
@@ -29,6 +32,10 @@ export async function applyHierarchy(input: {
   maildirRoot: string;
   plan: HierarchyPlan;
   flags: SyncFlags;
+  /** What becomes on the server of the messages of a folder deleted here, as of a message. */
+  deletePolicy: 'expunge' | 'trash' | 'keep-remote';
+  /** The server's \\Trash folder, for deletePolicy "trash". */
+  trashPath: string | null;
   /** The server's hierarchy delimiter; null when it keeps no hierarchy. */
   delimiter: string | null;
   log: SyncLogger;
@@ -40,6 +47,7 @@ export async function applyHierarchy(input: {
     removed: new Set(),
     foldersCreated: 0,
     foldersDeleted: 0,
+    trashed: false,
   };
   const attempt = async (folder: string, work: () => Promise<void>) => {
     try {
@@ -71,11 +79,15 @@ export async function applyHierarchy(input: {
       outcome.removed.add(folder.path);
       await attempt(folder.path, async () => {
         const known = new Set(state.messages(folder.id).map((m) => m.uid));
-        await client.mailboxOpen(folder.serverPath, { readOnly: true });
+        // Its messages go where a message deleted here goes (deletePolicy): into the Trash
+        // before the folder goes; with "keep-remote" the folder stays on the server.
+        const toTrash = input.deletePolicy === 'trash' && folder.serverPath !== input.trashPath;
+        await client.mailboxOpen(folder.serverPath, { readOnly: !toTrash });
         const uids = await client.search({ all: true }, { uid: true });
-        await client.mailboxClose();
+        const close = () => client.mailboxClose().catch(() => undefined);
         // No answer (refused, or the connection dropped) is not "no messages": kept.
         if (!uids) {
+          await close();
           throw new SyncFailure(
             'FOLDER_KEPT',
             `"${folder.path}" was deleted here but the server would not say what it holds; kept`,
@@ -83,6 +95,7 @@ export async function applyHierarchy(input: {
           );
         }
         const unseen = uids.filter((uid) => !known.has(uid)).length;
+        if (unseen > 0 || input.deletePolicy === 'keep-remote') await close();
         if (unseen > 0) {
           // The deletion stands for what it was made on, the messages the last sync had: the
           // folder is made again here, where the pass deletes those (deletePolicy) and brings
@@ -100,10 +113,38 @@ export async function applyHierarchy(input: {
             folder.path,
           );
         }
+        if (input.deletePolicy === 'keep-remote') {
+          // Left there, and its record with it: each sync finds it deleted here again, and
+          // only mail new there brings it back here (above).
+          log.debug(
+            { folder: folder.path },
+            'folder deleted here kept on the server (keep-remote)',
+          );
+          return;
+        }
+        if (toTrash && uids.length > 0) {
+          const moved =
+            input.trashPath !== null && (await moveExactly(client, uids, input.trashPath));
+          if (!moved) {
+            await close();
+            throw new SyncFailure(
+              'FOLDER_KEPT',
+              input.trashPath === null
+                ? `"${folder.path}" was deleted here, but deletePolicy is "trash" and the server has no Trash folder; kept`
+                : `"${folder.path}" was deleted here, but the server would not move its messages to the Trash; kept`,
+              folder.path,
+            );
+          }
+          outcome.trashed = true;
+        }
+        await close();
         await client.mailboxDelete(folder.serverPath);
         state.deleteFolder(folder.id);
         outcome.foldersDeleted += 1;
-        log.info({ folder: folder.path }, 'folder deleted on the server');
+        log.info(
+          { folder: folder.path, trashed: toTrash ? uids.length : 0 },
+          'folder deleted on the server',
+        );
       });
     }
   }

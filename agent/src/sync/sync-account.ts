@@ -83,7 +83,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<boolean> {
     const folders =
       wanted.length > 0
         ? listed.filter((f) => wanted.includes(f.path))
-        : await syncHierarchy(client, input, listed, listedHere, (failure) => {
+        : await syncHierarchy(client, input, listed, trashPath, listedHere, (failure) => {
             // A folder that could not be created, deleted or named failed as much as one
             // whose messages could not be synced: the count says so. A warning (a folder
             // kept for unseen mail) fails nothing.
@@ -421,6 +421,7 @@ async function syncHierarchy(
   client: ImapFlow,
   input: AccountSyncInput,
   listed: RemoteFolder[],
+  trashPath: string | null,
   /** Filled with the folders found here. */
   here: Set<string>,
   fail: (failure: SyncFailure) => void,
@@ -449,6 +450,8 @@ async function syncHierarchy(
     maildirRoot: account.maildir,
     plan,
     flags,
+    deletePolicy: account.deletePolicy,
+    trashPath,
     // A server that lists folders, none with a delimiter, keeps no hierarchy.
     delimiter:
       listed.length > 0 && listed.every((f) => !f.delimiter)
@@ -462,9 +465,12 @@ async function syncHierarchy(
   const existing = new Set([...local, ...known.map((f) => f.path)]);
   return [
     // A folder new on the server is created here only when downloading the hierarchy.
-    ...listed.filter(
-      (f) => !outcome.removed.has(f.path) && (flags.downloadHierarchy || existing.has(f.path)),
-    ),
+    ...listed
+      .filter(
+        (f) => !outcome.removed.has(f.path) && (flags.downloadHierarchy || existing.has(f.path)),
+      )
+      // A deleted folder's messages went into the Trash after the listing counted it.
+      .map((f) => (outcome.trashed && f.serverPath === trashPath ? { ...f, status: null } : f)),
     ...outcome.created,
   ];
 }
