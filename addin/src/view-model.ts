@@ -371,26 +371,22 @@ function applySnapshot(state: PaneState, snapshot: SnapshotMessage): PaneState {
       const progress = run.progress.find((p) => p.accountId === summary.id);
       return progress ? applyProgress(synced, progress) : synced;
     }
-    // A run we saw start may have ended while we were disconnected.
-    if (base.activity === 'syncing') {
-      return {
-        ...base,
-        activity: hasFailure(base.errors) ? 'error' : activityOfResult(summary.lastResult),
-        syncId: null,
-        progress: null,
-        estimate: null,
-      };
-    }
-    // Or a whole run came and went while we were away (the agent restarted and synced before
-    // this pane was back): the card tells that run, not the one this pane saw last.
+    // A run we saw start may have ended while we were disconnected, or a whole run came and
+    // went while we were away (the agent restarted and synced before this pane was back): the
+    // card tells that run, not the one this pane saw last. Its done, if it is replayed after
+    // this snapshot, no longer finds the account in the run.
     const latest = snapshot.history.find(
       (h) => h.accountIds.includes(summary.id) && h.result !== null && h.finishedAt !== null,
     );
     if (previous && latest && latest.syncId !== base.lastDone?.syncId) {
+      const errors = base.errors.filter((e) => e.syncId === latest.syncId);
       return {
         ...base,
-        activity: activityOfResult(latest.result),
-        errors: base.errors.filter((e) => e.syncId === latest.syncId),
+        activity: hasFailure(errors) ? 'error' : activityOfResult(latest.result),
+        syncId: null,
+        progress: null,
+        estimate: null,
+        errors,
         lastDone: {
           syncId: latest.syncId,
           result: latest.result!,
@@ -398,6 +394,15 @@ function applySnapshot(state: PaneState, snapshot: SnapshotMessage): PaneState {
           durationMs: Math.max(0, latest.finishedAt! - latest.startedAt),
           finishedAt: latest.finishedAt!,
         },
+      };
+    }
+    if (base.activity === 'syncing') {
+      return {
+        ...base,
+        activity: hasFailure(base.errors) ? 'error' : activityOfResult(summary.lastResult),
+        syncId: null,
+        progress: null,
+        estimate: null,
       };
     }
     return base;

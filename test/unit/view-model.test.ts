@@ -455,6 +455,60 @@ describe('pane view model', () => {
       assert.deepEqual(again.accounts[0]!.lastDone, card.lastDone);
     });
 
+    it('tell how the run it saw start ended while the pane was away, then its replayed events', () => {
+      const first = run([hello, snapshot, started, done()]);
+      const second = { ...started, syncId: 's2', at: 5000 };
+      // The pane sees the next run start, then loses the connection until it is over.
+      const away = connectionChanged(run([second], first), 'reconnecting');
+      const missed = {
+        syncId: 's2',
+        trigger: 'user' as const,
+        flags: FULL_SYNC,
+        accountIds: ['work'],
+        startedAt: 5000,
+        finishedAt: 9000,
+        result: 'error' as const,
+        stats: { ...emptyStats(), downloaded: 3, foldersFailed: 1 },
+      };
+      const failure = error({ syncId: 's2', at: 6000 });
+      // The same agent: the snapshot, then the error and done the pane missed.
+      const back = run(
+        [
+          hello,
+          {
+            ...snapshot,
+            accounts: [{ ...account, lastSyncAt: 9000, lastResult: 'error' }],
+            history: [missed],
+          },
+          failure,
+          done({
+            syncId: 's2',
+            result: 'error',
+            stats: missed.stats,
+            startedAt: 5000,
+            finishedAt: 9000,
+          }),
+        ],
+        away,
+      );
+      const card = back.accounts[0]!;
+      assert.equal(card.activity, 'error');
+      assert.equal(card.syncId, null);
+      // Not the run before it, which downloaded 10 and ended well.
+      assert.deepEqual(
+        [card.lastDone?.syncId, card.lastDone?.result, card.lastDone?.stats.downloaded],
+        ['s2', 'error', 3],
+      );
+      assert.deepEqual(
+        card.errors.map((e) => e.syncId),
+        ['s2'],
+      );
+      assert.deepEqual(
+        back.history.map((h) => [h.syncId, h.result]),
+        [['s2', 'error']],
+      );
+    });
+
     it('keep the pane paired, saying why, when the agent will not take its token just now', () => {
       const refused = pairingChanged(run([hello, snapshot]), {
         paired: 'later',
