@@ -19,6 +19,7 @@ import {
 import { startAgent, type RunningAgent } from '../../agent/src/server/agent-server.js';
 import { DataDirLockedError, readLockHolder } from '../../agent/src/server/agent-lock.js';
 import { silentLogger } from '../../agent/src/sync/logger.js';
+import { StateDb } from '../../agent/src/sync/state-db.js';
 import { connectLocal, connectPane, isType } from '../support/pane-socket.js';
 
 interface Answer {
@@ -92,6 +93,10 @@ describe('agent server', () => {
     );
     // A leftover of an agent that did not stop cleanly, where the local socket goes.
     await fs.writeFile(path.join(dir, 'agent.sock'), 'stale');
+    // …and a run that agent never ended (killed in the middle of it).
+    const state = new StateDb(path.join(dir, 'state.db'));
+    state.startRun('killed-run', 'schedule', FULL_SYNC, 1000, ['work']);
+    state.close();
     agent = await startAgent(config, silentLogger);
   });
 
@@ -230,6 +235,20 @@ describe('agent server', () => {
         },
       ]);
       assert.deepEqual(snapshot.running, []);
+      pane.ws.close();
+    });
+
+    it('shows no run of an agent that was killed as running', async () => {
+      const pane = await connectPane(agent.port);
+      pane.send({ type: 'auth', requestId: 'a', token: agent.cliToken });
+      const snapshot = await pane.waitFor(isType('snapshot'));
+      assert.deepEqual(snapshot.running, []);
+      const killed = snapshot.history.find((h) => h.syncId === 'killed-run');
+      assert.deepEqual(
+        [killed?.result, killed?.finishedAt, killed?.stats],
+        ['error', 1000, null],
+        'ended as an error, at its start (when it stopped is not known)',
+      );
       pane.ws.close();
     });
 

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
 import { maildirLetters } from '../../agent/src/sync/maildir/flags.js';
+import { StateDb } from '../../agent/src/sync/state-db.js';
+import { FULL_SYNC, type HistoryEntry } from '../../agent/src/protocol/index.js';
 import { startTestDovecot, type TestDovecot } from '../support/dovecot.js';
 import { readMaildirFolder, tmpIsEmpty } from '../support/maildir-files.js';
 import { runCli, writeTestConfig } from '../support/storesync-process.js';
@@ -86,6 +88,24 @@ describe('sync --once (Dovecot → Maildir)', function () {
     assert.equal(summary.foldersSynced, FOLDERS.length);
     const after = await readMaildirFolder(path.join(dir, 'Maildir', 'INBOX'));
     assert.deepEqual(after.map((m) => m.name).sort(), before.map((m) => m.name).sort());
+  });
+
+  it('ends the run a `sync --once` killed in its middle left going', async () => {
+    // What such a process leaves in the state: a run that started and never ended.
+    const state = new StateDb(path.join(dir, 'data', 'state.db'));
+    state.startRun('killed-run', 'cli', FULL_SYNC, 1000, ['work']);
+    state.close();
+    const result = await runCli(['sync', '--config', configFile, '--once', '--json'], env());
+    assert.equal(result.code, 0, result.stderr);
+    const status = await runCli(['status', '--config', configFile, '--json'], env());
+    const { history } = JSON.parse(status.stdout) as { history: HistoryEntry[] };
+    assert.deepEqual(
+      history.filter((h) => h.result === null),
+      [],
+      'no run left going',
+    );
+    const killed = history.find((h) => h.syncId === 'killed-run');
+    assert.deepEqual([killed?.result, killed?.finishedAt], ['error', 1000]);
   });
 
   it('downloads only what arrived since, into the right folder', async () => {

@@ -34,6 +34,9 @@ export async function runSyncOnce(
   const log = createFileLogger(config.dataDir, config.log);
   const state = new StateDb(stateFile(config));
   reportRecoveredState(state, log);
+  // The dataDir's lock is ours: a run the state says is going is a dead process's.
+  const ended = state.endRunsLeftRunning();
+  if (ended > 0) log.warn({ runs: ended }, 'runs a process that died left unfinished ended');
   const engine = new SyncEngine(config.accounts, state, log, {
     protocolLog: log.imapProtocolLog,
     ...(sessions ? { sessions } : {}),

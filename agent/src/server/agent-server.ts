@@ -61,6 +61,9 @@ export async function startAgent(
         state.recovered,
         'state database was damaged; set aside, rebuilding from Maildir and server',
       );
+    // The dataDir's lock is ours: a run the state says is going is a dead process's.
+    const ended = state.endRunsLeftRunning();
+    if (ended > 0) log.warn({ runs: ended }, 'runs a process that died left unfinished ended');
     const engine = new SyncEngine(config.accounts, state, log, {
       protocolLog: options.protocolLog,
       keepSessions: true,

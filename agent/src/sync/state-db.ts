@@ -730,6 +730,17 @@ export class StateDb {
   }
 
   /**
+   * Ends the runs a process that died (kill -9, a power cut) left without an end: with the
+   * dataDir's lock held, none of them is running, and every pane and `storesync status` would
+   * show them running for ever. Their result is `error` (they did not finish), their end is
+   * their start (when they stopped is not known, and a made-up duration would mislead), their
+   * counts unknown. Returns how many there were.
+   */
+  endRunsLeftRunning(): number {
+    return this.statements.endRunsLeftRunning.run().changes;
+  }
+
+  /**
    * Records the run's end, and forgets the runs older than the newest RUNS_KEPT: the agent
    * runs for months, a pass at every announcement of new mail, and every snapshot a pane
    * gets reads this history.
@@ -947,6 +958,9 @@ function prepareStatements(db: Database.Database) {
     pruneRemovedKeywords: db.prepare('DELETE FROM removed_keywords WHERE removed_at < ?'),
     finishRun: db.prepare(
       'UPDATE sync_runs SET finished_at = ?, result = ?, stats = ? WHERE sync_id = ?',
+    ),
+    endRunsLeftRunning: db.prepare(
+      "UPDATE sync_runs SET finished_at = started_at, result = 'error' WHERE finished_at IS NULL",
     ),
     // All but the newest RUNS_KEPT, by rowid: the order they started in, whatever the clock
     // did, and a range, not a sort. Their account_runs go with them (ON DELETE CASCADE).
