@@ -13,23 +13,32 @@ export function plural(n: number, word: string): string {
 }
 
 export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
+  // A rate is a fraction of a byte per second: whole bytes are shown ("537 B", not "537.33 B").
+  const whole = Math.round(bytes);
+  if (whole < 1024) return `${whole} B`;
   const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
+  let value = whole / 1024;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  // What rounds to 1024 of a unit is shown as 1.0 of the next ("1.0 MB", not "1024 KB").
+  while (Number(shown(value)) >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit += 1;
   }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  return `${shown(value)} ${units[unit]}`;
+}
+
+/** One decimal below 10, none above: "4.1", "12", "1023". */
+function shown(value: number): string {
+  return value.toFixed(value < 10 ? 1 : 0);
 }
 
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
-  const seconds = ms / 1000;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const minutes = Math.floor(seconds / 60);
-  return `${minutes} min ${Math.round(seconds % 60)} s`;
+  // Rounded once, to what is shown: 59.96 s is "1 min 0 s", never "60.0 s" or "1 min 60 s".
+  if (Math.round(ms) < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  const tenths = Math.round(ms / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
 /** "just now", "2 min ago", "3 h ago", "4 days ago". */
@@ -64,7 +73,9 @@ export function lastResultText(result: SyncResult, stats: SyncStats, durationMs:
 export function formatTimeLeft(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
   if (seconds < 10) return 'a few seconds left';
-  if (seconds < 60) return `about ${Math.round(seconds / 5) * 5} s left`;
+  // To the nearest 5 s below a minute; 58 s rounds to a minute and is said as one.
+  const fives = Math.round(seconds / 5) * 5;
+  if (fives < 60) return `about ${fives} s left`;
   const minutes = Math.round(seconds / 60);
   if (minutes < 60) return `about ${minutes} min left`;
   const hours = Math.floor(minutes / 60);

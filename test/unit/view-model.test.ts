@@ -3,6 +3,7 @@ import { agentSocketUrl, backoffDelay } from '../../addin/src/connection.js';
 import {
   formatAgo,
   formatBytes,
+  formatDuration,
   formatTimeLeft,
   lastResultText,
   plural,
@@ -640,6 +641,17 @@ describe('pane formats', () => {
       ),
       'Done · 200 downloaded · 3 folders · 4.1 MB in 2.3 s',
     );
+  });
+
+  it('round once, to what they show, at every boundary', () => {
+    // A smoothed rate is a fraction of a byte per second.
+    assert.equal(formatBytes(537.333), '537 B');
+    assert.equal(formatBytes(1023.7), '1.0 KB');
+    assert.equal(formatBytes(1024 * 1024 - 1), '1.0 MB');
+    assert.equal(formatDuration(999.6), '1.0 s');
+    assert.equal(formatDuration(59_960), '1 min 0 s');
+    assert.equal(formatDuration(119_600), '2 min 0 s');
+    assert.equal(formatTimeLeft(57_600), 'about 1 min left');
   });
 });
 
