@@ -423,7 +423,8 @@ export async function completePartialMessages(
       if (!row || !file || !message.source) continue; // deleted meanwhile: nothing to complete
       const serverBytes = message.source.length;
       const data = crlfToLfInPlace(message.source);
-      await local.replaceContent(file, row.base, data);
+      // Gone meanwhile (the pass beside a pane's fetch took it away): nothing completed.
+      if (!(await local.replaceContent(file, data))) continue;
       state.markComplete(folder.id, row.uid, data.length);
       result.downloaded += 1;
       result.bytes += serverBytes;

@@ -18,7 +18,6 @@ import { crlfToLf, lfToCrlf, sizeBeforeCrlfToLf } from './maildir/crlf.js';
 import { imapFlagsOfLetters, keywordsWithoutLetter } from './maildir/flags.js';
 import {
   MESSAGE_FILE_MAX_BYTES,
-  uniqueBaseName,
   type LocalFile,
   type MaildirFolder,
 } from './maildir/maildir-folder.js';
@@ -385,11 +384,10 @@ async function keepServerCopy(
   // Served as sent, but for the 0x80 of each NUL: the server kept the bytes.
   if (!source || source.equals(asServed(wire))) return data;
   const stored = crlfToLf(source);
-  const where = path.join(ctx.local.dir, file.subdir, file.name);
-  const { mtime } = await fs.stat(where);
-  // Written in tmp/ under a name of ours, so that a crash leaves nothing there for good.
-  await ctx.local.replaceContent(file, uniqueBaseName(stored.length), stored);
-  await fs.utimes(where, mtime, mtime);
+  const { mtime } = await fs.stat(path.join(ctx.local.dir, file.subdir, file.name));
+  const replaced = await ctx.local.replaceContent(file, stored);
+  if (replaced)
+    await fs.utimes(path.join(ctx.local.dir, replaced.subdir, replaced.name), mtime, mtime);
   ctx.log.warn(
     { file: `${file.subdir}/${file.name}`, uid, sent: wire.length, stored: source.length },
     'the server stored the message with bytes changed (a NUL or a CR that ends no line); the file now holds its copy',

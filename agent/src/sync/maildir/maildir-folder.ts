@@ -615,13 +615,38 @@ export class MaildirFolder {
   }
 
   /**
-   * Replaces a message file's content in place (same name, flags kept): the new bytes are
-   * written to tmp/ and fsynced, then renamed over the old file, so a reader sees one or the
-   * other, never a mix.
+   * Replaces a message file's content in place (its name, flags kept, as it is now): the new
+   * bytes are written to tmp/ and fsynced, then renamed over the file, so a reader sees one or
+   * the other, never a mix. Returns where the file is, or null if it is gone (nothing written).
+   *
+   * The file may have been renamed since it was listed (a pass of the folder pulled a flag
+   * change while a pane's fetch of the body was under way): renamed over its old name, the
+   * new bytes would be a second file of the message, which the next pass would give a name
+   * of its own and upload. So the rename goes over the name the file has at that moment:
+   * checked and renamed in one turn of the event loop, nothing else in this process can move
+   * the file between the two. The bytes wait in tmp/ under a name of this process's own, so
+   * that two replacements at once do not write the same file, and one cut short by a crash
+   * leaves a file no state row knows, which the next pass sweeps.
    */
-  async replaceContent(file: LocalFile, base: string, data: Uint8Array): Promise<void> {
-    await this.writeToTmp([{ base, letters: file.letters, data }]);
-    await renameDurably(this.file('tmp', base), this.file(file.subdir, file.name));
+  async replaceContent(file: LocalFile, data: Uint8Array): Promise<LocalFile | null> {
+    const written = uniqueBaseName(data.length);
+    await this.writeToTmp([{ base: written, letters: file.letters, data }]);
+    const base = splitMaildirName(file.name, this.infoSeparator).base;
+    let at: LocalFile | undefined = file;
+    let renamed = false;
+    try {
+      for (let listing = 0; at && listing <= CONFIRM_LISTINGS_AT_MOST; listing++) {
+        if (fsSync.existsSync(this.file(at.subdir, at.name))) {
+          await renameHere(this.file('tmp', written), this.file(at.subdir, at.name));
+          renamed = true;
+          return at;
+        }
+        at = (await this.filesOf(new Set([base]))).get(base);
+      }
+      return null;
+    } finally {
+      if (!renamed) await fs.rm(this.file('tmp', written), { force: true }).catch(() => {});
+    }
   }
 
   /** Finishes a delivery that a crash interrupted after the state was committed. */
