@@ -10,6 +10,7 @@ import path from 'node:path';
 import { generateMailbox } from '../../agent/src/demo/sample-mail.js';
 import { FULL_SYNC, type SyncFlags } from '../../agent/src/protocol/index.js';
 import { crlfToLf } from '../../agent/src/sync/maildir/crlf.js';
+import { uniqueBaseName } from '../../agent/src/sync/maildir/maildir-folder.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { readMaildirFolder, tmpIsEmpty } from '../support/maildir-files.js';
 import { startSyncFixture, type SyncFixture } from '../support/sync-fixture.js';
@@ -75,4 +76,35 @@ describe('bodies fetched on demand beside a pass', function () {
       await assertIdentical();
     });
   }
+
+  it('bodies fetched on demand cut short (a crash), their copies left in tmp/', async () => {
+    await fixture.sync(HEADERS_ONLY);
+    const [target] = await fixture.dovecot.listMessages('INBOX');
+    const folder = fixture.state.folders('a').find((f) => f.path === 'INBOX')!;
+    const row = fixture.state.messages(folder.id).find((r) => r.uid === target!.uid)!;
+    const before = await readMaildirFolder(fixture.folderDir('INBOX'));
+    const tmp = path.join(fixture.folderDir('INBOX'), 'tmp');
+    // Under the message's own name (as earlier versions wrote it), and under a name of its
+    // own written by a process since gone.
+    await fs.writeFile(path.join(tmp, row.base), crlfToLf(target!.raw));
+    const ofAnother = uniqueBaseName(target!.raw.length).replace(/P\d+Q/, `P${process.pid + 1}Q`);
+    await fs.writeFile(path.join(tmp, ofAnother), crlfToLf(target!.raw));
+    // New mail, so that the folder is passed; headers-only passes complete no body, so the
+    // copy is not written over by one of theirs.
+    await fixture.dovecot.appendMessages(
+      generateMailbox({ count: 1, folders: ['INBOX'], seed: 6 }),
+    );
+    const { done } = await fixture.sync(HEADERS_ONLY);
+    assert.equal(done.result, 'ok');
+    assert.equal(done.stats.downloaded, 1);
+    assert.ok(await tmpIsEmpty(fixture.folderDir('INBOX')), 'tmp/ not empty');
+    const after = await readMaildirFolder(fixture.folderDir('INBOX'));
+    assert.deepEqual(
+      after.filter((m) => before.some((b) => b.name === m.name)),
+      before,
+      'the files in place are kept as they were',
+    );
+    await fixture.sync(FULL_SYNC);
+    await assertIdentical();
+  });
 });

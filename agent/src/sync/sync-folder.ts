@@ -668,14 +668,21 @@ async function repairInterruptedDeliveries(
   const known = new Set(rows.map((row) => row.base));
   const candidates = rows.filter((row) => inTmp.has(row.base));
   const present = candidates.length > 0 ? await local.scan() : new Map();
+  const replacementsCutShort: string[] = [];
   for (const row of candidates) {
-    // A file both in place and in tmp/ is a body replacement cut short: the one in place stays.
-    if (present.has(row.base)) continue;
+    // A file both in place and in tmp/ is a body replacement cut short (written under the
+    // message's own name by earlier versions): the one in place stays, and the copy goes, or
+    // the sweep, which spares every name the state knows, would keep it for good.
+    if (present.has(row.base)) {
+      replacementsCutShort.push(row.base);
+      continue;
+    }
     if (await local.recoverFromTmp(row.base, maildirLetters(row.flags))) {
       log.info({ uid: row.uid }, 'finished a delivery interrupted by a crash');
     }
   }
-  const swept = await local.sweepTmp((name) => known.has(name));
+  await local.removeFromTmp(replacementsCutShort);
+  const swept = replacementsCutShort.length + (await local.sweepTmp((name) => known.has(name)));
   if (swept > 0) log.info({ swept }, 'removed partial files left in tmp/ by an interrupted run');
   return true;
 }
