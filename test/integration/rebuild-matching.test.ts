@@ -158,6 +158,48 @@ describe('matching files to messages again with hard messages', function () {
     await assertOneCopyEach(fixture, 2);
   });
 
+  for (const kind of ['with a Message-ID', 'without one', 'as header blocks'] as const) {
+    it(`copies alike byte for byte with other flags each, ${kind}, the state lost: each keeps its flags`, async () => {
+      const raw = bytes(
+        `${kind === 'without one' ? '' : 'Message-ID: <twin@x>\r\n'}Subject: twin\r\n\r\nbody\r\n`,
+      );
+      const flagSets = [[], ['\\Seen'], ['\\Flagged'], ['\\Answered', '\\Seen']];
+      fixture = await startSyncFixture({
+        mail: flagSets.map((flags) => ({ ...inInbox([raw])[0]!, flags })),
+      });
+      const headersOnly = kind === 'as header blocks';
+      await sync(fixture, headersOnly);
+      await fixture.discardState();
+      // The files made again in another order than the server's (whichever way the directory
+      // lists them, by creation or against it): a file meets another copy's message first.
+      const cur = path.join(fixture.folderDir('INBOX'), 'cur');
+      const files = (await readMaildirFolder(fixture.folderDir('INBOX'))).sort((x, y) =>
+        x.name.localeCompare(y.name),
+      );
+      for (const [i, file] of [...files.slice(1), files[0]!].entries()) {
+        await fs.rm(path.join(cur, file.name));
+        await fs.writeFile(
+          path.join(cur, `${1700000000 + i}.copy.host:2,${file.letters}`),
+          file.data,
+        );
+      }
+      const names = async () =>
+        (await readMaildirFolder(fixture!.folderDir('INBOX'))).map((m) => m.name).sort();
+      const before = await names();
+      const stats = await sync(fixture, headersOnly);
+      assert.deepEqual(
+        [stats.downloaded, stats.uploaded, stats.flagsPulled, stats.flagsPushed],
+        [0, 0, 0, 0],
+        'downloaded, uploaded, flags pulled and pushed',
+      );
+      assert.deepEqual(await names(), before);
+      assert.deepEqual(
+        (await fixture.dovecot.listMessages('INBOX')).map((m) => m.flags.sort()),
+        flagSets,
+      );
+    });
+  }
+
   it('finds by its Message-ID a message whose header block passes 64 KB, downloaded over a lane', async () => {
     const big = bytes(
       Array.from({ length: 6000 }, (_, i) => `X-H${i}: v${i}\r\n`).join('') +

@@ -19,7 +19,7 @@ import path from 'node:path';
 import type { ImapFlow } from 'imapflow';
 import type { SyncLogger } from './logger.js';
 import { crlfToLf, lfToCrlf, sizeAfterLfToCrlf, sizeBeforeCrlfToLf } from './maildir/crlf.js';
-import { imapFlagsOfLetters } from './maildir/flags.js';
+import { imapFlagsOfLetters, maildirLetters } from './maildir/flags.js';
 import type { LocalFile, MaildirFolder } from './maildir/maildir-folder.js';
 import { normalizeMessageId, type MessageRow, type StateDb } from './state-db.js';
 import { messageIdOf } from './message-id.js';
@@ -71,6 +71,7 @@ export async function rematchFolder(input: {
       });
     }
   }
+  const serverByUid = new Map(server.map((m) => [m.uid, m]));
   const byKey = new Map<string, ServerMessage[]>();
   for (const m of server) {
     const key = `${m.messageId}\u0000${m.size}`;
@@ -153,7 +154,7 @@ export async function rematchFolder(input: {
     const match = sure
       ? choices[0]
       : choices.length > 0
-        ? await byContentOfFile(client, choices, local, file)
+        ? await byContentOfFile(client, sameFlagsFirst(choices, file.letters), local, file)
         : undefined;
     if (!match) {
       unmatched.push({ old, file, ...summary });
@@ -166,7 +167,7 @@ export async function rematchFolder(input: {
   if (known.length === 0 || only) {
     // First sight of files a headers-only pass stored (the state that said so is lost): each
     // is the header block of a server message, not a message to upload.
-    const blocks = await headerBlocksAmong(client, left, server, taken);
+    const blocks = await headerBlocksAmong(client, left, serverByUid, taken);
     for (const { old, uid, size } of blocks) {
       taken.add(uid);
       rows.push({ ...old, uid, size, partial: true });
@@ -179,7 +180,7 @@ export async function rematchFolder(input: {
   for (const { old, file, messageId } of left) {
     const sameId = server.filter((m) => !taken.has(m.uid) && m.messageId === messageId);
     if (messageId === null || sameId.length === 0) continue;
-    const match = await byContentOfFile(client, sameId, local, file);
+    const match = await byContentOfFile(client, sameFlagsFirst(sameId, file.letters), local, file);
     if (!match) continue; // stays a local message: uploaded if it is not on the server
     taken.add(match.uid);
     rows.push({ ...old, uid: match.uid, size: summaries.get(old.base)!.length });
@@ -201,10 +202,11 @@ export async function rematchFolder(input: {
     for (const { old, file } of withoutId) {
       const read = await local.readMessage(file);
       if (read.kind !== 'message') continue;
-      const uid = [
+      const alike = [
         ...(served.asSent.get(digestOf(asServed(lfToCrlf(read.data)))) ?? []),
         ...(served.asStored.get(digestOf(asServed(read.data))) ?? []),
-      ].find((u) => !taken.has(u));
+      ].flatMap((u) => (taken.has(u) ? [] : [serverByUid.get(u)!]));
+      const uid = sameFlagsFirst(alike, file.letters)[0]?.uid;
       if (uid === undefined) continue;
       taken.add(uid);
       rows.push({ ...old, uid, size: summaries.get(old.base)!.length });
@@ -307,6 +309,18 @@ function sizesOf(data: Buffer): number[] {
  */
 function isNear(reported: number, size: number): boolean {
   return reported >= 0 && Math.abs(reported - size) <= size / 8 + 1024;
+}
+
+/**
+ * The candidates, those whose flags are the file's letters first. Copies of one message
+ * alike byte for byte in a folder (one read, one not) are told apart by nothing else: taken
+ * in the server's order, each file could be linked to another copy's message, and the pass
+ * would then pull every copy's flags onto a file that had another's, renaming them all.
+ */
+function sameFlagsFirst(candidates: readonly ServerMessage[], letters: string): ServerMessage[] {
+  const wanted = maildirLetters(imapFlagsOfLetters(letters));
+  const same = candidates.filter((m) => maildirLetters(m.flags) === wanted);
+  return [...same, ...candidates.filter((m) => !same.includes(m))];
 }
 
 /** `byContent` with the file read now; undefined if it is no message any more. */
@@ -415,9 +429,10 @@ function digestOf(data: Uint8Array): string {
 async function headerBlocksAmong(
   client: ImapFlow,
   files: readonly Unmatched[],
-  server: readonly ServerMessage[],
+  serverByUid: ReadonlyMap<number, ServerMessage>,
   taken: ReadonlySet<number>,
 ): Promise<Array<{ old: MessageRow; uid: number; size: number }>> {
+  const server = [...serverByUid.values()];
   const blocks = files.filter((file) => file.digest !== null);
   if (blocks.length === 0) return [];
   const ids = new Set(blocks.map((block) => block.messageId));
@@ -438,8 +453,11 @@ async function headerBlocksAmong(
   }
   const found: Array<{ old: MessageRow; uid: number; size: number }> = [];
   const used = new Set<number>();
-  for (const { old, digest, length } of blocks) {
-    const uid = byHeader.get(digest!)?.find((u) => !used.has(u));
+  for (const { old, file, digest, length } of blocks) {
+    const alike = (byHeader.get(digest!) ?? []).flatMap((u) =>
+      used.has(u) ? [] : [serverByUid.get(u)!],
+    );
+    const uid = sameFlagsFirst(alike, file.letters)[0]?.uid;
     if (uid === undefined) continue;
     used.add(uid);
     found.push({ old, uid, size: length });
