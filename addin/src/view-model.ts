@@ -14,6 +14,7 @@ import {
   PROTOCOL_VERSION,
   type ProgressEvent,
   type ReplyMessage,
+  RETRIED_ERROR_CODES,
   type ServerMessage,
   SNAPSHOT_HISTORY,
   type SnapshotMessage,
@@ -489,6 +490,15 @@ function applyDone(state: PaneState, done: DoneEvent): PaneState {
     const failed = hasFailure(a.errors.filter((e) => e.syncId === done.syncId));
     return {
       ...a,
+      // "Retrying in 3 s" was true while the run went on; its end says how the retry went.
+      errors: a.errors.filter(
+        (e) =>
+          !(
+            e.syncId === done.syncId &&
+            e.severity === 'warning' &&
+            RETRIED_ERROR_CODES.has(e.code)
+          ),
+      ),
       activity:
         done.result === 'cancelled' ? 'idle' : failed || done.result === 'error' ? 'error' : 'done',
       syncId: null,

@@ -207,6 +207,33 @@ describe('pane view model', () => {
     assert.equal(state.accounts[0]!.lastResult, 'cancelled');
   });
 
+  it('drops a retry notice once its run is over, and keeps the run’s other notices', () => {
+    const retrying = error({
+      code: 'CONNECTION_LOST',
+      severity: 'warning',
+      retryable: true,
+      folder: null,
+      message: 'Connection lost; retrying in 1 s (attempt 1 of 3)',
+    });
+    const unavailable = error({
+      code: 'MESSAGE_UNAVAILABLE',
+      severity: 'warning',
+      retryable: true,
+    });
+    const during = run([hello, snapshot, started, retrying, unavailable]);
+    assert.deepEqual(
+      during.accounts[0]!.errors.map((e) => e.code),
+      ['MESSAGE_UNAVAILABLE', 'CONNECTION_LOST'],
+      'said while the run retries',
+    );
+    const after = run([done()], during);
+    assert.equal(after.accounts[0]!.activity, 'done');
+    assert.deepEqual(
+      after.accounts[0]!.errors.map((e) => e.code),
+      ['MESSAGE_UNAVAILABLE'],
+    );
+  });
+
   it('the next run starts with a clean slate of errors', () => {
     const state = run([hello, snapshot, started, error({ code: 'AUTH_FAILED' })]);
     const next = run([done({ result: 'error' }), { ...started, syncId: 's2' }], state);

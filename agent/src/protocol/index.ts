@@ -126,6 +126,16 @@ export const ErrorCodeSchema = z.enum([
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 
 /**
+ * Failures after which the agent tries the account's pass again, a few times. While it does,
+ * their error events are warnings that say when the next attempt comes ("retrying in 3 s");
+ * once the run is over they are past: its result, or a final error, says how it went.
+ */
+export const RETRIED_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'CONNECTION_LOST',
+  'CONNECTION_FAILED',
+]);
+
+/**
  * How bad an error event is. `error`: something did not sync (the run's result says so);
  * `warning` and `info`: worth telling the user, but the run still succeeded (a folder the
  * server renumbered and that was matched again, say). Absent means `error`, as agents that

@@ -13,6 +13,7 @@ import {
   type HistoryEntry,
   type MessageLocation,
   type ProgressEvent,
+  RETRIED_ERROR_CODES,
   type SyncEvent,
   type SyncFlags,
   type SyncResult,
@@ -74,7 +75,6 @@ export interface EngineOptions {
 const ALERT_LOG_EVERY_MS = 3600_000;
 
 /** Connection failures a new attempt may cure, and how long to wait before each attempt. */
-const RETRIED_CODES = new Set(['CONNECTION_LOST', 'CONNECTION_FAILED']);
 const RETRY_DELAYS_MS = [1000, 3000, 9000];
 
 /** Waits, or stops early on cancel; resolves to false if cancelled. */
@@ -513,7 +513,7 @@ export class SyncEngine {
         const failure = classifyError(err);
         if (failure.code === 'CANCELLED' || run.controller.signal.aborted) {
           result = 'cancelled';
-        } else if (RETRIED_CODES.has(failure.code) && attempt < RETRY_DELAYS_MS.length) {
+        } else if (RETRIED_ERROR_CODES.has(failure.code) && attempt < RETRY_DELAYS_MS.length) {
           const delay = RETRY_DELAYS_MS[attempt]!;
           // The pane shows it as it happens (with the hint), not only in the step text.
           this.emitFailure(run.syncId, account.id, failure, log, {
