@@ -192,22 +192,11 @@ export class MaildirFolder {
     const files = new Map<string, LocalFile>();
     const shadowed: LocalFile[] = [];
     const digest = ListingDigest.empty();
-    for (const subdir of ['new', 'cur'] as const) {
-      let names: string[];
-      try {
-        names = await fs.readdir(this.subdirs[subdir]);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw err;
-      }
-      for (const name of names) {
-        if (name.startsWith('.')) continue; // not a message by the Maildir convention
-        const { base, letters } = splitMaildirName(name, this.infoSeparator);
-        const other = files.get(base);
-        if (other) shadowed.push(other);
-        files.set(base, { subdir, name, letters });
-        digest.add(subdir, name);
-      }
+    for (const [base, file] of this.entries(await this.names())) {
+      const other = files.get(base);
+      if (other) shadowed.push(other);
+      files.set(base, file);
+      digest.add(file.subdir, file.name);
     }
     this.scanned = digest;
     this.shadowed = shadowed;
@@ -236,21 +225,32 @@ export class MaildirFolder {
   /** One listing of cur/ and new/: the files of these bases. No digest, nothing shadowed. */
   private async filesOf(bases: ReadonlySet<string>): Promise<Map<string, LocalFile>> {
     const files = new Map<string, LocalFile>();
-    for (const subdir of ['new', 'cur'] as const) {
-      let names: string[];
-      try {
-        names = await fs.readdir(this.subdirs[subdir]);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+    for (const [base, file] of this.entries(await this.names()))
+      if (bases.has(base)) files.set(base, file);
+    return files;
+  }
+
+  /** One listing of new/ and cur/ (a missing one lists nothing). */
+  private async names(): Promise<Record<'new' | 'cur', string[]>> {
+    const list = (dir: string) =>
+      fs.readdir(dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return [];
         throw err;
-      }
-      for (const name of names) {
-        if (name.startsWith('.')) continue;
+      });
+    return { new: await list(this.subdirs.new), cur: await list(this.subdirs.cur) };
+  }
+
+  /** The message files of a listing, new/ first, each with its base. */
+  private *entries(
+    names: Record<'new' | 'cur', string[]>,
+  ): Generator<[base: string, file: LocalFile]> {
+    for (const subdir of ['new', 'cur'] as const) {
+      for (const name of names[subdir]) {
+        if (name.startsWith('.')) continue; // not a message by the Maildir convention
         const { base, letters } = splitMaildirName(name, this.infoSeparator);
-        if (bases.has(base)) files.set(base, { subdir, name, letters });
+        yield [base, { subdir, name, letters }];
       }
     }
-    return files;
   }
 
   /**
