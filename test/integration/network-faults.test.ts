@@ -28,6 +28,17 @@ function bigMessage(name: string, megabytes: number): Buffer {
   );
 }
 
+/** Whether a message reaches a Maildir folder within 30 s (polled). */
+async function arrivesIn(folderDir: string, raw: Buffer): Promise<boolean> {
+  const wanted = crlfToLf(raw);
+  for (let i = 0; i < 300; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const files = await readMaildirFolder(folderDir);
+    if (files.some((m) => m.data.equals(wanted))) return true;
+  }
+  return false;
+}
+
 describe('network faults', function () {
   this.timeout(180_000);
   let fixture: SyncFixture;
@@ -191,14 +202,7 @@ describe('network faults', function () {
       assert.equal(proxy.fired.length, fired + 1, 'the IDLE was cut');
       const [message] = generateMailbox({ count: 1, folders: ['INBOX'], seed: 93 });
       await fixture.dovecot.appendMessages([message!]);
-      const wanted = crlfToLf(message!.raw);
-      let arrived = false;
-      for (let i = 0; i < 300 && !arrived; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        arrived = (await readMaildirFolder(fixture.folderDir('INBOX'))).some((m) =>
-          m.data.equals(wanted),
-        );
-      }
+      const arrived = await arrivesIn(fixture.folderDir('INBOX'), message!.raw);
       assert.ok(arrived, 'the new message reached the Maildir after the IDLE was cut');
     } finally {
       await scheduler.stop();
@@ -227,14 +231,7 @@ describe('network faults', function () {
       proxy.cutAll();
       const [message] = generateMailbox({ count: 1, folders: ['INBOX'], seed: 94 });
       await fixture.dovecot.appendMessages([message!]);
-      const wanted = crlfToLf(message!.raw);
-      let arrived = false;
-      for (let i = 0; i < 300 && !arrived; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        arrived = (await readMaildirFolder(fixture.folderDir('INBOX'))).some((m) =>
-          m.data.equals(wanted),
-        );
-      }
+      const arrived = await arrivesIn(fixture.folderDir('INBOX'), message!.raw);
       assert.ok(watches >= 2, 'the watch came back');
       assert.ok(arrived, 'the message delivered meanwhile reached the Maildir');
     } finally {
